@@ -1,0 +1,179 @@
+"""Leads and their activity log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from apps.core.validators import validate_country_code, validate_language_code, validate_region_code
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", "New"
+    ASSIGNED = "assigned", "Assigned"
+    CONTACTED = "contacted", "Contacted"
+    CONVERTED = "converted", "Converted"
+    DISQUALIFIED = "disqualified", "Disqualified"
+    UNROUTED = "unrouted", "Unrouted"
+    DUPLICATE = "duplicate", "Duplicate"
+
+
+#: Statuses of a lead still being worked (dedup looks for these; capacity counts the owned ones).
+OPEN_STATUSES = (LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.CONTACTED, LeadStatus.UNROUTED)
+#: Statuses that count against a rep's max_open_leads.
+WORKING_STATUSES = (LeadStatus.ASSIGNED, LeadStatus.CONTACTED)
+CLOSED_STATUSES = (LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED)
+
+
+class Lead(models.Model):
+    """An inbound lead, from intake through routing to close."""
+
+    external_id = models.CharField(
+        max_length=255, null=True, blank=True, unique=True,
+        help_text="Idempotency key from the source system; a repeat POST returns the same lead.",
+    )
+    email = models.EmailField(max_length=254)
+    email_domain = models.CharField(max_length=253, editable=False, db_index=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    company = models.CharField(max_length=255, blank=True)
+    title = models.CharField(max_length=255, blank=True)
+    city = models.CharField(max_length=150, blank=True)
+    country = models.CharField(max_length=2, blank=True, validators=[validate_country_code])
+    region = models.CharField(max_length=10, blank=True, validators=[validate_region_code])
+    postal_code = models.CharField(max_length=20, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    lead_source = models.CharField(max_length=100, blank=True)
+    product_interest = models.CharField(max_length=100, blank=True)
+    company_size = models.PositiveIntegerField(null=True, blank=True)
+    annual_revenue = models.DecimalField(
+        max_digits=18, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    lead_score = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    language = models.CharField(max_length=2, blank=True, validators=[validate_language_code])
+    extra = models.JSONField(default=dict, blank=True)
+
+    status = models.CharField(
+        max_length=16, choices=LeadStatus.choices, default=LeadStatus.NEW, db_index=True
+    )
+    owner = models.ForeignKey(
+        "reps.Rep", null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+    )
+    territory = models.ForeignKey(
+        "territories.Territory", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="leads",
+    )
+    rule = models.ForeignKey(
+        "rules.RoutingRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads",
+        help_text="The rule behind the current assignment.",
+    )
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    first_contacted_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    sla_reminded_at = models.DateTimeField(null=True, blank=True)
+    reassignment_count = models.PositiveSmallIntegerField(default=0)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(lead_score__isnull=True)
+                | models.Q(lead_score__gte=0, lead_score__lte=100),
+                name="lead_score_0_100",
+                violation_error_message="Lead score must be between 0 and 100.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(annual_revenue__isnull=True) | models.Q(annual_revenue__gte=0),
+                name="lead_annual_revenue_not_negative",
+                violation_error_message="Annual revenue cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status__in=WORKING_STATUSES) | models.Q(owner__isnull=False),
+                name="lead_working_has_owner",
+                violation_error_message="An assigned or contacted lead needs an owner.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="duplicate") | models.Q(duplicate_of__isnull=False),
+                name="lead_duplicate_links_original",
+                violation_error_message="A duplicate lead must link the lead it duplicates.",
+            ),
+        ]
+        indexes = [
+            # Dashboards filter by creation date, owner and source.
+            models.Index(fields=["created_at"], name="lead_created_idx"),
+            models.Index(fields=["owner", "status"], name="lead_owner_status_idx"),
+            models.Index(fields=["owner", "created_at"], name="lead_owner_created_idx"),
+            models.Index(fields=["lead_source", "created_at"], name="lead_source_created_idx"),
+            models.Index(fields=["territory", "created_at"], name="lead_territory_created_idx"),
+            models.Index(fields=["rule", "status"], name="lead_rule_status_idx"),
+            # Dedup looks up open leads by email.
+            models.Index(fields=["email", "status"], name="lead_email_status_idx"),
+            # The inactivity sweep scans only assigned, untouched, unescalated leads by due time.
+            models.Index(
+                fields=["sla_due_at"], name="lead_sla_sweep_idx",
+                condition=models.Q(status="assigned", escalated_at__isnull=True),
+            ),
+            # route_pending scans only new and unrouted leads.
+            models.Index(
+                fields=["created_at"], name="lead_pending_idx",
+                condition=models.Q(status__in=["new", "unrouted"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.email}"
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class LeadActivityKind(models.TextChoices):
+    CREATED = "created", "Created"
+    ASSIGNED = "assigned", "Assigned"
+    UNROUTED = "unrouted", "Unrouted"
+    CONTACTED = "contacted", "Contacted"
+    CONVERTED = "converted", "Converted"
+    DISQUALIFIED = "disqualified", "Disqualified"
+    REASSIGNED = "reassigned", "Reassigned"
+    REMINDED = "reminded", "SLA reminder sent"
+    ESCALATED = "escalated", "Escalated"
+    NOTE = "note", "Note"
+
+
+class LeadActivity(models.Model):
+    """Something that happened to a lead: contact, status change, note. Append-only."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(max_length=16, choices=LeadActivityKind.choices)
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="lead_activities",
+    )
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name_plural = "lead activities"
+        indexes = [models.Index(fields=["lead", "at"], name="lead_activity_lead_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.lead_id} at {self.at:%Y-%m-%d %H:%M}"

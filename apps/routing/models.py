@@ -1,0 +1,148 @@
+"""Routing state and records: rotation cursors, assignments and configuration versions."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class ImmutableRecordError(Exception):
+    """Raised on an attempt to edit or delete an audit record."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Audit records are never deleted, not even in bulk."""
+
+    def delete(self) -> NoReturn:
+        raise ImmutableRecordError(f"{self.model.__name__} records cannot be deleted.")
+
+
+class RoutingConfigVersion(models.Model):
+    """An immutable snapshot of the whole routing configuration document."""
+
+    class Source(models.TextChoices):
+        API = "api", "API"
+        ADMIN = "admin", "Admin"
+        IMPORT = "import", "Import"
+        REORDER = "reorder", "Reorder"
+        SEED = "seed", "Demo seed"
+        SYSTEM = "system", "System"
+
+    number = models.PositiveIntegerField(unique=True)
+    document = models.JSONField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="routing_config_versions",
+    )
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.SYSTEM)
+    summary = models.CharField(max_length=500, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-number"]
+        get_latest_by = "number"
+
+    def __str__(self) -> str:
+        return f"v{self.number} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ImmutableRecordError("Configuration versions cannot be edited.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ImmutableRecordError("Configuration versions cannot be deleted.")
+
+
+class RotationState(models.Model):
+    """Per-rule rotation cursor and weighted counters; locked while a rule picks a rep."""
+
+    rule = models.OneToOneField(
+        "rules.RoutingRule", on_delete=models.CASCADE, primary_key=True,
+        related_name="rotation_state",
+    )
+    data = models.JSONField(default=dict, blank=True)
+    assignments = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Rotation of rule {self.rule_id}"
+
+
+class AssignmentKind(models.TextChoices):
+    AUTO = "auto", "Automatic"
+    DUPLICATE = "duplicate", "Duplicate of an open lead"
+    REASSIGN_INACTIVITY = "reassign_inactivity", "Reassigned for inactivity"
+    REASSIGN_UNAVAILABLE = "reassign_unavailable", "Reassigned: rep unavailable"
+    MANUAL = "manual", "Manual"
+    RETRY = "retry", "Retry of an unrouted lead"
+
+
+class Assignment(models.Model):
+    """One period of a lead's ownership and why it began. Immutable except `ended_at`."""
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="assignments")
+    rep = models.ForeignKey("reps.Rep", on_delete=models.PROTECT, related_name="assignments")
+    rule = models.ForeignKey(
+        "rules.RoutingRule", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="assignments",
+    )
+    rule_name = models.CharField(max_length=200, blank=True, help_text="The rule's name then.")
+    config_version = models.ForeignKey(
+        RoutingConfigVersion, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="assignments",
+    )
+    strategy = models.CharField(max_length=32, blank=True)
+    kind = models.CharField(max_length=24, choices=AssignmentKind.choices)
+    reason = models.TextField()
+    trace = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="routing_assignments",
+    )
+    assigned_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["assigned_at", "id"]
+        constraints = [
+            # The database itself refuses a second current owner for a lead.
+            models.UniqueConstraint(
+                fields=["lead"], condition=models.Q(ended_at__isnull=True),
+                name="assignment_one_current_per_lead",
+                violation_error_message="This lead already has a current assignment.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True)
+                | models.Q(ended_at__gte=models.F("assigned_at")),
+                name="assignment_ends_after_start",
+            ),
+        ]
+        indexes = [
+            # Balance dashboard: automatic assignments in a window, per rep.
+            models.Index(fields=["kind", "assigned_at", "rep"], name="assignment_kind_at_rep_idx"),
+            # Daily caps: a rep's assignments since midnight; idle-longest ties.
+            models.Index(fields=["rep", "assigned_at"], name="assignment_rep_at_idx"),
+            models.Index(fields=["rule", "assigned_at"], name="assignment_rule_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Lead {self.lead_id} -> {self.rep_id} ({self.kind})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            update_fields = kwargs.get("update_fields")
+            if update_fields is None or set(update_fields) - {"ended_at"}:
+                raise ImmutableRecordError("Assignments cannot be edited (only ended).")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ImmutableRecordError("Assignments cannot be deleted.")

@@ -1,0 +1,83 @@
+"""Ordered routing rules: conditions on a lead, a target pool and a strategy."""
+
+from __future__ import annotations
+
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from apps.core.models import BaseModel
+
+
+class Strategy(models.TextChoices):
+    ROUND_ROBIN = "round_robin", "Round robin"
+    WEIGHTED_ROUND_ROBIN = "weighted_round_robin", "Weighted round robin"
+    LOAD_BALANCED = "load_balanced", "Load balanced (fewest open leads)"
+    ACCOUNT_OWNER = "account_owner", "Account owner"
+    PERFORMANCE_WEIGHTED = "performance_weighted", "Performance weighted"
+
+
+class NoOneEligible(models.TextChoices):
+    NEXT_RULE = "next_rule", "Try the next rule"
+    HOLD = "hold", "Hold as unrouted (retried)"
+    ASSIGN_ANYWAY = "assign_anyway", "Assign anyway (ignore availability and capacity)"
+
+
+class RoutingRule(BaseModel):
+    """One step of the ordered routing rules; the first matching rule with an eligible rep wins."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0, db_index=True)
+    active = models.BooleanField(default=True)
+    conditions = models.JSONField(
+        default=list, blank=True,
+        help_text='All must hold: [{"field": "company_size", "op": "gte", "value": 1000}, '
+        '{"any": [...]}]. Empty = every lead.',
+    )
+    target = models.JSONField(
+        null=True, blank=True,
+        help_text='{"territory": "US-WEST"}, {"territory": "$lead"} or '
+        '{"reps": [{"username": "alice", "weight": 2}]}. Not needed for account owner.',
+    )
+    strategy = models.CharField(max_length=32, choices=Strategy.choices, default=Strategy.ROUND_ROBIN)
+    sla_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Minutes to first contact before reassignment; empty = default."
+    )
+    respect_working_hours = models.BooleanField(default=False)
+    require_skill_from = models.CharField(
+        max_length=100, blank=True, default="",
+        help_text="A lead field whose value the rep must have as a skill (e.g. industry).",
+    )
+    require_language = models.BooleanField(
+        default=False, help_text="The rep must speak the lead's language."
+    )
+    when_no_one_eligible = models.CharField(
+        max_length=16, choices=NoOneEligible.choices, default=NoOneEligible.NEXT_RULE
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(strategy__in=Strategy.values), name="rule_strategy_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(when_no_one_eligible__in=NoOneEligible.values),
+                name="rule_when_no_one_eligible_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        from apps.rules.validation import rule_validation_errors
+
+        errors = rule_validation_errors(self)
+        if errors:
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError(errors)
