@@ -56,7 +56,17 @@ class Rep(BaseModel):
         help_text="ISO 639-1 codes, e.g. [\"en\", \"es\"].",
     )
 
-    history = HistoricalRecords()
+    # Load counters kept by the routing services in the same transaction as each assignment,
+    # so eligibility reads one row per rep instead of aggregating the lead table per decision.
+    # `reps_recount_loads` rebuilds them from the source rows.
+    open_leads_count = models.PositiveIntegerField(default=0, editable=False)
+    assigned_today = models.PositiveIntegerField(default=0, editable=False)
+    assigned_today_date = models.DateField(null=True, blank=True, editable=False)
+    last_assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    history = HistoricalRecords(
+        excluded_fields=["open_leads_count", "assigned_today", "assigned_today_date", "last_assigned_at", "updated_at"]
+    )
 
     class Meta:
         ordering = ["user__username"]

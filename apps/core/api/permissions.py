@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+
+from apps.core.roles import user_is_manager
+
+
+class IsManager(BasePermission):
+    """A superuser or a member of `RevOps managers`."""
+
+    message = "Only RevOps managers may do this."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return user_is_manager(request.user)
+
+
+class CanSubmitLeads(BasePermission):
+    """Managers, and integration users granted `leads.add_lead` (web forms, CRMs)."""
+
+    message = "This account may not submit leads."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        return user_is_manager(user) or bool(user.is_authenticated and user.has_perm("leads.add_lead"))

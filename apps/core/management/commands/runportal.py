@@ -1,0 +1,88 @@
+"""Start web (gunicorn), a Celery worker and Celery beat together; stop them together."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from apps.core.demo import DEMO_LOGINS
+
+
+class Command(BaseCommand):
+    help = "Run the whole portal: web, worker and beat (Ctrl-C stops all three)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--web-workers", type=int, default=2)
+
+    def handle(self, *args: Any, host: str, port: int, web_workers: int, **options: Any) -> None:
+        python = sys.executable
+        embedded = settings.CELERY_BROKER_URL.startswith("filesystem://")
+        worker = [
+            python, "-m", "celery", "-A", "routing_portal", "worker", "--loglevel=INFO",
+            "-Q", "routing,notify,sweeps,imports", "--concurrency=2", "-n", "worker@%h",
+        ]
+        if embedded:
+            # The filesystem transport has no fanout: no mingle, gossip or remote control.
+            worker += ["--without-mingle", "--without-gossip", "--without-heartbeat"]
+        processes = {
+            "web": [
+                python, "-m", "gunicorn", "routing_portal.wsgi:application",
+                "--bind", f"{host}:{port}", "--workers", str(web_workers),
+                "--access-logfile", "-", "--log-level", "info",
+            ],
+            "worker": worker,
+            "beat": [python, "-m", "celery", "-A", "routing_portal", "beat", "--loglevel=INFO"],
+        }
+        running: dict[str, subprocess.Popen[bytes]] = {}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        for name, command in processes.items():
+            running[name] = subprocess.Popen(command, env=env)
+        database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+        broker = settings.CELERY_BROKER_URL.split(":", 1)[0]
+        lines = [
+            "",
+            f"Routing Portal is starting on http://{host}:{port}/  (database: {database}, broker: {broker})",
+            f"  Admin:       http://{host}:{port}/admin/",
+            f"  API docs:    http://{host}:{port}/api/docs/",
+            f"  Health:      http://{host}:{port}/healthz",
+            "  Demo logins (username / password):",
+            *(f"    {role:<8} {username} / {password}" for role, username, password in DEMO_LOGINS),
+            "  Processes: " + ", ".join(f"{n} (pid {p.pid})" for n, p in running.items()),
+            "  Press Ctrl-C to stop.",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
+        stopping = False
+
+        def stop(*_: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping:
+                for name, process in running.items():
+                    if process.poll() is not None:
+                        self.stderr.write(f"{name} exited with code {process.returncode}; stopping.")
+                        stopping = True
+                time.sleep(0.5)
+        finally:
+            for process in running.values():
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            for process in running.values():
+                try:
+                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    process.kill()

@@ -1,0 +1,35 @@
+"""One FilterSet for the lead list, shared by the API and the pages."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django_filters import rest_framework as filters
+
+from apps.leads.models import Lead, LeadStatus
+
+
+class LeadFilterSet(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=LeadStatus.choices)
+    owner = filters.CharFilter(field_name="owner__user__username")
+    territory = filters.CharFilter(field_name="territory__code")
+    rule = filters.CharFilter(field_name="rule__name")
+    lead_source = filters.CharFilter(field_name="lead_source", lookup_expr="iexact")
+    country = filters.CharFilter(field_name="country", lookup_expr="iexact")
+    external_id = filters.CharFilter(field_name="external_id")
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    escalated = filters.BooleanFilter(field_name="escalated_at", lookup_expr="isnull", exclude=True)
+    search = filters.CharFilter(method="filter_search")
+
+    class Meta:
+        model = Lead
+        fields = ["status", "owner", "territory", "rule", "lead_source", "country", "external_id"]
+
+    def filter_search(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(email__icontains=value) | Q(first_name__icontains=value)
+            | Q(last_name__icontains=value) | Q(company__icontains=value)
+        )

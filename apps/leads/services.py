@@ -1,0 +1,104 @@
+"""Write side of leads: intake (idempotent on external_id) and state changes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.leads.models import WORKING_STATUSES, Lead, LeadActivity, LeadActivityKind, LeadStatus
+from apps.routing.tasks import route_lead_enqueue
+
+
+def email_domain_of(email: str) -> str:
+    return email.rsplit("@", 1)[-1].lower() if "@" in email else ""
+
+
+def lead_create(*, data: dict[str, Any]) -> tuple[Lead, bool]:
+    """Save a validated lead as `new` and queue its routing on commit.
+
+    Returns `(lead, created)`; a known `external_id` returns the existing lead and routes nothing,
+    also when two identical requests race (the unique constraint decides).
+    """
+    external_id = data.get("external_id") or None
+    if external_id is not None:
+        existing = Lead.objects.filter(external_id=external_id).first()
+        if existing is not None:
+            return existing, False
+    email = data["email"].strip().lower()
+    lead = Lead(**{**data, "email": email, "external_id": external_id})
+    lead.email_domain = email_domain_of(email)
+    try:
+        with transaction.atomic():
+            lead.save(force_insert=True)
+            route_lead_enqueue(lead.pk)
+    except IntegrityError:
+        if external_id is None:
+            raise
+        return Lead.objects.get(external_id=external_id), False
+    return lead, True
+
+
+class LeadStateError(Exception):
+    """An action that does not fit the lead's state (HTTP 409)."""
+
+
+def _lead_locked(lead_id: int) -> Lead:
+    return Lead.objects.select_for_update().get(pk=lead_id)
+
+
+def lead_contact(*, lead_id: int, actor: Any = None, at: datetime | None = None, note: str = "") -> Lead:
+    """First touch: `assigned` -> `contacted`; `first_contacted_at` is set once."""
+    now = timezone.now()
+    at = at or now
+    with transaction.atomic():
+        lead = _lead_locked(lead_id)
+        if at > now + timedelta(minutes=1):
+            raise LeadStateError("Contact time cannot be in the future.")
+        if at < lead.created_at:
+            raise LeadStateError("Contact time cannot be before the lead was created.")
+        if lead.status == LeadStatus.CONTACTED:
+            LeadActivity.objects.create(lead=lead, kind=LeadActivityKind.NOTE, at=at, actor=actor, note=note)
+            return lead
+        if lead.status != LeadStatus.ASSIGNED:
+            raise LeadStateError(f"A {lead.status} lead cannot be marked contacted.")
+        lead.status = LeadStatus.CONTACTED
+        lead.first_contacted_at = at
+        lead.save(update_fields=["status", "first_contacted_at", "updated_at"])
+        LeadActivity.objects.create(
+            lead=lead, kind=LeadActivityKind.CONTACTED, at=at, actor=actor, note=note
+        )
+        return lead
+
+
+def _lead_close(*, lead_id: int, status: str, kind: str, actor: Any, reason: str, at: datetime | None) -> Lead:
+    from apps.routing.services import rep_counters_release
+
+    at = at or timezone.now()
+    with transaction.atomic():
+        lead = _lead_locked(lead_id)
+        if lead.status not in WORKING_STATUSES:
+            raise LeadStateError(f"A {lead.status} lead cannot be {status}.")
+        if lead.owner_id is not None:
+            rep_counters_release(rep_id=lead.owner_id)
+        lead.status = status
+        lead.closed_at = at
+        lead.save(update_fields=["status", "closed_at", "updated_at"])
+        LeadActivity.objects.create(lead=lead, kind=kind, at=at, actor=actor, note=reason)
+        return lead
+
+
+def lead_convert(*, lead_id: int, actor: Any = None, reason: str = "", at: datetime | None = None) -> Lead:
+    return _lead_close(
+        lead_id=lead_id, status=LeadStatus.CONVERTED, kind=LeadActivityKind.CONVERTED,
+        actor=actor, reason=reason, at=at,
+    )
+
+
+def lead_disqualify(*, lead_id: int, actor: Any = None, reason: str = "", at: datetime | None = None) -> Lead:
+    return _lead_close(
+        lead_id=lead_id, status=LeadStatus.DISQUALIFIED, kind=LeadActivityKind.DISQUALIFIED,
+        actor=actor, reason=reason, at=at,
+    )

@@ -1,0 +1,257 @@
+"""Read side of routing: ORM rows -> engine inputs, in a fixed small number of queries."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.db.models import Count, Q
+
+from apps.accounts.models import Account
+from apps.leads.models import Lead, LeadStatus
+from apps.reps.models import Rep, TimeOff, WorkingHours
+from apps.routing.engine import (
+    CompiledConfig,
+    ConfigError,
+    ConfigSnapshot,
+    LeadFacts,
+    RepLoad,
+    RepProfile,
+    RotationState,
+    RuleDef,
+    TerritoryDef,
+    TimeOffPeriod,
+    WorkingWindow,
+    compile_config,
+)
+from apps.routing.models import RotationState as RotationStateRow
+from apps.routing.models import RoutingConfigVersion
+from apps.rules.models import RoutingRule
+from apps.territories.models import Territory
+
+#: Lead fields handed to the engine (API.md "Leads"); `extra` travels as a dict.
+LEAD_FACT_FIELDS = (
+    "email", "email_domain", "external_id", "first_name", "last_name", "phone", "company",
+    "title", "city", "country", "region", "postal_code", "industry", "lead_source",
+    "product_interest", "company_size", "annual_revenue", "lead_score", "language", "created_at",
+)
+#: Performance-weighted routing looks back this far.
+CONVERSION_WINDOW = timedelta(days=90)
+_RATES_TTL_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class CurrentConfig:
+    """The compiled configuration and the version it was compiled from."""
+
+    compiled: CompiledConfig
+    snapshot: ConfigSnapshot
+    version_id: int | None
+    version_number: int
+    rep_ids_by_username: dict[str, int]
+    territory_ids_by_code: dict[str, int]
+
+
+_cache_lock = threading.Lock()
+_cache: dict[str, Any] = {"key": None, "config": None}
+_rates_cache: dict[str, Any] = {"at": 0.0, "rates": {}}
+
+
+def _config_fingerprint() -> tuple[Any, ...]:
+    """One query that changes whenever any configuration row is added, changed or removed."""
+    tables = [
+        (Territory._meta.db_table, "updated_at"),
+        (Rep._meta.db_table, "updated_at"),
+        (WorkingHours._meta.db_table, "updated_at"),
+        (TimeOff._meta.db_table, "updated_at"),
+        (Account._meta.db_table, "updated_at"),
+        (RoutingRule._meta.db_table, "updated_at"),
+    ]
+    through = Rep.territories.through._meta.db_table
+    parts = [f"(SELECT MAX(number) FROM {RoutingConfigVersion._meta.db_table})"]
+    for table, column in tables:
+        parts.append(f"(SELECT MAX({column}) FROM {table})")
+        parts.append(f"(SELECT COUNT(*) FROM {table})")
+    parts.append(f"(SELECT COUNT(*) FROM {through})")
+    parts.append(f"(SELECT COALESCE(SUM(id), 0) FROM {through})")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts))
+        row = cursor.fetchone()
+    return (connection.settings_dict["NAME"], *row)
+
+
+def config_snapshot_build(*, rules: Iterable[RoutingRule] | None = None) -> ConfigSnapshot:
+    """The live configuration as the engine sees it (6 queries)."""
+    territories = tuple(
+        TerritoryDef(
+            code=t.code, name=t.name, parent=t.parent.code if t.parent_id else None,
+            countries=frozenset(t.countries), regions=frozenset(t.regions),
+            postal_prefixes=tuple(str(p).upper() for p in t.postal_prefixes),
+        )
+        for t in Territory.objects.select_related("parent")
+    )
+    hours: dict[int, list[WorkingWindow]] = defaultdict(list)
+    for wh in WorkingHours.objects.all():
+        hours[wh.rep_id].append(
+            WorkingWindow(weekdays=frozenset(wh.weekdays), start=wh.start, end=wh.end)
+        )
+    time_off: dict[int, list[TimeOffPeriod]] = defaultdict(list)
+    for period in TimeOff.objects.all():
+        time_off[period.rep_id].append(
+            TimeOffPeriod(starts_at=period.starts_at, ends_at=period.ends_at, reason=period.reason)
+        )
+    reps = tuple(
+        RepProfile(
+            rep_id=rep.pk, username=rep.user.username, time_zone=rep.time_zone, active=rep.active,
+            territories=frozenset(t.code for t in rep.territories.all()), weight=rep.weight,
+            max_open_leads=rep.max_open_leads, max_daily_leads=rep.max_daily_leads,
+            skills=frozenset(s.lower() for s in rep.skills),
+            languages=frozenset(s.lower() for s in rep.languages),
+            working_hours=tuple(hours.get(rep.pk, ())), time_off=tuple(time_off.get(rep.pk, ())),
+        )
+        for rep in Rep.objects.select_related("user").prefetch_related("territories")
+    )
+    accounts = {
+        a.domain: a.owner_id for a in Account.objects.filter(owner__isnull=False).only("domain", "owner")
+    }
+    rule_rows = list(rules) if rules is not None else list(RoutingRule.objects.order_by("position", "id"))
+    rule_defs = tuple(rule_def_from_row(rule) for rule in rule_rows)
+    latest = RoutingConfigVersion.objects.order_by("-number").values_list("number", flat=True).first()
+    return ConfigSnapshot(
+        version=latest or 0, territories=territories, reps=reps, accounts=accounts,
+        rules=rule_defs,
+    )
+
+
+def rule_def_from_row(rule: RoutingRule) -> RuleDef:
+    return RuleDef(
+        rule_id=rule.pk or 0, name=rule.name, position=rule.position, active=rule.active,
+        conditions=rule.conditions or [], target=rule.target, strategy=rule.strategy,
+        sla_minutes=rule.sla_minutes, respect_working_hours=rule.respect_working_hours,
+        require_skill_from=rule.require_skill_from or None,
+        require_language=rule.require_language, when_no_one_eligible=rule.when_no_one_eligible,
+    )
+
+
+def config_current() -> CurrentConfig:
+    """The compiled live configuration, compiled once per change (cached per process)."""
+    key = _config_fingerprint()
+    with _cache_lock:
+        if _cache["key"] == key:
+            return _cache["config"]  # type: ignore[no-any-return]
+    snapshot = config_snapshot_build()
+    compiled = compile_config(snapshot)
+    version = RoutingConfigVersion.objects.order_by("-number").values("id", "number").first()
+    config = CurrentConfig(
+        compiled=compiled, snapshot=snapshot,
+        version_id=version["id"] if version else None,
+        version_number=version["number"] if version else 0,
+        rep_ids_by_username={r.username: r.rep_id for r in snapshot.reps},
+        territory_ids_by_code=dict(Territory.objects.values_list("code", "id")),
+    )
+    with _cache_lock:
+        _cache["key"] = key
+        _cache["config"] = config
+    return config
+
+
+def config_cache_clear() -> None:
+    with _cache_lock:
+        _cache["key"] = None
+        _cache["config"] = None
+    _rates_cache["at"] = 0.0
+
+
+def config_snapshot_validate_rule(*, rule: RoutingRule) -> dict[str, list[str]]:
+    """Validate one rule (as edited) against the live territories and reps, keyed by field."""
+    others = [r for r in RoutingRule.objects.exclude(pk=rule.pk)] if rule.pk else list(RoutingRule.objects.all())
+    snapshot = config_snapshot_build(rules=[*others, rule])
+    try:
+        compile_config(snapshot)
+    except ConfigError as exc:
+        index = len(others)
+        prefix = f"rules.{index}."
+        errors: dict[str, list[str]] = {}
+        for path, messages in exc.errors.items():
+            if not path.startswith(prefix) and path != f"rules.{index}":
+                continue
+            rest = path[len(prefix):] if path.startswith(prefix) else ""
+            field, _, sub = rest.partition(".")
+            if field not in {f.name for f in RoutingRule._meta.fields}:
+                field, sub = "__all__", rest
+            errors.setdefault(field, []).extend(
+                f"{sub}: {message}" if sub else message for message in messages
+            )
+        return errors
+    return {}
+
+
+def lead_facts(lead: Lead) -> LeadFacts:
+    fields: dict[str, object] = {name: getattr(lead, name) for name in LEAD_FACT_FIELDS}
+    fields["extra"] = lead.extra or {}
+    # Empty strings are "not given" for conditions and `exists`.
+    fields = {k: v for k, v in fields.items() if v not in ("", None)}
+    return LeadFacts(lead_id=lead.pk, fields=fields)
+
+
+def _conversion_rates(now: datetime) -> dict[int, float]:
+    """Trailing-90-day conversion rate per rep over closed leads they own (cached 10 minutes)."""
+    if time.monotonic() - _rates_cache["at"] < _RATES_TTL_SECONDS:
+        return _rates_cache["rates"]  # type: ignore[no-any-return]
+    rows = (
+        Lead.objects.filter(
+            owner__isnull=False, created_at__gte=now - CONVERSION_WINDOW,
+            status__in=[LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED],
+        )
+        .values("owner")
+        .annotate(closed=Count("id"), won=Count("id", filter=Q(status=LeadStatus.CONVERTED)))
+    )
+    rates = {row["owner"]: row["won"] / row["closed"] for row in rows if row["closed"]}
+    _rates_cache.update(at=time.monotonic(), rates=rates)
+    return rates
+
+
+def rep_loads(*, now: datetime, rep_ids: Iterable[int] | None = None, need_rates: bool = True) -> dict[int, RepLoad]:
+    """Live load of every rep (or of `rep_ids`) at `now`: one query, plus rates when needed."""
+    queryset = Rep.objects.all()
+    if rep_ids is not None:
+        queryset = queryset.filter(pk__in=list(rep_ids))
+    rates = _conversion_rates(now) if need_rates else {}
+    loads: dict[int, RepLoad] = {}
+    zones: dict[str, ZoneInfo] = {}
+    for rep_id, away, open_count, today, today_date, last_at, tz in queryset.values_list(
+        "id", "away", "open_leads_count", "assigned_today", "assigned_today_date",
+        "last_assigned_at", "time_zone",
+    ):
+        zone = zones.get(tz) or zones.setdefault(tz, ZoneInfo(tz))
+        local_today = now.astimezone(zone).date()
+        loads[rep_id] = RepLoad(
+            rep_id=rep_id, away=away, open_leads=open_count,
+            leads_today=today if today_date == local_today else 0,
+            last_assigned_at=last_at, conversion_rate_90d=rates.get(rep_id),
+        )
+    return loads
+
+
+def rotation_states(*, rule_ids: Iterable[int] | None = None) -> dict[int, RotationState]:
+    queryset = RotationStateRow.objects.all()
+    if rule_ids is not None:
+        queryset = queryset.filter(rule_id__in=list(rule_ids))
+    return {
+        rule_id: RotationState(rule_id=rule_id, data=data)
+        for rule_id, data in queryset.values_list("rule_id", "data")
+    }
+
+
+def rep_ids_who_held(*, lead_id: int) -> frozenset[int]:
+    from apps.routing.models import Assignment
+
+    return frozenset(Assignment.objects.filter(lead_id=lead_id).values_list("rep_id", flat=True))
+

@@ -1,0 +1,378 @@
+"""Write side of routing: every assignment is one transaction with its audit records.
+
+`lead_route` decides with the pure engine outside any lock, then locks the winning rule's
+RotationState row (held for milliseconds), re-decides that rule against the locked cursor,
+locks the chosen rep's row to re-check capacity, and writes the Assignment, the lead, the
+rotation cursor and the rep's load counters together.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+
+from apps.leads.models import (
+    OPEN_STATUSES,
+    WORKING_STATUSES,
+    Lead,
+    LeadActivity,
+    LeadActivityKind,
+    LeadStatus,
+)
+from apps.reps.models import Rep
+from apps.routing.engine import Decision, LeadFacts, RepLoad, RotationState, decide
+from apps.routing.models import Assignment, AssignmentKind
+from apps.routing.models import RotationState as RotationStateRow
+from apps.routing.selectors import (
+    CurrentConfig,
+    config_current,
+    lead_facts,
+    rep_loads,
+    rotation_states,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Attempts to commit a decision when a concurrent transaction changed the rep's load.
+_MAX_PICK_ATTEMPTS = 5
+
+
+class RoutingError(Exception):
+    """A routing action that does not fit the lead's state (mapped to HTTP 409)."""
+
+
+@dataclass(frozen=True)
+class RouteResult:
+    """What a routing call did: `assigned`, `unrouted`, `duplicate` or `noop`."""
+
+    lead: Lead
+    outcome: str
+    assignment: Assignment | None = None
+    decision: Decision | None = None
+
+
+def _sla_due(*, now: datetime, sla_minutes: int | None) -> datetime:
+    minutes = sla_minutes if sla_minutes is not None else settings.ROUTING_DEFAULT_SLA_MINUTES
+    return now + timedelta(minutes=minutes)
+
+
+def _rep_counters_take(*, rep: Rep, now: datetime) -> None:
+    """Count one more open lead and one more assignment today (in the rep's time zone)."""
+    today = now.astimezone(ZoneInfo(rep.time_zone)).date()
+    Rep.objects.filter(pk=rep.pk).update(
+        open_leads_count=F("open_leads_count") + 1,
+        assigned_today=Case(
+            When(assigned_today_date=today, then=F("assigned_today") + 1), default=Value(1)
+        ),
+        assigned_today_date=today,
+        last_assigned_at=now,
+    )
+
+
+def rep_counters_release(*, rep_id: int) -> None:
+    """One open lead fewer (closed, or moved to someone else)."""
+    Rep.objects.filter(pk=rep_id, open_leads_count__gt=0).update(
+        open_leads_count=F("open_leads_count") - 1
+    )
+
+
+def _locked_rotation(rule_id: int) -> RotationStateRow:
+    row = RotationStateRow.objects.select_for_update().filter(rule_id=rule_id).first()
+    if row is None:
+        RotationStateRow.objects.bulk_create([RotationStateRow(rule_id=rule_id)], ignore_conflicts=True)
+        row = RotationStateRow.objects.select_for_update().get(rule_id=rule_id)
+    return row
+
+
+def _capacity_problem(rep: Rep, *, now: datetime) -> str | None:
+    """Re-check the locked rep row: a concurrent rule may have filled them meanwhile."""
+    if rep.max_open_leads is not None and rep.open_leads_count >= rep.max_open_leads:
+        return f"at capacity {rep.open_leads_count}/{rep.max_open_leads} open leads"
+    if rep.max_daily_leads is not None:
+        today = now.astimezone(ZoneInfo(rep.time_zone)).date()
+        count = rep.assigned_today if rep.assigned_today_date == today else 0
+        if count >= rep.max_daily_leads:
+            return f"daily cap reached {count}/{rep.max_daily_leads}"
+    return None
+
+
+def _merge_trace(full: Decision, final: Decision) -> dict[str, Any]:
+    """The first pass's rule entries up to the winner, with the winner's entry from the locked pass."""
+    earlier = [entry for entry in full.trace.get("rules", []) if entry.get("rule") != final.rule_name]
+    return {**final.trace, "rules": [*earlier, *final.trace.get("rules", [])]}
+
+
+def _decide_and_lock(
+    *,
+    config: CurrentConfig,
+    facts: LeadFacts,
+    now: datetime,
+    exclude: frozenset[int] = frozenset(),
+    only_rule_id: int | None = None,
+) -> tuple[Decision, Rep | None, RotationStateRow | None]:
+    """Decide, then confirm the decision under the rule's and the rep's row locks."""
+    loads: dict[int, RepLoad] = rep_loads(now=now)
+    rotations: Mapping[int, RotationState] = rotation_states()
+    decision = decide(
+        config.compiled, facts, loads=loads, rotations=rotations, now=now,
+        exclude_rep_ids=exclude, only_rule_id=only_rule_id,
+    )
+    for _ in range(_MAX_PICK_ATTEMPTS):
+        if decision.outcome != "assigned" or decision.rule_id is None or decision.rep_id is None:
+            return decision, None, None
+        rotation_row = _locked_rotation(decision.rule_id)
+        confirmed = decide(
+            config.compiled, facts, loads=loads,
+            rotations={decision.rule_id: RotationState(rule_id=decision.rule_id, data=rotation_row.data)},
+            now=now, exclude_rep_ids=exclude, only_rule_id=decision.rule_id,
+        )
+        if confirmed.outcome == "assigned" and confirmed.rep_id is not None:
+            rep = Rep.objects.select_for_update().select_related("user").get(pk=confirmed.rep_id)
+            problem = None if confirmed.forced else _capacity_problem(rep, now=now)
+            if problem is None:
+                return replace(confirmed, trace=_merge_trace(decision, confirmed)), rep, rotation_row
+            logger.info("Rep %s filled up concurrently (%s); deciding again", rep.pk, problem)
+            loads[rep.pk] = replace(
+                loads.get(rep.pk) or RepLoad(rep_id=rep.pk),
+                open_leads=rep.open_leads_count,
+                leads_today=rep.assigned_today,
+            )
+        # The rule found no one under the lock, or its pick filled up: decide again from scratch.
+        decision = decide(
+            config.compiled, facts, loads=loads, rotations=rotation_states(), now=now,
+            exclude_rep_ids=exclude, only_rule_id=only_rule_id,
+        )
+    return decision, None, None
+
+
+def _assignment_write(
+    *,
+    lead: Lead,
+    rep: Rep,
+    decision: Decision | None,
+    kind: str,
+    reason: str,
+    trace: dict[str, Any],
+    now: datetime,
+    config: CurrentConfig | None,
+    actor: Any = None,
+    rule_id: int | None = None,
+    rule_name: str = "",
+    strategy: str = "",
+) -> Assignment:
+    """End the current assignment (if any) and start a new one, moving the load counters."""
+    previous_owner_id = lead.owner_id if lead.status in WORKING_STATUSES else None
+    Assignment.objects.filter(lead=lead, ended_at__isnull=True).update(ended_at=now)
+    assignment = Assignment.objects.create(
+        lead=lead, rep=rep,
+        rule_id=decision.rule_id if decision else rule_id,
+        rule_name=(decision.rule_name if decision else rule_name) or "",
+        config_version_id=config.version_id if config else None,
+        strategy=(decision.strategy if decision else strategy) or "",
+        kind=kind, reason=reason, trace=trace, actor=actor, assigned_at=now,
+    )
+    if previous_owner_id is not None:
+        rep_counters_release(rep_id=previous_owner_id)
+    if kind != AssignmentKind.DUPLICATE:
+        _rep_counters_take(rep=rep, now=now)
+    return assignment
+
+
+def _route_locked(
+    lead: Lead, *, now: datetime, actor: Any, retry_unrouted: bool
+) -> RouteResult:
+    if lead.status not in (LeadStatus.NEW, LeadStatus.UNROUTED):
+        return RouteResult(lead=lead, outcome="noop")
+    if lead.status == LeadStatus.UNROUTED and not retry_unrouted:
+        return RouteResult(lead=lead, outcome="noop")
+
+    if lead.status == LeadStatus.NEW:
+        original = (
+            Lead.objects.select_for_update()
+            .filter(email=lead.email, status__in=OPEN_STATUSES, pk__lt=lead.pk)
+            .order_by("pk")
+            .first()
+        )
+        if original is not None:
+            return _mark_duplicate(lead, original=original, now=now, actor=actor)
+
+    config = config_current()
+    facts = lead_facts(lead)
+    decision, rep, rotation_row = _decide_and_lock(config=config, facts=facts, now=now)
+    territory_id = config.territory_ids_by_code.get(decision.territory or "")
+
+    if decision.outcome != "assigned" or rep is None or rotation_row is None:
+        became_unrouted = lead.status != LeadStatus.UNROUTED
+        lead.status = LeadStatus.UNROUTED
+        lead.territory_id = territory_id
+        lead.save(update_fields=["status", "territory", "updated_at"])
+        if became_unrouted:
+            LeadActivity.objects.create(
+                lead=lead, kind=LeadActivityKind.UNROUTED, at=now, actor=actor,
+                note=decision.reason, data={"trace": decision.trace},
+            )
+        return RouteResult(lead=lead, outcome="unrouted", decision=decision)
+
+    kind = AssignmentKind.RETRY if lead.status == LeadStatus.UNROUTED else AssignmentKind.AUTO
+    assignment = _assignment_write(
+        lead=lead, rep=rep, decision=decision, kind=kind, reason=decision.reason,
+        trace=decision.trace, now=now, config=config, actor=actor,
+    )
+    if decision.new_rotation is not None:
+        rotation_row.data = dict(decision.new_rotation.data)
+        rotation_row.assignments = F("assignments") + 1
+        rotation_row.save(update_fields=["data", "assignments", "updated_at"])
+    lead.status = LeadStatus.ASSIGNED
+    lead.owner = rep
+    lead.rule_id = decision.rule_id
+    lead.territory_id = territory_id
+    lead.assigned_at = now
+    lead.sla_due_at = _sla_due(now=now, sla_minutes=decision.sla_minutes)
+    lead.save(
+        update_fields=["status", "owner", "rule", "territory", "assigned_at", "sla_due_at", "updated_at"]
+    )
+    LeadActivity.objects.create(
+        lead=lead, kind=LeadActivityKind.ASSIGNED, at=now, actor=actor, note=decision.reason,
+        data={"rep": rep.username, "assignment": assignment.pk},
+    )
+    return RouteResult(lead=lead, outcome="assigned", assignment=assignment, decision=decision)
+
+
+def _mark_duplicate(lead: Lead, *, original: Lead, now: datetime, actor: Any) -> RouteResult:
+    """Record `lead` as a duplicate of the open `original`, owned by the original's owner."""
+    if original.status == LeadStatus.NEW:
+        # Route the original first, under the same locks, so the copy follows its owner.
+        _route_locked(original, now=now, actor=actor, retry_unrouted=False)
+        original.refresh_from_db()
+    lead.status = LeadStatus.DUPLICATE
+    lead.duplicate_of = original
+    lead.owner_id = original.owner_id
+    lead.territory_id = original.territory_id
+    lead.rule_id = original.rule_id
+    assignment = None
+    reason = f"Duplicate of open lead #{original.pk} ({original.email})"
+    if original.owner_id is not None:
+        lead.assigned_at = now
+        owner = Rep.objects.select_related("user").get(pk=original.owner_id)
+        reason += f": kept with its owner {owner.username}"
+        assignment = _assignment_write(
+            lead=lead, rep=owner, decision=None, kind=AssignmentKind.DUPLICATE, reason=reason,
+            trace={"evaluated_at": now.isoformat(), "duplicate_of": original.pk, "rules": [],
+                   "outcome": "duplicate"},
+            now=now, config=None, actor=actor, rule_id=original.rule_id,
+        )
+    lead.save(
+        update_fields=["status", "duplicate_of", "owner", "territory", "rule", "assigned_at", "updated_at"]
+    )
+    LeadActivity.objects.create(
+        lead=lead, kind=LeadActivityKind.ASSIGNED, at=now, actor=actor, note=reason,
+        data={"duplicate_of": original.pk},
+    )
+    return RouteResult(lead=lead, outcome="duplicate", assignment=assignment)
+
+
+def lead_route(
+    *, lead_id: int, now: datetime | None = None, actor: Any = None, retry_unrouted: bool = True
+) -> RouteResult:
+    """Route a `new` (or retry an `unrouted`) lead; a no-op for a lead already routed."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead_id)
+        return _route_locked(lead, now=now, actor=actor, retry_unrouted=retry_unrouted)
+
+
+def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> RouteResult:
+    """Run routing again for an open lead (manager action): a fresh decision, not a no-op."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead_id)
+        if lead.status not in (LeadStatus.ASSIGNED, LeadStatus.UNROUTED, LeadStatus.NEW):
+            raise RoutingError(f"A {lead.status} lead cannot be rerouted.")
+        config = config_current()
+        decision, rep, rotation_row = _decide_and_lock(
+            config=config, facts=lead_facts(lead), now=now
+        )
+        if decision.outcome != "assigned" or rep is None or rotation_row is None:
+            raise RoutingError(f"Rerouting found no eligible rep: {decision.reason}")
+        assignment = _assignment_write(
+            lead=lead, rep=rep, decision=decision, kind=AssignmentKind.AUTO,
+            reason=f"Rerouted by {getattr(actor, 'username', 'system')}: {decision.reason}",
+            trace=decision.trace, now=now, config=config, actor=actor,
+        )
+        if decision.new_rotation is not None:
+            rotation_row.data = dict(decision.new_rotation.data)
+            rotation_row.assignments = F("assignments") + 1
+            rotation_row.save(update_fields=["data", "assignments", "updated_at"])
+        lead.status = LeadStatus.ASSIGNED
+        lead.owner = rep
+        lead.rule_id = decision.rule_id
+        lead.territory_id = config.territory_ids_by_code.get(decision.territory or "")
+        lead.assigned_at = now
+        lead.sla_due_at = _sla_due(now=now, sla_minutes=decision.sla_minutes)
+        lead.save(update_fields=["status", "owner", "rule", "territory", "assigned_at", "sla_due_at", "updated_at"])
+        LeadActivity.objects.create(
+            lead=lead, kind=LeadActivityKind.REASSIGNED, at=now, actor=actor, note=assignment.reason,
+        )
+        return RouteResult(lead=lead, outcome="assigned", assignment=assignment, decision=decision)
+
+
+def lead_reassign(*, lead_id: int, rep: Rep, note: str, actor: Any, now: datetime | None = None) -> Assignment:
+    """A manager hands an open lead to a named rep, with a note (kind `manual`)."""
+    now = now or timezone.now()
+    if not note or not note.strip():
+        raise RoutingError("A note is required to reassign a lead.")
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead_id)
+        if lead.status not in (*WORKING_STATUSES, LeadStatus.UNROUTED, LeadStatus.NEW):
+            raise RoutingError(f"A {lead.status} lead cannot be reassigned.")
+        if lead.owner_id == rep.pk and lead.status in WORKING_STATUSES:
+            raise RoutingError(f"The lead already belongs to {rep.username}.")
+        rep = Rep.objects.select_for_update().select_related("user").get(pk=rep.pk)
+        actor_name = getattr(actor, "username", "system")
+        reason = f"Reassigned by {actor_name} to {rep.username}: {note.strip()}"
+        assignment = _assignment_write(
+            lead=lead, rep=rep, decision=None, kind=AssignmentKind.MANUAL, reason=reason,
+            trace={"evaluated_at": now.isoformat(), "rules": [], "outcome": "manual",
+                   "actor": actor_name, "note": note.strip()},
+            now=now, config=None, actor=actor, rule_id=None, rule_name="", strategy="manual",
+        )
+        lead.owner = rep
+        lead.rule = None
+        lead.assigned_at = now
+        if lead.status != LeadStatus.CONTACTED:
+            lead.status = LeadStatus.ASSIGNED
+            lead.sla_due_at = _sla_due(now=now, sla_minutes=None)
+        lead.save(update_fields=["status", "owner", "rule", "assigned_at", "sla_due_at", "updated_at"])
+        LeadActivity.objects.create(
+            lead=lead, kind=LeadActivityKind.REASSIGNED, at=now, actor=actor, note=reason
+        )
+        return assignment
+
+
+def routing_simulate(*, facts: LeadFacts, at: datetime | None = None) -> Decision:
+    """What routing would do for these lead facts at `at`: same engine, no writes, no rotation."""
+    now = at or timezone.now()
+    config = config_current()
+    return decide(
+        config.compiled, facts, loads=rep_loads(now=now), rotations=rotation_states(), now=now
+    )
+
+
+__all__ = [
+    "RouteResult",
+    "RoutingError",
+    "lead_reassign",
+    "lead_reroute",
+    "lead_route",
+    "rep_counters_release",
+    "routing_simulate",
+]
