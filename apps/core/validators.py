@@ -88,7 +88,7 @@ def normalize_region(value: str, country: str | None = None) -> str:
 
 
 def validate_country_code(value: str) -> None:
-    if normalize_country(value) != value:
+    if _country_index().get(str(value).casefold()) != value:
         raise ValidationError(
             f"'{value}' is not an ISO 3166-1 alpha-2 code.", code="invalid_country"
         )
