@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html
 
 WEEKDAY_CHOICES = [
@@ -21,13 +23,24 @@ WEEKDAY_CHOICES = [
     (5, "Sat"),
     (6, "Sun"),
 ]
-EMPTY = "—"
+EMPTY = "-"  # the admin's own empty_value_display
 
 
 def pretty_json(value: Any) -> str:
     """Pretty-printed JSON inside a <pre>, for read-only detail pages."""
     text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
     return format_html('<pre class="rp-json">{}</pre>', text)
+
+
+def short_dt(value: datetime | None) -> str:
+    """`2026-11-23 11:26` in the current time zone: narrow enough for list columns."""
+    if value is None:
+        return EMPTY
+    return format_html(
+        '<span title="{}" style="white-space:nowrap">{}</span>',
+        timezone.localtime(value).isoformat(timespec="seconds"),
+        timezone.localtime(value).strftime("%Y-%m-%d %H:%M"),
+    )
 
 
 def compact_list(values: Iterable[Any] | None, limit: int = 6) -> str:
@@ -200,5 +213,6 @@ __all__ = [
     "badge",
     "compact_list",
     "pretty_json",
+    "short_dt",
     "weekdays_label",
 ]

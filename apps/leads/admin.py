@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -11,13 +12,17 @@ from django.utils.html import format_html
 
 from apps.core.admin_utils import (
     EMPTY,
+    PrettyJSONFormField,
     ReadOnlyAdminMixin,
     ReadOnlyInlineMixin,
     all_field_names,
     badge,
     pretty_json,
+    short_dt,
 )
+from apps.leads.services import email_domain_of
 from apps.routing.models import Assignment
+from apps.routing.tasks import route_lead_enqueue
 
 from .models import Lead, LeadActivity, LeadStatus
 
@@ -40,8 +45,8 @@ ROUTING_FIELDS = [
     "assigned_at",
     "first_contacted_at",
     "closed_at",
-    "sla_due_at",
-    "sla_reminded_at",
+    "sla_due_at_label",
+    "sla_reminded_at_label",
     "escalated_at",
     "reassignment_count",
     "duplicate_of",
@@ -86,6 +91,34 @@ class LeadActivityInline(ReadOnlyInlineMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("actor")
 
 
+class LeadAdminForm(forms.ModelForm):
+    class Meta:
+        model = Lead
+        fields = [
+            "email",
+            "external_id",
+            "first_name",
+            "last_name",
+            "phone",
+            "title",
+            "language",
+            "company",
+            "industry",
+            "company_size",
+            "annual_revenue",
+            "city",
+            "country",
+            "region",
+            "postal_code",
+            "lead_source",
+            "product_interest",
+            "lead_score",
+            "created_at",
+            "extra",
+        ]
+        field_classes = {"extra": PrettyJSONFormField}
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
     list_display = [
@@ -94,12 +127,12 @@ class LeadAdmin(admin.ModelAdmin):
         "company",
         "status_badge",
         "owner",
-        "territory",
+        "territory_code",
         "rule",
-        "created_at",
-        "assigned_at",
-        "first_contacted_at",
-        "sla_due_at",
+        "created",
+        "assigned",
+        "first_contacted",
+        "sla_due",
         "escalated_badge",
     ]
     list_display_links = ["email"]
@@ -120,7 +153,8 @@ class LeadAdmin(admin.ModelAdmin):
     list_per_page = 50
     inlines = [AssignmentInline, LeadActivityInline]
     actions = ["reroute"]
-    readonly_fields = [*ROUTING_FIELDS, "email_domain", "updated_at", "extra_pretty"]
+    form = LeadAdminForm
+    readonly_fields = [*ROUTING_FIELDS, "email_domain", "updated_at"]
     fieldsets = [
         (
             "Contact",
@@ -165,8 +199,10 @@ class LeadAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Lead]:
-        return super().get_queryset(request).select_related(
-            "owner__user", "territory", "rule", "duplicate_of"
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("owner__user", "territory", "rule", "duplicate_of")
         )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Lead | None = None) -> list[str]:
@@ -182,10 +218,11 @@ class LeadAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Lead, form: Any, change: bool) -> None:
         # Same normalisation as intake (API.md): email lowercased, domain derived.
         obj.email = obj.email.strip().lower()
-        obj.email_domain = obj.email.rsplit("@", 1)[-1]
+        obj.email_domain = email_domain_of(obj.email)
         super().save_model(request, obj, form, change)
         if not change:
-            messages.info(request, "The lead is new; the route_pending sweep will route it.")
+            route_lead_enqueue(obj.pk)
+            messages.info(request, "The lead is new and queued for routing.")
 
     @admin.action(description="Reroute selected leads (run routing again)", permissions=["change"])
     def reroute(self, request: HttpRequest, queryset: QuerySet[Lead]) -> None:
@@ -221,9 +258,33 @@ class LeadAdmin(admin.ModelAdmin):
             badge("Escalated", "#dc2626"),
         )
 
-    @admin.display(description="Custom attributes")
-    def extra_pretty(self, obj: Lead) -> str:
-        return pretty_json(obj.extra)
+    @admin.display(description="Territory", ordering="territory__code")
+    def territory_code(self, obj: Lead) -> str:
+        return obj.territory.code if obj.territory_id else EMPTY
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj: Lead) -> str:
+        return short_dt(obj.created_at)
+
+    @admin.display(description="Assigned", ordering="assigned_at")
+    def assigned(self, obj: Lead) -> str:
+        return short_dt(obj.assigned_at)
+
+    @admin.display(description="First contact", ordering="first_contacted_at")
+    def first_contacted(self, obj: Lead) -> str:
+        return short_dt(obj.first_contacted_at)
+
+    @admin.display(description="SLA due", ordering="sla_due_at")
+    def sla_due(self, obj: Lead) -> str:
+        return short_dt(obj.sla_due_at)
+
+    @admin.display(description="SLA due at")
+    def sla_due_at_label(self, obj: Lead) -> Any:
+        return obj.sla_due_at or EMPTY
+
+    @admin.display(description="SLA reminder sent at")
+    def sla_reminded_at_label(self, obj: Lead) -> Any:
+        return obj.sla_reminded_at or EMPTY
 
 
 @admin.register(LeadActivity)

@@ -41,6 +41,7 @@ class Territory(BaseModel):
 
     class Meta:
         ordering = ["code"]
+        verbose_name_plural = "territories"
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(parent=models.F("id")),

@@ -1,0 +1,36 @@
+"""Admin for named accounts (email domain -> owning rep)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import Account
+
+
+class HasOwnerFilter(admin.SimpleListFilter):
+    title = "owner assigned"
+    parameter_name = "has_owner"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Has an owner"), ("no", "No owner")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(owner__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(owner__isnull=True)
+        return queryset
+
+
+@admin.register(Account)
+class AccountAdmin(SimpleHistoryAdmin):
+    list_display = ["domain", "name", "owner", "updated_at"]
+    list_display_links = ["domain", "name"]
+    list_filter = [HasOwnerFilter, ("owner", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["domain", "name", "owner__user__username"]
+    ordering = ["domain"]
+    list_select_related = ["owner__user"]
+    autocomplete_fields = ["owner"]
+    fields = ["domain", "name", "owner", "created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at"]
