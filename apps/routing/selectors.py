@@ -79,6 +79,9 @@ def _config_fingerprint() -> tuple[Any, ...]:
     for table, column in tables:
         parts.append(f"(SELECT MAX({column}) FROM {table})")
         parts.append(f"(SELECT COUNT(*) FROM {table})")
+    # Who is active matters most; catch it even from a bulk UPDATE that skips updated_at.
+    rep_table = Rep._meta.db_table
+    parts.append(f"(SELECT COALESCE(SUM(id), 0) FROM {rep_table} WHERE active)")
     parts.append(f"(SELECT COUNT(*) FROM {through})")
     parts.append(f"(SELECT COALESCE(SUM(id), 0) FROM {through})")
     with connection.cursor() as cursor:

@@ -60,7 +60,7 @@ class RouteResult:
     decision: Decision | None = None
 
 
-def _sla_due(*, now: datetime, sla_minutes: int | None) -> datetime:
+def sla_due_at(*, now: datetime, sla_minutes: int | None) -> datetime:
     minutes = sla_minutes if sla_minutes is not None else settings.ROUTING_DEFAULT_SLA_MINUTES
     return now + timedelta(minutes=minutes)
 
@@ -111,7 +111,7 @@ def _merge_trace(full: Decision, final: Decision) -> dict[str, Any]:
     return {**final.trace, "rules": [*earlier, *final.trace.get("rules", [])]}
 
 
-def _decide_and_lock(
+def decision_confirm_locked(
     *,
     config: CurrentConfig,
     facts: LeadFacts,
@@ -154,7 +154,7 @@ def _decide_and_lock(
     return decision, None, None
 
 
-def _assignment_write(
+def assignment_start(
     *,
     lead: Lead,
     rep: Rep,
@@ -207,7 +207,7 @@ def _route_locked(
 
     config = config_current()
     facts = lead_facts(lead)
-    decision, rep, rotation_row = _decide_and_lock(config=config, facts=facts, now=now)
+    decision, rep, rotation_row = decision_confirm_locked(config=config, facts=facts, now=now)
     territory_id = config.territory_ids_by_code.get(decision.territory or "")
 
     if decision.outcome != "assigned" or rep is None or rotation_row is None:
@@ -223,7 +223,7 @@ def _route_locked(
         return RouteResult(lead=lead, outcome="unrouted", decision=decision)
 
     kind = AssignmentKind.RETRY if lead.status == LeadStatus.UNROUTED else AssignmentKind.AUTO
-    assignment = _assignment_write(
+    assignment = assignment_start(
         lead=lead, rep=rep, decision=decision, kind=kind, reason=decision.reason,
         trace=decision.trace, now=now, config=config, actor=actor,
     )
@@ -236,7 +236,7 @@ def _route_locked(
     lead.rule_id = decision.rule_id
     lead.territory_id = territory_id
     lead.assigned_at = now
-    lead.sla_due_at = _sla_due(now=now, sla_minutes=decision.sla_minutes)
+    lead.sla_due_at = sla_due_at(now=now, sla_minutes=decision.sla_minutes)
     lead.save(
         update_fields=["status", "owner", "rule", "territory", "assigned_at", "sla_due_at", "updated_at"]
     )
@@ -264,7 +264,7 @@ def _mark_duplicate(lead: Lead, *, original: Lead, now: datetime, actor: Any) ->
         lead.assigned_at = now
         owner = Rep.objects.select_related("user").get(pk=original.owner_id)
         reason += f": kept with its owner {owner.username}"
-        assignment = _assignment_write(
+        assignment = assignment_start(
             lead=lead, rep=owner, decision=None, kind=AssignmentKind.DUPLICATE, reason=reason,
             trace={"evaluated_at": now.isoformat(), "duplicate_of": original.pk, "rules": [],
                    "outcome": "duplicate"},
@@ -298,12 +298,12 @@ def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> Ro
         if lead.status not in (LeadStatus.ASSIGNED, LeadStatus.UNROUTED, LeadStatus.NEW):
             raise RoutingError(f"A {lead.status} lead cannot be rerouted.")
         config = config_current()
-        decision, rep, rotation_row = _decide_and_lock(
+        decision, rep, rotation_row = decision_confirm_locked(
             config=config, facts=lead_facts(lead), now=now
         )
         if decision.outcome != "assigned" or rep is None or rotation_row is None:
             raise RoutingError(f"Rerouting found no eligible rep: {decision.reason}")
-        assignment = _assignment_write(
+        assignment = assignment_start(
             lead=lead, rep=rep, decision=decision, kind=AssignmentKind.AUTO,
             reason=f"Rerouted by {getattr(actor, 'username', 'system')}: {decision.reason}",
             trace=decision.trace, now=now, config=config, actor=actor,
@@ -317,7 +317,7 @@ def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> Ro
         lead.rule_id = decision.rule_id
         lead.territory_id = config.territory_ids_by_code.get(decision.territory or "")
         lead.assigned_at = now
-        lead.sla_due_at = _sla_due(now=now, sla_minutes=decision.sla_minutes)
+        lead.sla_due_at = sla_due_at(now=now, sla_minutes=decision.sla_minutes)
         lead.save(update_fields=["status", "owner", "rule", "territory", "assigned_at", "sla_due_at", "updated_at"])
         LeadActivity.objects.create(
             lead=lead, kind=LeadActivityKind.REASSIGNED, at=now, actor=actor, note=assignment.reason,
@@ -339,7 +339,7 @@ def lead_reassign(*, lead_id: int, rep: Rep, note: str, actor: Any, now: datetim
         rep = Rep.objects.select_for_update().select_related("user").get(pk=rep.pk)
         actor_name = getattr(actor, "username", "system")
         reason = f"Reassigned by {actor_name} to {rep.username}: {note.strip()}"
-        assignment = _assignment_write(
+        assignment = assignment_start(
             lead=lead, rep=rep, decision=None, kind=AssignmentKind.MANUAL, reason=reason,
             trace={"evaluated_at": now.isoformat(), "rules": [], "outcome": "manual",
                    "actor": actor_name, "note": note.strip()},
@@ -350,7 +350,7 @@ def lead_reassign(*, lead_id: int, rep: Rep, note: str, actor: Any, now: datetim
         lead.assigned_at = now
         if lead.status != LeadStatus.CONTACTED:
             lead.status = LeadStatus.ASSIGNED
-            lead.sla_due_at = _sla_due(now=now, sla_minutes=None)
+            lead.sla_due_at = sla_due_at(now=now, sla_minutes=None)
         lead.save(update_fields=["status", "owner", "rule", "assigned_at", "sla_due_at", "updated_at"])
         LeadActivity.objects.create(
             lead=lead, kind=LeadActivityKind.REASSIGNED, at=now, actor=actor, note=reason
