@@ -28,3 +28,36 @@ def user_rep(user: Any) -> Any | None:
         return user.rep
     except Exception:  # RelatedObjectDoesNotExist
         return None
+
+
+#: What a manager may do in the admin: app label -> actions on every model of that app.
+MANAGER_GRANTS: dict[str, tuple[str, ...]] = {
+    "territories": ("add", "change", "delete", "view"),
+    "reps": ("add", "change", "delete", "view"),
+    "accounts": ("add", "change", "delete", "view"),
+    "rules": ("add", "change", "delete", "view"),
+    "leads": ("add", "change", "view"),
+    "routing": ("view",),
+    "notifications": ("add", "change", "delete", "view"),
+    "django_celery_beat": ("change", "view"),
+}
+MANAGER_EXTRA_PERMISSIONS = ("auth.add_user", "auth.change_user", "auth.view_user")
+
+
+def managers_group_ensure(**kwargs: Any) -> None:
+    """Keep the `RevOps managers` group and its permissions current (post_migrate).
+
+    The group is created by a migration; this also grants permissions on models added later
+    and restores the group after a database flush.
+    """
+    from django.contrib.auth.models import Group, Permission
+    from django.db.models import Q
+
+    group, _ = Group.objects.get_or_create(name=MANAGERS_GROUP)
+    query = Q()
+    for label, actions in MANAGER_GRANTS.items():
+        query |= Q(content_type__app_label=label, codename__regex=rf"^({'|'.join(actions)})_")
+    for dotted in MANAGER_EXTRA_PERMISSIONS:
+        label, codename = dotted.split(".")
+        query |= Q(content_type__app_label=label, codename=codename)
+    group.permissions.add(*Permission.objects.filter(query))

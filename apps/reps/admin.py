@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -21,7 +21,6 @@ from apps.core.admin_utils import (
     weekdays_label,
 )
 from apps.core.validators import time_zone_choices, validate_language_code
-from apps.leads.models import WORKING_STATUSES
 
 from .models import Rep, TimeOff, WorkingHours
 
@@ -150,7 +149,6 @@ class RepAdmin(SimpleHistoryAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(_open_leads=Count("leads", filter=Q(leads__status__in=WORKING_STATUSES)))
             .prefetch_related("territories")
         )
 
@@ -189,9 +187,10 @@ class RepAdmin(SimpleHistoryAdmin):
     def languages_display(self, obj: Rep) -> str:
         return compact_list(obj.languages)
 
-    @admin.display(description="Open leads", ordering="_open_leads")
+    @admin.display(description="Open leads", ordering="open_leads_count")
     def open_leads(self, obj: Rep) -> Any:
-        count = getattr(obj, "_open_leads", 0)
+        # The routing services keep this counter in step with every assignment and close.
+        count = obj.open_leads_count
         if not count:
             return 0
         url = reverse("admin:leads_lead_changelist")
