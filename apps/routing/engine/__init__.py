@@ -1,0 +1,68 @@
+"""The routing engine: pure Python, no Django. Facts in, a decision with its trace out.
+
+Compile a :class:`ConfigSnapshot` once per configuration version with :func:`compile_config`,
+then call :func:`decide` per lead with the reps' loads, the rules' rotation states and "now".
+
+Decisions the contract leaves open:
+
+* A ``{"territory": CODE}`` target's pool is the reps of CODE *and of its descendants*; a
+  ``$lead`` target starts at the lead's territory (with its descendants) and walks up one parent
+  at a time until someone is eligible; a lead without a territory finds no one.
+* Missing lead values: positive ops are false, ``ne``/``not_in`` are true (see conditions.py).
+* ``assign_anyway`` ignores away, time off, working hours and both caps; it still honours
+  ``active``, ``exclude_rep_ids``, skill and language, and keeps the rule's strategy.
+* ``account_owner`` with no account for the lead's domain (or a parent domain) does not apply:
+  evaluation continues with the next rule whatever ``when_no_one_eligible`` says.
+* Rotation state (:class:`RotationState.data`) maps a pool key to ``{"last": rep_id}`` (round
+  robin) or ``{"cw": {"<rep_id>": int}}`` (smooth weighted round robin counters); load_balanced
+  and account_owner need none (``Decision.new_rotation`` is None).
+* Traces list at most :data:`TRACE_CAP` candidates per rule (the chosen rep always), the rest
+  counted under ``"omitted"``; round robin lists the reps walked from the cursor to the winner,
+  load_balanced every rep ranked ahead of the winner. Rule entries add ``rule_id`` and, when
+  matched, ``pool`` (and ``forced``); the trace adds ``reason``.
+"""
+
+from .compiler import CompiledConfig, ConfigError, compile_config
+from .decide import decide
+from .strategies import PERFORMANCE_FLOOR, TRACE_CAP
+from .territories import lead_territory
+from .types import (
+    CONDITION_OPS,
+    LEAD_FIELDS,
+    STRATEGIES,
+    WHEN_NO_ONE_ELIGIBLE,
+    ConfigSnapshot,
+    Decision,
+    LeadFacts,
+    RepLoad,
+    RepProfile,
+    RotationState,
+    RuleDef,
+    TerritoryDef,
+    TimeOffPeriod,
+    WorkingWindow,
+)
+
+__all__ = [
+    "CONDITION_OPS",
+    "LEAD_FIELDS",
+    "PERFORMANCE_FLOOR",
+    "STRATEGIES",
+    "TRACE_CAP",
+    "WHEN_NO_ONE_ELIGIBLE",
+    "CompiledConfig",
+    "ConfigError",
+    "ConfigSnapshot",
+    "Decision",
+    "LeadFacts",
+    "RepLoad",
+    "RepProfile",
+    "RotationState",
+    "RuleDef",
+    "TerritoryDef",
+    "TimeOffPeriod",
+    "WorkingWindow",
+    "compile_config",
+    "decide",
+    "lead_territory",
+]

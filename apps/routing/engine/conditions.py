@@ -1,0 +1,558 @@
+"""Rule conditions: validated and compiled once into closures over normalised lead values.
+
+Semantics (API.md "Rules", plus what it leaves open):
+
+* Strings compare case-insensitively (both sides are lower-cased, surrounding spaces stripped).
+* A field is *missing* when absent, ``None``, an empty string or an empty list. On a missing
+  value every positive op (eq, in, gt..lte, contains, starts_with, ends_with, within) is false and
+  the negative ops ``ne`` and ``not_in`` are true: a lead with no industry is certainly not in
+  healthcare. ``exists`` tests presence explicitly.
+* Numeric ops compare numbers as numbers (int, Decimal, float); a numeric string (typically in
+  ``extra``) compares numerically too. ``created_at`` accepts an ISO 8601 datetime for gt..lte.
+* A list value (in ``extra``) matches when any element does; ``contains`` on a list means
+  "has this element".
+* Groups: ``{"any": [...]}`` holds when one member holds; ``{"all": [...]}`` (an extension)
+  when all do; they nest.
+"""
+
+from __future__ import annotations
+
+import datetime
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .types import CONDITION_OPS, LEAD_FIELDS, NUMERIC_FIELDS
+
+__all__ = [
+    "ANCESTORS_KEY",
+    "Condition",
+    "compile_conditions",
+    "format_value",
+    "is_lead_field",
+    "normalise_lead",
+    "raw_lead",
+]
+
+#: key of the lead territory's ancestor set inside the normalised values (not a valid field name)
+ANCESTORS_KEY = "\x00ancestors"
+
+Vals = Mapping[str, object]
+Check = Callable[[Vals], bool]
+
+_EMPTY: frozenset[str] = frozenset()
+_NUMBER_TYPES = (int, float, Decimal)
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
+
+
+def is_lead_field(name: object) -> bool:
+    """A known lead field, or ``extra.<key>``."""
+    return isinstance(name, str) and (
+        name in LEAD_FIELDS or (name.startswith("extra.") and len(name) > 6)
+    )
+
+
+def _norm(v: object) -> object:
+    """Normalise one lead value for comparisons; ``None`` means missing."""
+    t = type(v)
+    if t is str:
+        s = v.strip().lower()  # type: ignore[attr-defined]
+        return s or None
+    if v is None or t is bool or t is int or t is float or t is Decimal:
+        return v
+    if isinstance(v, str):
+        return v.strip().lower() or None
+    if isinstance(v, list | tuple | set | frozenset):
+        items = tuple(n for n in map(_norm, v) if n is not None)
+        return items or None
+    if isinstance(v, (*_NUMBER_TYPES, datetime.date)):
+        return v
+    return str(v).strip().lower() or None
+
+
+def normalise_lead(
+    fields: Mapping[str, object], territory: str | None, ancestors: frozenset[str]
+) -> dict[str, object]:
+    """Lead fields as conditions see them: missing values dropped, strings lower-cased,
+    ``extra`` flattened to ``extra.<key>``, ``email_domain`` derived from ``email`` if absent."""
+    vals: dict[str, object] = {}
+    for key, value in fields.items():
+        if key == "extra":
+            if isinstance(value, Mapping):
+                for ekey, evalue in value.items():
+                    n = _norm(evalue)
+                    if n is not None:
+                        vals["extra." + str(ekey)] = n
+            continue
+        if key == "territory":
+            continue
+        n = _norm(value)
+        if n is not None:
+            vals[key] = n
+    if "email_domain" not in vals:
+        email = vals.get("email")
+        if isinstance(email, str) and "@" in email:
+            vals["email_domain"] = email.rsplit("@", 1)[1]
+    if territory is not None:
+        vals["territory"] = territory.lower()
+        vals[ANCESTORS_KEY] = ancestors
+    return vals
+
+
+def raw_lead(
+    fields: Mapping[str, object], territory: str | None, email_domain: object
+) -> dict[str, object]:
+    """The lead's values as given, with ``extra`` flattened to ``extra.<key>`` and the derived
+    ``territory`` and ``email_domain``: what trace details quote."""
+    raw = dict(fields)
+    extra = fields.get("extra")
+    if isinstance(extra, Mapping):
+        for key, value in extra.items():
+            raw["extra." + str(key)] = value
+    raw["territory"] = territory
+    if raw.get("email_domain") is None:
+        raw["email_domain"] = email_domain
+    return raw
+
+
+def format_value(v: object) -> str:
+    """Values in trace details: strings quoted, JSON-ish otherwise."""
+    if isinstance(v, str):
+        return f"'{v}'"
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, datetime.datetime):
+        return v.isoformat()
+    if isinstance(v, list | tuple | set | frozenset):
+        return "[" + ", ".join(format_value(x) for x in v) + "]"
+    return str(v)
+
+
+def _is_missing(v: object) -> bool:
+    return v is None or v == "" or (isinstance(v, list | tuple | set | frozenset) and not v)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Condition:
+    """A compiled condition: ``check`` runs per lead, ``failure`` explains a false result."""
+
+    check: Check
+    text: str
+    #: the fields the condition reads; ``field`` is the first (the only one for a leaf)
+    fields: tuple[str, ...]
+    field: str
+    group: bool
+    #: "company_size gte 1000 failed: lead has "
+    failed_prefix: str = ""
+    #: key of the lead-value description in a per-decision cache: the field, or the fields of a group
+    shown_key: object = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "failed_prefix", f"{self.text} failed: lead has ")
+        object.__setattr__(self, "shown_key", self.fields if self.group else self.field)
+
+    def failure(self, raw: Mapping[str, object]) -> str:
+        """E.g. "company_size gte 1000 failed: lead has 250". ``raw`` comes from :func:`raw_lead`."""
+        return self.failed_prefix + self.shown(raw)
+
+    def shown(self, raw: Mapping[str, object]) -> str:
+        """What the lead has: "250", "no industry", or for a group "country 'DE', no region"."""
+        if self.group:
+            parts = []
+            for name in self.fields:
+                v = raw.get(name)
+                parts.append(f"no {name}" if _is_missing(v) else f"{name} {format_value(v)}")
+            return ", ".join(parts)
+        v = raw.get(self.field)
+        return f"no {self.field}" if _is_missing(v) else format_value(v)
+
+
+def _to_num(s: str) -> Decimal | None:
+    try:
+        n = Decimal(s)
+    except (InvalidOperation, ValueError):
+        return None
+    return n if n.is_finite() else None
+
+
+def _text(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, datetime.datetime):
+        return v.isoformat()
+    return str(v).lower()
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, _NUMBER_TYPES) and not isinstance(v, bool)
+
+
+def _loose_eq(v: object, cv: object) -> bool:
+    """Equality between a normalised lead value and a normalised constant."""
+    if isinstance(v, tuple):
+        return any(_loose_eq(x, cv) for x in v)
+    if isinstance(cv, bool):
+        return v is cv or (isinstance(v, str) and v == _text(cv))
+    if isinstance(cv, str):
+        return (v if isinstance(v, str) else _text(v)) == cv
+    # cv is a number
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, str):
+        n = _to_num(v)
+        return n is not None and n == cv
+    return _is_number(v) and v == cv
+
+
+def _eq_check(f: str, cv: object) -> Check:
+    if isinstance(cv, str):
+
+        def check_str(vals: Vals) -> bool:
+            v = vals.get(f)
+            if type(v) is str:
+                return v == cv
+            return v is not None and _loose_eq(v, cv)
+
+        return check_str
+
+    def check(vals: Vals) -> bool:
+        v = vals.get(f)
+        return v is not None and _loose_eq(v, cv)
+
+    return check
+
+
+def _in_check(f: str, values: Sequence[object]) -> Check:
+    strs = frozenset(v for v in values if isinstance(v, str))
+    nums = frozenset(v for v in values if _is_number(v))
+    bools = frozenset(v for v in values if isinstance(v, bool))
+
+    def member(v: object) -> bool:
+        if isinstance(v, str):
+            if v in strs:
+                return True
+            n = _to_num(v) if nums else None
+            return n is not None and n in nums
+        if isinstance(v, bool):
+            return v in bools or _text(v) in strs
+        if isinstance(v, tuple):
+            return any(member(x) for x in v)
+        if _is_number(v):
+            return v in nums or (bool(strs) and _text(v) in strs)
+        return _text(v) in strs
+
+    def check(vals: Vals) -> bool:
+        v = vals.get(f)
+        if type(v) is str:
+            return v in strs or (bool(nums) and member(v))
+        return v is not None and member(v)
+
+    return check
+
+
+def _compare_check(f: str, cv: object, op: Callable[[Any, Any], bool]) -> Check:
+    if isinstance(cv, datetime.datetime):
+
+        def check_dt(vals: Vals) -> bool:
+            v = vals.get(f)
+            if not isinstance(v, datetime.datetime):
+                return False
+            if v.tzinfo is None:
+                v = v.replace(tzinfo=datetime.UTC)
+            return op(v, cv)
+
+        return check_dt
+
+    def compare(v: object) -> bool:
+        if isinstance(v, str):
+            n = _to_num(v)
+            return n is not None and op(n, cv)
+        if isinstance(v, tuple):
+            return any(compare(x) for x in v)
+        return _is_number(v) and op(v, cv)
+
+    def check(vals: Vals) -> bool:
+        v = vals.get(f)
+        t = type(v)
+        if t is int or t is Decimal or t is float:
+            return op(v, cv)
+        return v is not None and compare(v)
+
+    return check
+
+
+def _text_check(f: str, cv: str, op: str) -> Check:
+    test: Callable[[str], bool]
+    if op == "contains":
+        test = cv.__contains__
+    elif op == "starts_with":
+
+        def test(s: str) -> bool:
+            return s.startswith(cv)
+
+    else:
+
+        def test(s: str) -> bool:
+            return s.endswith(cv)
+
+    def slow(v: object) -> bool:
+        if isinstance(v, tuple):
+            # a list "contains" an element; starts_with/ends_with test each element
+            if op == "contains":
+                return any(_loose_eq(x, cv) for x in v)
+            return any(test(_text(x)) for x in v)
+        return test(_text(v))
+
+    if op == "contains":
+
+        def check_contains(vals: Vals) -> bool:
+            v = vals.get(f)
+            if type(v) is str:
+                return cv in v
+            return v is not None and slow(v)
+
+        return check_contains
+    if op == "starts_with":
+
+        def check_starts(vals: Vals) -> bool:
+            v = vals.get(f)
+            if type(v) is str:
+                return v.startswith(cv)
+            return v is not None and slow(v)
+
+        return check_starts
+
+    def check_ends(vals: Vals) -> bool:
+        v = vals.get(f)
+        if type(v) is str:
+            return v.endswith(cv)
+        return v is not None and slow(v)
+
+    return check_ends
+
+
+def _scalar_ok(v: object) -> bool:
+    return isinstance(v, str | bool | int | float | Decimal)
+
+
+def _norm_const(v: object) -> object:
+    return v.strip().lower() if isinstance(v, str) else v
+
+
+class _Compiler:
+    def __init__(self, territory_codes: frozenset[str], errors: dict[str, list[str]]) -> None:
+        self.territory_codes = territory_codes
+        self.errors = errors
+
+    def err(self, path: str, message: str) -> None:
+        self.errors.setdefault(path, []).append(message)
+
+    def compile(self, raw: object, path: str) -> Condition | None:
+        if not isinstance(raw, Mapping):
+            self.err(path, "a condition must be an object with field, op and value, or any")
+            return None
+        for group in ("any", "all"):
+            if group in raw:
+                return self.compile_group(raw, group, path)
+        return self.compile_leaf(raw, path)
+
+    def compile_group(self, raw: Mapping[str, Any], group: str, path: str) -> Condition | None:
+        extra = set(raw) - {group}
+        if extra:
+            self.err(path, f"unknown keys beside '{group}': {', '.join(sorted(map(str, extra)))}")
+        members = raw[group]
+        if not isinstance(members, list | tuple) or not members:
+            self.err(f"{path}.{group}", f"'{group}' needs a non-empty list of conditions")
+            return None
+        compiled = [self.compile(m, f"{path}.{group}.{k}") for k, m in enumerate(members)]
+        subs = [c for c in compiled if c is not None]
+        if len(subs) != len(compiled):
+            return None
+        checks = tuple(c.check for c in subs)
+        check: Check
+        if group == "any":
+            if len(checks) == 2:
+                k1, k2 = checks
+                check = lambda vals: k1(vals) or k2(vals)  # noqa: E731
+            else:
+
+                def check_any(vals: Vals) -> bool:
+                    for k in checks:  # noqa: SIM110 - a plain loop beats any(<genexpr>) here
+                        if k(vals):
+                            return True
+                    return False
+
+                check = check_any
+        else:
+            if len(checks) == 2:
+                k1, k2 = checks
+                check = lambda vals: k1(vals) and k2(vals)  # noqa: E731
+            else:
+
+                def check_all(vals: Vals) -> bool:
+                    for k in checks:  # noqa: SIM110 - a plain loop beats all(<genexpr>) here
+                        if not k(vals):
+                            return False
+                    return True
+
+                check = check_all
+        fields: list[str] = []
+        for c in subs:
+            fields.extend(x for x in c.fields if x not in fields)
+        text = f"{group}(" + ", ".join(c.text for c in subs) + ")"
+        return Condition(check=check, text=text, fields=tuple(fields), field=fields[0], group=True)
+
+    def compile_leaf(self, raw: Mapping[str, Any], path: str) -> Condition | None:
+        ok = True
+        unknown = set(raw) - {"field", "op", "value"}
+        if unknown:
+            self.err(path, f"unknown keys: {', '.join(sorted(map(str, unknown)))}")
+            ok = False
+        field = raw.get("field")
+        op = raw.get("op")
+        if not is_lead_field(field):
+            self.err(f"{path}.field", f"unknown field {format_value(field)}")
+            ok = False
+        if op not in CONDITION_OPS:
+            self.err(f"{path}.op", f"unknown op {format_value(op)}")
+            ok = False
+        if not ok:
+            return None
+        assert isinstance(field, str) and isinstance(op, str)
+        if "value" not in raw and op != "exists":
+            self.err(f"{path}.value", f"'{op}' needs a value")
+            return None
+        value = raw.get("value", True)
+        check = self.build(field, op, value, f"{path}.value", f"{path}.op")
+        if check is None:
+            return None
+        return Condition(
+            check=check,
+            text=f"{field} {op} {format_value(value)}",
+            fields=(field,),
+            field=field,
+            group=False,
+        )
+
+    def check_territories(self, field: str, values: Sequence[object], vpath: str) -> bool:
+        if field != "territory":
+            return True
+        bad = [v for v in values if not (isinstance(v, str) and v in self.territory_codes)]
+        for v in bad:
+            self.err(vpath, f"unknown territory {format_value(v)}")
+        return not bad
+
+    def build(self, f: str, op: str, value: object, vpath: str, opath: str) -> Check | None:
+        numeric_field = f in NUMERIC_FIELDS
+        text_field = f in LEAD_FIELDS and not numeric_field and f != "created_at"
+        if op in ("eq", "ne"):
+            if not _scalar_ok(value):
+                self.err(
+                    vpath, f"'{op}' needs a string, number or boolean, got {format_value(value)}"
+                )
+                return None
+            if numeric_field and (
+                isinstance(value, bool) or (isinstance(value, str) and _to_num(value) is None)
+            ):
+                self.err(vpath, f"'{f}' is a number; {format_value(value)} is not")
+                return None
+            if not self.check_territories(f, [value], vpath):
+                return None
+            eq = _eq_check(f, _norm_const(value))
+            if op == "eq":
+                return eq
+            return lambda vals: not eq(vals)
+        if op in ("in", "not_in"):
+            if not isinstance(value, list | tuple) or not value or not all(map(_scalar_ok, value)):
+                self.err(vpath, f"'{op}' needs a non-empty list of strings or numbers")
+                return None
+            if not self.check_territories(f, value, vpath):
+                return None
+            member = _in_check(f, [_norm_const(v) for v in value])
+            if op == "in":
+                return member
+            return lambda vals: not member(vals)
+        if op in _COMPARE:
+            cv: object
+            if f == "created_at":
+                parsed = _parse_datetime(value)
+                if parsed is None:
+                    self.err(vpath, f"'{op}' on created_at needs an ISO 8601 datetime")
+                    return None
+                cv = parsed
+            elif text_field:
+                self.err(opath, f"'{op}' needs a numeric field; '{f}' is text")
+                return None
+            elif _is_number(value):
+                cv = value
+            else:
+                self.err(vpath, f"'{op}' needs a number, got {format_value(value)}")
+                return None
+            return _compare_check(f, cv, _COMPARE[op])
+        if op in ("contains", "starts_with", "ends_with"):
+            if not isinstance(value, str) or not value.strip():
+                self.err(vpath, f"'{op}' needs a non-empty string")
+                return None
+            return _text_check(f, value.strip().lower(), op)
+        if op == "exists":
+            if not isinstance(value, bool):
+                self.err(vpath, "'exists' needs true or false")
+                return None
+            if value:
+                return lambda vals: f in vals
+            return lambda vals: f not in vals
+        # within
+        if f != "territory":
+            self.err(opath, "'within' applies to the field 'territory' only")
+            return None
+        if not isinstance(value, str) or value not in self.territory_codes:
+            self.err(vpath, f"unknown territory {format_value(value)}")
+            return None
+        code = value
+
+        def within(vals: Vals) -> bool:
+            return code in vals.get(ANCESTORS_KEY, _EMPTY)  # type: ignore[operator]
+
+        return within
+
+
+def _parse_datetime(value: object) -> datetime.datetime | None:
+    if isinstance(value, datetime.datetime):
+        dt = value
+    elif isinstance(value, str):
+        try:
+            dt = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        return None
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=datetime.UTC)
+
+
+def compile_conditions(
+    raw: object,
+    path: str,
+    *,
+    territory_codes: frozenset[str],
+    errors: dict[str, list[str]],
+) -> tuple[Condition, ...]:
+    """Compile a rule's condition list; problems go to ``errors`` keyed by path."""
+    if not isinstance(raw, list | tuple):
+        errors.setdefault(path, []).append("conditions must be a list")
+        return ()
+    compiler = _Compiler(territory_codes, errors)
+    out = []
+    for j, item in enumerate(raw):
+        c = compiler.compile(item, f"{path}.{j}")
+        if c is not None:
+            out.append(c)
+    return tuple(out)
