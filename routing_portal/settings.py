@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "apps.rules",
     "apps.leads",
     "apps.routing",
+    "apps.notifications",
 ]
 
 MIDDLEWARE = [
@@ -237,13 +238,40 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.routing.tasks.route_pending",
         "schedule": crontab(minute="*"),
     },
+    "reassign-inactive": {
+        "task": "apps.routing.tasks.reassign_inactive",
+        "schedule": crontab(minute="*"),
+    },
+    "unrouted-digest": {
+        "task": "apps.notifications.tasks.unrouted_digest",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 
 # Routing
 ROUTING_DEFAULT_SLA_MINUTES = env_int("ROUTING_DEFAULT_SLA_MINUTES", 60)
 ROUTING_MAX_REASSIGNMENTS = env_int("ROUTING_MAX_REASSIGNMENTS", 2)
+# A worker notices configuration changes within this many seconds (one cheap query then).
+ROUTING_CONFIG_RECHECK_SECONDS = float(os.environ.get("ROUTING_CONFIG_RECHECK_SECONDS", "1.0"))
 # Leads still `new` this long after intake are picked up by route_pending (the broker was down).
 ROUTING_PENDING_GRACE = timedelta(seconds=env_int("ROUTING_PENDING_GRACE_SECONDS", 30))
+# SLA ladder (apps/routing/sla.py): remind the owner at this fraction of the SLA window, move the
+# lead at 100%, escalate after ROUTING_MAX_REASSIGNMENTS inactivity moves.
+ROUTING_SLA_REMINDER_FRACTION = float(os.environ.get("ROUTING_SLA_REMINDER_FRACTION", "0.5"))
+# Count the SLA clock only in the owner's working hours (paused outside them and during time
+# off). Off by default: API.md defines sla_minutes as elapsed time to first contact, routing
+# stamps a wall-clock sla_due_at and the response-time dashboard measures wall-clock, and a lead
+# goes cold in minutes whatever the owner's hours, so it should move to someone working. Reps
+# without working hours are unaffected either way.
+ROUTING_SLA_BUSINESS_HOURS = env_bool("ROUTING_SLA_BUSINESS_HOURS", False)
+
+# Notifications (apps/notifications): mail per the EMAIL_* settings, signed webhooks.
+ROUTING_SITE_URL = os.environ.get("ROUTING_SITE_URL", "")
+NOTIFY_UNROUTED_DIGEST_MINUTES = env_int("NOTIFY_UNROUTED_DIGEST_MINUTES", 60)
+NOTIFY_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("NOTIFY_WEBHOOK_TIMEOUT_SECONDS", "5"))
+NOTIFY_WEBHOOK_MAX_ATTEMPTS = env_int("NOTIFY_WEBHOOK_MAX_ATTEMPTS", 8)
+NOTIFY_WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFY_WEBHOOK_RETRY_BASE_SECONDS", "10"))
+NOTIFY_WEBHOOK_RETRY_MAX_SECONDS = float(os.environ.get("NOTIFY_WEBHOOK_RETRY_MAX_SECONDS", "3600"))
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

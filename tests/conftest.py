@@ -44,6 +44,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _fresh_routing_cache() -> None:
     if not _django_configured():
         return
+    # Tests change the configuration and route at once: check for changes on every decision.
+    settings.ROUTING_CONFIG_RECHECK_SECONDS = 0
     from apps.routing.selectors import config_cache_clear
 
     config_cache_clear()

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q
 
@@ -60,8 +61,8 @@ class CurrentConfig:
 
 
 _cache_lock = threading.Lock()
-_cache: dict[str, Any] = {"key": None, "config": None}
-_rates_cache: dict[str, Any] = {"at": 0.0, "rates": {}}
+_cache: dict[str, Any] = {"key": None, "config": None, "checked": 0.0}
+_rates_cache: dict[str, Any] = {"at": 0.0, "day": None, "rates": {}}
 
 
 def _config_fingerprint() -> tuple[Any, ...]:
@@ -145,9 +146,15 @@ def rule_def_from_row(rule: RoutingRule) -> RuleDef:
 
 def config_current() -> CurrentConfig:
     """The compiled live configuration, compiled once per change (cached per process)."""
+    recheck = float(getattr(settings, "ROUTING_CONFIG_RECHECK_SECONDS", 1.0))
+    with _cache_lock:
+        # A busy worker checks for configuration changes at most every `recheck` seconds.
+        if _cache["config"] is not None and time.monotonic() - _cache["checked"] < recheck:
+            return _cache["config"]  # type: ignore[no-any-return]
     key = _config_fingerprint()
     with _cache_lock:
         if _cache["key"] == key:
+            _cache["checked"] = time.monotonic()
             return _cache["config"]  # type: ignore[no-any-return]
     snapshot = config_snapshot_build()
     compiled = compile_config(snapshot)
@@ -160,16 +167,14 @@ def config_current() -> CurrentConfig:
         territory_ids_by_code=dict(Territory.objects.values_list("code", "id")),
     )
     with _cache_lock:
-        _cache["key"] = key
-        _cache["config"] = config
+        _cache.update(key=key, config=config, checked=time.monotonic())
     return config
 
 
 def config_cache_clear() -> None:
     with _cache_lock:
-        _cache["key"] = None
-        _cache["config"] = None
-    _rates_cache["at"] = 0.0
+        _cache.update(key=None, config=None, checked=0.0)
+    _rates_cache.update(at=0.0, day=None)
 
 
 def config_snapshot_validate_rule(*, rule: RoutingRule) -> dict[str, list[str]]:
@@ -205,8 +210,13 @@ def lead_facts(lead: Lead) -> LeadFacts:
 
 
 def _conversion_rates(now: datetime) -> dict[int, float]:
-    """Trailing-90-day conversion rate per rep over closed leads they own (cached 10 minutes)."""
-    if time.monotonic() - _rates_cache["at"] < _RATES_TTL_SECONDS:
+    """Trailing-90-day conversion rate per rep over closed leads they own, as of `now`'s day.
+
+    Cached 10 minutes per day, so routing a back-dated lead (backfill, simulation) uses the
+    rates of its own day.
+    """
+    fresh = time.monotonic() - _rates_cache["at"] < _RATES_TTL_SECONDS
+    if fresh and _rates_cache["day"] == now.date():
         return _rates_cache["rates"]  # type: ignore[no-any-return]
     rows = (
         Lead.objects.filter(
@@ -217,7 +227,7 @@ def _conversion_rates(now: datetime) -> dict[int, float]:
         .annotate(closed=Count("id"), won=Count("id", filter=Q(status=LeadStatus.CONVERTED)))
     )
     rates = {row["owner"]: row["won"] / row["closed"] for row in rows if row["closed"]}
-    _rates_cache.update(at=time.monotonic(), rates=rates)
+    _rates_cache.update(at=time.monotonic(), day=now.date(), rates=rates)
     return rates
 
 

@@ -28,6 +28,7 @@ from apps.leads.models import (
     LeadActivityKind,
     LeadStatus,
 )
+from apps.notifications.services import notify_assignment
 from apps.reps.models import Rep
 from apps.routing.engine import Decision, LeadFacts, RepLoad, RotationState, decide
 from apps.routing.models import Assignment, AssignmentKind
@@ -121,9 +122,11 @@ def decision_confirm_locked(
 ) -> tuple[Decision, Rep | None, RotationStateRow | None]:
     """Decide, then confirm the decision under the rule's and the rep's row locks."""
     loads: dict[int, RepLoad] = rep_loads(now=now)
-    rotations: Mapping[int, RotationState] = rotation_states()
+    # The first pass only finds the winning rule (whether anyone is eligible does not depend on
+    # the cursor); the pick itself comes from the locked cursor below.
+    no_rotations: Mapping[int, RotationState] = {}
     decision = decide(
-        config.compiled, facts, loads=loads, rotations=rotations, now=now,
+        config.compiled, facts, loads=loads, rotations=no_rotations, now=now,
         exclude_rep_ids=exclude, only_rule_id=only_rule_id,
     )
     for _ in range(_MAX_PICK_ATTEMPTS):
@@ -148,7 +151,7 @@ def decision_confirm_locked(
             )
         # The rule found no one under the lock, or its pick filled up: decide again from scratch.
         decision = decide(
-            config.compiled, facts, loads=loads, rotations=rotation_states(), now=now,
+            config.compiled, facts, loads=loads, rotations=no_rotations, now=now,
             exclude_rep_ids=exclude, only_rule_id=only_rule_id,
         )
     return decision, None, None
@@ -171,7 +174,9 @@ def assignment_start(
 ) -> Assignment:
     """End the current assignment (if any) and start a new one, moving the load counters."""
     previous_owner_id = lead.owner_id if lead.status in WORKING_STATUSES else None
-    Assignment.objects.filter(lead=lead, ended_at__isnull=True).update(ended_at=now)
+    if lead.status not in (LeadStatus.NEW, LeadStatus.UNROUTED):
+        # Only a lead that was owned has a current assignment to end.
+        Assignment.objects.filter(lead=lead, ended_at__isnull=True).update(ended_at=now)
     assignment = Assignment.objects.create(
         lead=lead, rep=rep,
         rule_id=decision.rule_id if decision else rule_id,
@@ -244,6 +249,7 @@ def _route_locked(
         lead=lead, kind=LeadActivityKind.ASSIGNED, at=now, actor=actor, note=decision.reason,
         data={"rep": rep.username, "assignment": assignment.pk},
     )
+    transaction.on_commit(lambda: notify_assignment(assignment.pk))
     return RouteResult(lead=lead, outcome="assigned", assignment=assignment, decision=decision)
 
 
