@@ -15,5 +15,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("apps.leads.api.urls")),
     path("api/", include("apps.routing.api.urls")),
+    path("api/", include("apps.territories.api.urls")),
+    path("api/", include("apps.reps.api.urls")),
+    path("api/", include("apps.accounts.api.urls")),
+    path("api/", include("apps.rules.api.urls")),
     path("", include("apps.core.urls")),
 ]

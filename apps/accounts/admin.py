@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from apps.core.admin_utils import ConfigVersionAdminMixin
+
 from .models import Account
 
 
@@ -24,7 +26,7 @@ class HasOwnerFilter(admin.SimpleListFilter):
 
 
 @admin.register(Account)
-class AccountAdmin(SimpleHistoryAdmin):
+class AccountAdmin(ConfigVersionAdminMixin, SimpleHistoryAdmin):
     list_display = ["domain", "name", "owner", "updated_at"]
     list_display_links = ["domain", "name"]
     list_filter = [HasOwnerFilter, ("owner", admin.RelatedOnlyFieldListFilter)]

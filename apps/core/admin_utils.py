@@ -205,6 +205,7 @@ __all__ = [
     "EMPTY",
     "WEEKDAY_CHOICES",
     "CommaSeparatedListField",
+    "ConfigVersionAdminMixin",
     "PrettyJSONFormField",
     "ReadOnlyAdminMixin",
     "ReadOnlyInlineMixin",
@@ -216,3 +217,39 @@ __all__ = [
     "short_dt",
     "weekdays_label",
 ]
+
+
+class ConfigVersionAdminMixin:
+    """Records a routing config version after every add, change and delete in the admin.
+
+    `log_addition`/`log_change` run after the object and its inlines are saved; deletions are
+    recorded from `delete_model`/`delete_queryset`, which run after `log_deletion(s)`.
+    """
+
+    def _config_version(self, request: HttpRequest, what: str) -> None:
+        from apps.routing.config import config_version_record
+
+        config_version_record(actor=request.user, source="admin", summary=what[:500])
+
+    def _label(self, obj: Any) -> str:
+        return f"{obj._meta.verbose_name} {obj}"
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        entry = super().log_addition(request, obj, message)  # type: ignore[misc]
+        self._config_version(request, f"{self._label(obj)} added")
+        return entry
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        entry = super().log_change(request, obj, message)  # type: ignore[misc]
+        self._config_version(request, f"{self._label(obj)} changed")
+        return entry
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        label = self._label(obj)
+        super().delete_model(request, obj)  # type: ignore[misc]
+        self._config_version(request, f"{label} deleted")
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        count = len(queryset)
+        super().delete_queryset(request, queryset)  # type: ignore[misc]
+        self._config_version(request, f"{count} {queryset.model._meta.verbose_name_plural} deleted")

@@ -16,6 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from apps.core.admin_utils import (
     EMPTY,
     CommaSeparatedListField,
+    ConfigVersionAdminMixin,
     WeekdaysField,
     compact_list,
     weekdays_label,
@@ -85,7 +86,7 @@ class TimeOffInline(admin.TabularInline):
 
 
 @admin.register(Rep)
-class RepAdmin(SimpleHistoryAdmin):
+class RepAdmin(ConfigVersionAdminMixin, SimpleHistoryAdmin):
     form = RepAdminForm
     list_display = [
         "username",
@@ -212,6 +213,8 @@ class RepAdmin(SimpleHistoryAdmin):
                     setattr(rep, field, value)
                     rep.save(update_fields=[field, "updated_at"])
                     changed += 1
+            if changed:
+                self._config_version(request, f"{changed} rep(s) {verb}")
         messages.success(
             request, f"{changed} rep(s) {verb}; {queryset.count() - changed} already were."
         )
@@ -236,7 +239,7 @@ class RepAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(WorkingHours)
-class WorkingHoursAdmin(SimpleHistoryAdmin):
+class WorkingHoursAdmin(ConfigVersionAdminMixin, SimpleHistoryAdmin):
     form = WorkingHoursForm
     list_display = ["rep", "days", "start", "end", "rep_time_zone"]
     list_filter = [("rep", admin.RelatedOnlyFieldListFilter)]
@@ -255,7 +258,7 @@ class WorkingHoursAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(TimeOff)
-class TimeOffAdmin(SimpleHistoryAdmin):
+class TimeOffAdmin(ConfigVersionAdminMixin, SimpleHistoryAdmin):
     list_display = ["rep", "starts_at", "ends_at", "reason"]
     list_filter = [("rep", admin.RelatedOnlyFieldListFilter), "starts_at"]
     search_fields = [

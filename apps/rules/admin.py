@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from apps.core.admin_utils import PrettyJSONFormField
+from apps.core.admin_utils import ConfigVersionAdminMixin, PrettyJSONFormField
 
 from .models import RoutingRule
 from .summaries import conditions_summary, target_summary
@@ -42,7 +42,7 @@ class RoutingRuleAdminForm(forms.ModelForm):
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(SortableAdminMixin, SimpleHistoryAdmin):
+class RoutingRuleAdmin(ConfigVersionAdminMixin, SortableAdminMixin, SimpleHistoryAdmin):
     form = RoutingRuleAdminForm
     list_display = [
         "position",  # adminsortable2 turns this column into the drag handle
@@ -101,6 +101,14 @@ class RoutingRuleAdmin(SortableAdminMixin, SimpleHistoryAdmin):
                     rule.save(update_fields=["position", "updated_at"])
                     changed += 1
         return changed
+
+    def update_order(self, request: Any) -> Any:
+        response = super().update_order(request)
+        if response.status_code == 200 and not response.content.startswith(b"Updated 0 "):
+            from apps.routing.config import config_version_record
+
+            config_version_record(actor=request.user, source="reorder", summary="rules reordered")
+        return response
 
     @admin.display(description="#", ordering="position")
     def number(self, obj: RoutingRule) -> int:

@@ -10,7 +10,12 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from apps.core.admin_utils import CommaSeparatedListField, compact_list, short_dt
+from apps.core.admin_utils import (
+    CommaSeparatedListField,
+    ConfigVersionAdminMixin,
+    compact_list,
+    short_dt,
+)
 
 from .models import Territory
 
@@ -56,7 +61,7 @@ class ChildTerritoryInline(admin.TabularInline):
 
 
 @admin.register(Territory)
-class TerritoryAdmin(SimpleHistoryAdmin):
+class TerritoryAdmin(ConfigVersionAdminMixin, SimpleHistoryAdmin):
     form = TerritoryAdminForm
     list_display = [
         "code",

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from apps.reps.models import Rep, TimeOff
+from apps.routing.config.document import RepItemSerializer, StrictSerializer
+from apps.routing.config.export import datetime_text, rep_item
+
+__all__ = ["RepSerializer", "TimeOffSerializer"]
+
+
+class RepSerializer(RepItemSerializer):
+    """A rep in the configuration document's shape, plus `away` (set by the rep)."""
+
+    away = serializers.BooleanField(required=False)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        if isinstance(instance, Rep):
+            return {**rep_item(instance), "away": instance.away}
+        return super().to_representation(instance)
+
+
+class TimeOffSerializer(StrictSerializer):
+    """`{"id", "rep", "starts_at", "ends_at", "reason"}`; `rep` defaults to the caller."""
+
+    id = serializers.IntegerField(read_only=True)
+    rep = serializers.CharField(max_length=150, required=False)
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    reason = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["ends_at"] <= attrs["starts_at"]:
+            raise serializers.ValidationError({"ends_at": ["must be after starts_at"]})
+        return attrs
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        if isinstance(instance, TimeOff):
+            return {
+                "id": instance.pk,
+                "rep": instance.rep.user.username,
+                "starts_at": datetime_text(instance.starts_at),
+                "ends_at": datetime_text(instance.ends_at),
+                "reason": instance.reason,
+            }
+        return super().to_representation(instance)

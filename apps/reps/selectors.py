@@ -1,0 +1,31 @@
+"""Read side of reps and their time off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from apps.core.roles import user_is_manager, user_rep
+from apps.reps.models import Rep, TimeOff
+from apps.routing.config.export import rep_queryset
+
+__all__ = ["rep_list_visible", "time_off_list_visible"]
+
+
+def rep_list_visible(*, user: Any) -> QuerySet[Rep]:
+    """All reps for a manager, only themselves for a rep, nobody for anyone else (4 queries)."""
+    queryset = rep_queryset()
+    if user_is_manager(user):
+        return queryset
+    rep = user_rep(user)
+    return queryset.filter(pk=rep.pk) if rep is not None else queryset.none()
+
+
+def time_off_list_visible(*, user: Any) -> QuerySet[TimeOff]:
+    """Everyone's time off for a manager, their own for a rep."""
+    queryset = TimeOff.objects.select_related("rep__user").order_by("starts_at", "id")
+    if user_is_manager(user):
+        return queryset
+    rep = user_rep(user)
+    return queryset.filter(rep=rep) if rep is not None else queryset.none()

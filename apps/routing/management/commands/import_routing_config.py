@@ -1,0 +1,64 @@
+"""Replace the routing configuration with a document (API.md), all or nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.routing.config import ConfigValidationError, document_validate, routing_config_apply
+from apps.routing.models import RoutingConfigVersion
+
+
+def _lines(tree: Any, prefix: str = "") -> list[str]:
+    """Nested DRF errors -> `rules.2.conditions: message` lines."""
+    if isinstance(tree, dict):
+        out: list[str] = []
+        for key, value in tree.items():
+            path = (
+                prefix if key == "non_field_errors" else f"{prefix}.{key}" if prefix else str(key)
+            )
+            out.extend(_lines(value, path))
+        return out
+    if isinstance(tree, list):
+        return [f"{prefix or '(document)'}: {message}" for message in tree]
+    return [f"{prefix or '(document)'}: {tree}"]
+
+
+class Command(BaseCommand):
+    help = "Validate FILE completely, then replace the routing configuration with it atomically."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="a JSON document as written by export_routing_config")
+        parser.add_argument("--note", default="", help="why; stored with the new config version")
+        parser.add_argument("--dry-run", action="store_true", help="validate only; change nothing")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = Path(options["file"])
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CommandError(f"{path} is not valid JSON: {exc}") from exc
+        try:
+            if options["dry_run"]:
+                document_validate(document)
+                self.stdout.write(f"{path} is valid; nothing changed (dry run).")
+                return
+            version = routing_config_apply(
+                document=document,
+                actor=None,
+                source=RoutingConfigVersion.Source.IMPORT,
+                note=options["note"],
+            )
+        except ConfigValidationError as exc:
+            lines = _lines(exc.detail)
+            for line in lines:
+                self.stderr.write(line)
+            raise CommandError(
+                f"{len(lines)} error(s) in {path}; the configuration was not changed."
+            ) from exc
+        self.stdout.write(f"Applied {path} as version {version.number}: {version.summary}")
