@@ -70,3 +70,14 @@ def route_lead_enqueue(lead_id: int) -> None:
             )
 
     transaction.on_commit(send)
+
+
+@shared_task(acks_late=True)
+def reassign_inactive() -> dict[str, int]:
+    """Beat, every minute: one SLA sweep (remind, reassign for inactivity or unavailability, escalate).
+
+    Overlapping runs are safe: each lead is handled under its own SKIP LOCKED row lock.
+    """
+    from apps.routing.sla import sla_sweep
+
+    return sla_sweep(now=timezone.now())

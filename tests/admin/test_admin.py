@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Account
 from apps.leads.models import Lead, LeadActivity
+from apps.notifications.models import LeadNotice, NoticeKind, WebhookDelivery, WebhookEndpoint
 from apps.reps.models import Rep, TimeOff, WorkingHours
 from apps.routing.models import Assignment, RotationState, RoutingConfigVersion
 from apps.rules.models import RoutingRule
@@ -82,6 +83,13 @@ def world(db):
     )
     LeadActivity.objects.create(lead=lead, kind="assigned", note="to alice")
     Account.objects.create(domain="acme.com", name="Acme", owner=rep)
+    endpoint = WebhookEndpoint.objects.create(
+        url="https://hooks.example.com/routing", event_types=["lead.assigned"], secret="s3cret"
+    )
+    WebhookDelivery.objects.create(
+        endpoint=endpoint, event_type="lead.assigned", payload={"lead": lead.pk}
+    )
+    LeadNotice.objects.create(lead=lead, kind=NoticeKind.values[0])
     return {
         "rep": rep,
         "rule": rule,

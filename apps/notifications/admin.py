@@ -1,0 +1,52 @@
+"""Admin for webhook endpoints (managed) and their deliveries (read-only log)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from apps.notifications.models import LeadNotice, WebhookDelivery, WebhookEndpoint
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ("url", "description", "event_types", "active", "updated_at")
+    list_filter = ("active",)
+    search_fields = ("url", "description")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = (
+        "event_type",
+        "endpoint",
+        "status",
+        "attempts",
+        "response_status",
+        "created_at",
+        "delivered_at",
+    )
+    list_filter = ("status", "event_type", "endpoint")
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(LeadNotice)
+class LeadNoticeAdmin(admin.ModelAdmin):
+    list_display = ("lead", "kind", "sent_at")
+    list_filter = ("kind",)
+    raw_id_fields = ("lead",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

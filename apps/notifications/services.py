@@ -1,0 +1,394 @@
+"""Notifications: mail to reps and managers, signed webhooks. Never in the routing transaction.
+
+Routing and the SLA sweep call the `notify_*` hooks from `transaction.on_commit`; each hook only
+enqueues a task on the `notify` queue (a broker outage is logged, never raised), so a slow mail
+server or a failing webhook can neither block nor roll back an assignment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from apps.leads.models import Lead, LeadActivity, LeadActivityKind, LeadStatus
+from apps.notifications.models import (
+    DeliveryStatus,
+    EventType,
+    LeadNotice,
+    NoticeKind,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from apps.routing.models import Assignment, AssignmentKind
+
+logger = logging.getLogger(__name__)
+
+MANAGERS_GROUP = "RevOps managers"
+SIGNATURE_HEADER = "X-Routing-Signature"
+TIMESTAMP_HEADER = "X-Routing-Timestamp"
+EVENT_HEADER = "X-Routing-Event"
+DELIVERY_HEADER = "X-Routing-Delivery"
+REASSIGN_KINDS = {
+    AssignmentKind.REASSIGN_INACTIVITY,
+    AssignmentKind.REASSIGN_UNAVAILABLE,
+    AssignmentKind.MANUAL,
+}
+
+
+# --- on-commit hooks: enqueue only ---------------------------------------------------------
+
+
+def _enqueue(task_name: str, *args: Any) -> None:
+    from apps.notifications import tasks
+
+    try:
+        getattr(tasks, task_name).apply_async(args, retry=False)
+    except Exception:  # kombu raises various errors when the broker is unreachable
+        logger.warning(
+            "Broker unavailable: notification %s%r not sent", task_name, args, exc_info=True
+        )
+
+
+def notify_assignment(assignment_id: int) -> None:
+    """Called on commit after an assignment: mail the reps, emit lead.assigned/reassigned."""
+    _enqueue("assignment_notify", assignment_id)
+
+
+def notify_escalation(lead_id: int) -> None:
+    _enqueue("escalation_notify", lead_id)
+
+
+def notify_sla_reminder(lead_id: int) -> None:
+    _enqueue("sla_reminder_notify", lead_id)
+
+
+def on_commit(hook: Any, object_id: int) -> None:
+    """Run `hook(object_id)` once the current transaction commits."""
+    transaction.on_commit(partial(hook, object_id))
+
+
+# --- mail ---------------------------------------------------------------------------------
+
+
+def manager_emails() -> list[str]:
+    """Members of the RevOps managers group and superusers, active, with an email."""
+    users = (
+        get_user_model()
+        .objects.filter(Q(groups__name=MANAGERS_GROUP) | Q(is_superuser=True), is_active=True)
+        .exclude(email="")
+    )
+    return sorted(set(users.values_list("email", flat=True)))
+
+
+def _send_mail(*, template: str, subject: str, to: Iterable[str], context: dict[str, Any]) -> int:
+    recipients = [address for address in to if address]
+    if not recipients:
+        return 0
+    context = {**context, "site_url": getattr(settings, "ROUTING_SITE_URL", "")}
+    text = render_to_string(f"notifications/{template}.txt", context)
+    html = render_to_string(f"notifications/{template}.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients,
+        connection=get_connection(),
+    )
+    message.attach_alternative(html, "text/html")
+    return message.send()
+
+
+def lead_payload(lead: Lead) -> dict[str, Any]:
+    """The key facts of a lead, for mail and webhooks."""
+
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": lead.pk,
+        "email": lead.email,
+        "name": lead.full_name,
+        "company": lead.company,
+        "title": lead.title,
+        "phone": lead.phone,
+        "country": lead.country,
+        "region": lead.region,
+        "lead_source": lead.lead_source,
+        "lead_score": lead.lead_score,
+        "status": lead.status,
+        "owner": lead.owner.username if lead.owner_id else None,
+        "territory": lead.territory.code if lead.territory_id else None,
+        "rule": lead.rule.name if lead.rule_id else None,
+        "assigned_at": iso(lead.assigned_at),
+        "sla_due_at": iso(lead.sla_due_at),
+        "reassignment_count": lead.reassignment_count,
+        "escalated_at": iso(lead.escalated_at),
+    }
+
+
+def _lead(lead_id: int) -> Lead:
+    return Lead.objects.select_related("owner__user", "territory", "rule").get(pk=lead_id)
+
+
+def assignment_notifications_send(*, assignment_id: int) -> dict[str, int]:
+    """Mail the new owner (and the previous one when the lead was taken away); emit the event."""
+    assignment = Assignment.objects.select_related("rep__user", "lead", "actor").get(
+        pk=assignment_id
+    )
+    lead = _lead(assignment.lead_id)
+    previous = (
+        Assignment.objects.select_related("rep__user")
+        .filter(lead_id=lead.pk, ended_at=assignment.assigned_at, id__lt=assignment.pk)
+        .exclude(rep_id=assignment.rep_id)
+        .order_by("-id")
+        .first()
+    )
+    if previous is not None and assignment.kind == AssignmentKind.DUPLICATE:
+        previous = None
+    context = {
+        "lead": lead,
+        "facts": lead_payload(lead),
+        "assignment": assignment,
+        "rep": assignment.rep,
+        "previous": previous,
+    }
+    sent = _send_mail(
+        template="lead_assigned",
+        to=[assignment.rep.user.email],
+        context=context,
+        subject=f"New lead for you: {lead.full_name or lead.email}"
+        + (f" ({lead.company})" if lead.company else ""),
+    )
+    if previous is not None:
+        sent += _send_mail(
+            template="lead_taken_away",
+            to=[previous.rep.user.email],
+            context=context,
+            subject=f"Lead moved to {assignment.rep.username}: {lead.full_name or lead.email}",
+        )
+    event = (
+        EventType.LEAD_REASSIGNED
+        if assignment.kind in REASSIGN_KINDS or previous
+        else EventType.LEAD_ASSIGNED
+    )
+    webhook_event_emit(
+        event_type=event,
+        data={
+            "lead": lead_payload(lead),
+            "assignment": {
+                "id": assignment.pk,
+                "rep": assignment.rep.username,
+                "kind": assignment.kind,
+                "rule": assignment.rule_name or None,
+                "strategy": assignment.strategy,
+                "reason": assignment.reason,
+                "actor": assignment.actor.get_username() if assignment.actor_id else None,
+                "assigned_at": assignment.assigned_at.isoformat(),
+                "previous_rep": previous.rep.username if previous else None,
+            },
+        },
+    )
+    return {"mails": sent}
+
+
+def escalation_notifications_send(*, lead_id: int) -> dict[str, int]:
+    lead = _lead(lead_id)
+    history = list(Assignment.objects.select_related("rep__user").filter(lead_id=lead_id))
+    context = {"lead": lead, "facts": lead_payload(lead), "history": history}
+    sent = _send_mail(
+        template="lead_escalated",
+        to=manager_emails(),
+        context=context,
+        subject=f"Escalated: {lead.full_name or lead.email} not contacted after "
+        f"{lead.reassignment_count} reassignment(s)",
+    )
+    webhook_event_emit(event_type=EventType.LEAD_ESCALATED, data={"lead": lead_payload(lead)})
+    return {"mails": sent}
+
+
+def sla_reminder_send(*, lead_id: int) -> dict[str, int]:
+    lead = _lead(lead_id)
+    if lead.status != LeadStatus.ASSIGNED or lead.owner_id is None:
+        return {"mails": 0}  # contacted meanwhile: nothing to remind
+    context = {"lead": lead, "facts": lead_payload(lead), "rep": lead.owner}
+    sent = _send_mail(
+        template="sla_reminder",
+        to=[lead.owner.user.email],
+        context=context,
+        subject=f"Reminder: contact {lead.full_name or lead.email} before "
+        f"{timezone.localtime(lead.sla_due_at):%H:%M %Z}"
+        if lead.sla_due_at
+        else "Reminder",
+    )
+    webhook_event_emit(event_type=EventType.LEAD_SLA_REMINDER, data={"lead": lead_payload(lead)})
+    return {"mails": sent}
+
+
+def unrouted_digest_send(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
+    """One mail to managers listing leads sitting `unrouted`; each lead at most once per interval."""
+    now = now or timezone.now()
+    interval = timedelta(minutes=settings.NOTIFY_UNROUTED_DIGEST_MINUTES)
+    recent = LeadNotice.objects.filter(
+        kind=NoticeKind.UNROUTED_DIGEST, sent_at__gt=now - interval
+    ).values("lead_id")
+    leads = list(
+        Lead.objects.filter(status=LeadStatus.UNROUTED)
+        .exclude(pk__in=recent)
+        .select_related("owner__user", "territory", "rule")
+        .order_by("created_at", "pk")[:limit]
+    )
+    if not leads:
+        return {"leads": 0, "mails": 0}
+    reasons: dict[int, str] = {}
+    for lead_id, note in (
+        LeadActivity.objects.filter(
+            lead_id__in=[lead.pk for lead in leads], kind=LeadActivityKind.UNROUTED
+        )
+        .order_by("at", "id")
+        .values_list("lead_id", "note")
+    ):
+        reasons[lead_id] = note
+    total_unrouted = Lead.objects.filter(status=LeadStatus.UNROUTED).count()
+    rows = [{"lead": lead, "reason": reasons.get(lead.pk, "")} for lead in leads]
+    with transaction.atomic():
+        sent = _send_mail(
+            template="unrouted_digest",
+            to=manager_emails(),
+            context={"rows": rows, "total": total_unrouted, "now": now},
+            subject=f"{len(leads)} lead(s) waiting unrouted ({total_unrouted} in the queue)",
+        )
+        for lead in leads:
+            LeadNotice.objects.update_or_create(
+                lead=lead, kind=NoticeKind.UNROUTED_DIGEST, defaults={"sent_at": now}
+            )
+            webhook_event_emit(
+                event_type=EventType.LEAD_UNROUTED,
+                data={"lead": lead_payload(lead), "reason": reasons.get(lead.pk, "")},
+            )
+    return {"leads": len(leads), "mails": sent}
+
+
+# --- webhooks -----------------------------------------------------------------------------
+
+
+def webhook_body(delivery: WebhookDelivery) -> bytes:
+    """The exact bytes POSTed (and signed): stable key order, no spaces."""
+    envelope = {
+        "id": str(delivery.event_id),
+        "type": delivery.event_type,
+        "created_at": delivery.created_at.isoformat(),
+        "data": delivery.payload,
+    }
+    return json.dumps(envelope, sort_keys=True, separators=(",", ":")).encode()
+
+
+def webhook_signature(*, secret: str, body: bytes) -> str:
+    """`sha256=<hex>`: HMAC-SHA256 of the raw body with the endpoint's secret."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def webhook_signature_verify(*, secret: str, body: bytes, signature: str) -> bool:
+    return hmac.compare_digest(webhook_signature(secret=secret, body=body), signature)
+
+
+def webhook_event_emit(*, event_type: str, data: dict[str, Any]) -> list[int]:
+    """Record a delivery per subscribed active endpoint; each is POSTed by its own task on commit."""
+    endpoints = [ep for ep in WebhookEndpoint.objects.filter(active=True) if ep.wants(event_type)]
+    ids: list[int] = []
+    for endpoint in endpoints:
+        delivery = WebhookDelivery.objects.create(
+            endpoint=endpoint, event_type=event_type, payload=data
+        )
+        ids.append(delivery.pk)
+        transaction.on_commit(partial(_enqueue, "webhook_deliver", delivery.pk))
+    return ids
+
+
+def webhook_delivery_attempt(*, delivery_id: int) -> bool:
+    """POST one delivery once; record the outcome. True when delivered (or nothing left to do)."""
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update()
+            .select_related("endpoint")
+            .get(pk=delivery_id)
+        )
+        if delivery.status != DeliveryStatus.PENDING:
+            return True  # delivered already (a redelivered task) or given up
+        delivery.attempts += 1
+        delivery.last_attempt_at = timezone.now()
+        delivery.save(update_fields=["attempts", "last_attempt_at"])
+    body = webhook_body(delivery)
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "RoutingPortal-Webhooks/1",
+        SIGNATURE_HEADER: webhook_signature(secret=delivery.endpoint.secret, body=body),
+        TIMESTAMP_HEADER: timestamp,
+        EVENT_HEADER: delivery.event_type,
+        DELIVERY_HEADER: str(delivery.event_id),
+    }
+    error = ""
+    status: int | None = None
+    try:
+        response = requests.post(
+            delivery.endpoint.url,
+            data=body,
+            headers=headers,
+            timeout=settings.NOTIFY_WEBHOOK_TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
+        status = response.status_code
+        if not 200 <= status < 300:
+            error = f"HTTP {status}: {response.text[:500]}"
+    except requests.RequestException as exc:
+        error = f"{type(exc).__name__}: {exc}"[:1000]
+    ok = not error
+    updates: dict[str, Any] = {"response_status": status, "last_error": error}
+    if ok:
+        updates.update(status=DeliveryStatus.SUCCEEDED, delivered_at=timezone.now())
+    elif delivery.attempts >= settings.NOTIFY_WEBHOOK_MAX_ATTEMPTS:
+        updates["status"] = DeliveryStatus.FAILED
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(**updates)
+    if not ok:
+        logger.warning(
+            "Webhook delivery %s attempt %s failed: %s", delivery.pk, delivery.attempts, error
+        )
+    return ok or updates.get("status") == DeliveryStatus.FAILED
+
+
+def webhook_retry_countdown(attempts: int) -> float:
+    """Exponential backoff, bounded: base * 2^(attempts-1), at most the configured cap."""
+    base = settings.NOTIFY_WEBHOOK_RETRY_BASE_SECONDS
+    return float(min(base * (2 ** max(attempts - 1, 0)), settings.NOTIFY_WEBHOOK_RETRY_MAX_SECONDS))
+
+
+__all__ = [
+    "assignment_notifications_send",
+    "escalation_notifications_send",
+    "manager_emails",
+    "notify_assignment",
+    "notify_escalation",
+    "notify_sla_reminder",
+    "sla_reminder_send",
+    "unrouted_digest_send",
+    "webhook_delivery_attempt",
+    "webhook_event_emit",
+    "webhook_signature",
+    "webhook_signature_verify",
+]

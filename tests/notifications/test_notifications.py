@@ -1,0 +1,277 @@
+"""Mail on assignment and unrouted leads; signed webhooks retried without blocking routing."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from apps.leads.models import Lead
+from apps.notifications.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from apps.notifications.services import (
+    unrouted_digest_send,
+    webhook_delivery_attempt,
+    webhook_event_emit,
+    webhook_retry_countdown,
+    webhook_signature,
+    webhook_signature_verify,
+)
+from apps.routing.services import lead_route
+from routing_portal.celery import app
+from tests.factories import LeadFactory
+
+
+class Receiver:
+    """A local HTTP server that answers with the given statuses in turn (then the last one)."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = statuses
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                index = min(len(receiver.requests) - 1, len(receiver.statuses) - 1)
+                self.send_response(receiver.statuses[index])
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver([500, 200])
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def eager():  # type: ignore[no-untyped-def]
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+def test_signature_is_hmac_sha256_of_the_raw_body():
+    import hashlib
+    import hmac
+
+    body = b'{"a":1}'
+    expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    assert webhook_signature(secret="s3cret", body=body) == expected
+    assert webhook_signature_verify(secret="s3cret", body=body, signature=expected)
+    assert not webhook_signature_verify(secret="other", body=body, signature=expected)
+
+
+def test_backoff_is_exponential_and_bounded(settings):
+    settings.NOTIFY_WEBHOOK_RETRY_BASE_SECONDS = 10
+    settings.NOTIFY_WEBHOOK_RETRY_MAX_SECONDS = 100
+    assert [webhook_retry_countdown(n) for n in (1, 2, 3, 4, 5, 9)] == [10, 20, 40, 80, 100, 100]
+
+
+@pytest.mark.django_db
+def test_failing_webhook_is_retried_then_delivered_and_the_signature_verifies(
+    receiver, django_capture_on_commit_callbacks
+):
+    endpoint = WebhookEndpoint.objects.create(url=receiver.url, event_types=["lead.escalated"])
+    WebhookEndpoint.objects.create(
+        url=receiver.url, event_types=["lead.assigned"]
+    )  # not subscribed
+    with django_capture_on_commit_callbacks(execute=False):
+        (delivery_id,) = webhook_event_emit(event_type="lead.escalated", data={"lead": {"id": 7}})
+
+    assert webhook_delivery_attempt(delivery_id=delivery_id) is False
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    assert (delivery.status, delivery.attempts, delivery.response_status) == ("pending", 1, 500)
+    assert delivery.last_error.startswith("HTTP 500")
+
+    assert webhook_delivery_attempt(delivery_id=delivery_id) is True
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.response_status) == ("succeeded", 2, 200)
+    assert delivery.last_error == ""
+    assert webhook_delivery_attempt(delivery_id=delivery_id) is True  # a redelivered task: no POST
+    assert len(receiver.requests) == 2
+
+    headers, body = receiver.requests[-1]
+    assert webhook_signature_verify(
+        secret=endpoint.secret, body=body, signature=headers["X-Routing-Signature"]
+    )
+    assert abs(int(headers["X-Routing-Timestamp"]) - time.time()) < 60
+    assert headers["X-Routing-Event"] == "lead.escalated"
+    envelope = json.loads(body)
+    assert envelope["type"] == "lead.escalated"
+    assert envelope["data"] == {"lead": {"id": 7}}
+    assert envelope["id"] == headers["X-Routing-Delivery"]
+
+
+@pytest.mark.django_db
+def test_a_dead_webhook_never_blocks_routing(
+    west_org, settings, eager, django_capture_on_commit_callbacks
+):
+    settings.NOTIFY_WEBHOOK_MAX_ATTEMPTS = 3
+    settings.NOTIFY_WEBHOOK_RETRY_BASE_SECONDS = 0
+    settings.NOTIFY_WEBHOOK_TIMEOUT_SECONDS = 0.5
+    dead = Receiver([500])
+    try:
+        WebhookEndpoint.objects.create(url=dead.url, event_types=["lead.assigned"])
+        lead = LeadFactory(company_size=5000, country="US", region="US-CA")
+        with django_capture_on_commit_callbacks(execute=True):
+            result = lead_route(lead_id=lead.pk)
+    finally:
+        dead.close()
+    assert result.outcome == "assigned"
+    assert Lead.objects.get(pk=lead.pk).owner.username == "alice"
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.event_type == "lead.assigned"
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.attempts == 3
+    assert delivery.payload["assignment"]["rep"] == "alice"
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+
+
+@pytest.mark.django_db
+def test_routing_mails_the_rep_the_key_facts_and_the_reason(
+    west_org, eager, django_capture_on_commit_callbacks
+):
+    lead = LeadFactory(
+        company_size=5000, country="US", region="US-CA", company="Big Co", phone="+1 555 0100"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        lead_route(lead_id=lead.pk)
+    (message,) = mail.outbox
+    assert message.to == ["alice@example.com"]
+    assert "Big Co" in message.subject
+    assert "+1 555 0100" in message.body
+    assert "Enterprise West: round robin" in message.body
+    html = message.alternatives[0][0]
+    assert "<table" in html and "Big Co" in html
+
+
+@pytest.mark.django_db
+def test_broker_down_does_not_break_routing(west_org, django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    from kombu.exceptions import OperationalError
+
+    from apps.notifications import tasks
+
+    lead = LeadFactory(company_size=5000, country="US", region="US-CA")
+    with (
+        mock.patch.object(
+            tasks.assignment_notify, "apply_async", side_effect=OperationalError("down")
+        ),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert lead_route(lead_id=lead.pk).outcome == "assigned"
+
+
+@pytest.mark.django_db
+def test_unrouted_digest_goes_to_managers_at_most_once_an_hour_per_lead(
+    manager_user, eager, django_capture_on_commit_callbacks
+):
+    from tests.factories import UserFactory
+
+    UserFactory(username="root", is_superuser=True)
+    UserFactory(username="noemail", is_superuser=True, email="")
+    for _ in range(3):
+        lead_route(lead_id=LeadFactory(country="FR").pk)  # no territories, no rules: unrouted
+    assert Lead.objects.filter(status="unrouted").count() == 3
+    now = timezone.now()
+    assert unrouted_digest_send(now=now) == {"leads": 3, "mails": 1}
+    (message,) = mail.outbox
+    assert sorted(message.to) == ["manager@example.com", "root@example.com"]
+    assert "3 lead(s) waiting unrouted" in message.subject
+    assert unrouted_digest_send(now=now + timedelta(minutes=15)) == {"leads": 0, "mails": 0}
+    lead_route(lead_id=LeadFactory(country="FR").pk)
+    assert unrouted_digest_send(now=now + timedelta(minutes=30))["leads"] == 1
+    assert unrouted_digest_send(now=now + timedelta(minutes=61))["leads"] == 3
+    assert len(mail.outbox) == 3
+
+
+def test_endpoint_rejects_unknown_event_types():
+    from django.core.exceptions import ValidationError
+
+    from apps.notifications.models import validate_event_types
+
+    validate_event_types(["lead.assigned", "lead.sla_reminder"])
+    with pytest.raises(ValidationError, match=r"lead\.exploded"):
+        validate_event_types(["lead.exploded"])
+
+
+# --- a real worker on Redis ------------------------------------------------------------------
+
+
+def wait_for(predicate, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_worker_retries_a_failing_webhook_through_the_broker(west_org, settings, receiver):
+    from celery.contrib.testing.worker import start_worker
+
+    settings.NOTIFY_WEBHOOK_RETRY_BASE_SECONDS = 0.5
+    WebhookEndpoint.objects.create(url=receiver.url, event_types=["lead.assigned"])
+    app.control.purge()
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
+        queues=["notify"],
+        shutdown_timeout=15,
+    ):
+        lead = LeadFactory(company_size=5000, country="US", region="US-CA")
+        assert lead_route(lead_id=lead.pk).outcome == "assigned"  # commits, then enqueues
+        assert wait_for(lambda: WebhookDelivery.objects.filter(status="succeeded").exists())
+        assert wait_for(lambda: len(mail.outbox) == 1)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.attempts == 2
+    assert len(receiver.requests) == 2
+    assert mail.outbox[0].to == ["alice@example.com"]
+
+
+@pytest.mark.django_db
+def test_admin_pages_for_endpoints_and_deliveries_open(admin_client):
+    from django.urls import reverse
+
+    endpoint = WebhookEndpoint.objects.create(
+        url="http://127.0.0.1:9/x", event_types=["lead.assigned"]
+    )
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event_type="lead.assigned", payload={}
+    )
+    for name, pk in (("webhookendpoint", endpoint.pk), ("webhookdelivery", delivery.pk)):
+        assert (
+            admin_client.get(reverse(f"admin:notifications_{name}_changelist")).status_code == 200
+        )
+        assert (
+            admin_client.get(reverse(f"admin:notifications_{name}_change", args=[pk])).status_code
+            == 200
+        )
+    assert admin_client.get(reverse("admin:notifications_webhookendpoint_add")).status_code == 200

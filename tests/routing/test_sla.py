@@ -1,0 +1,403 @@
+"""The SLA ladder through `manage.py reassign_inactive --as-of`: remind, move, escalate."""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+from collections import Counter
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.db import connections
+from django.utils import timezone
+
+from apps.leads.models import Lead, LeadActivity, LeadStatus
+from apps.leads.services import lead_contact
+from apps.reps.models import Rep
+from apps.routing.engine import RepProfile, TimeOffPeriod, WorkingWindow
+from apps.routing.models import Assignment
+from apps.routing.services import lead_reassign, lead_route
+from apps.routing.sla import sla_deadline, sla_sweep
+from routing_portal.celery import app
+from tests.factories import LeadFactory, TimeOffFactory, WorkingHoursFactory
+
+T0 = timezone.now().replace(microsecond=0) - timedelta(days=2)
+
+
+@pytest.fixture
+def eager():  # type: ignore[no-untyped-def]
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def sweep(django_capture_on_commit_callbacks, eager):  # type: ignore[no-untyped-def]
+    """Run one sweep as of T0 + minutes through the command, mail sent on commit."""
+
+    def run(minutes: float) -> str:
+        out = io.StringIO()
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command(
+                "reassign_inactive", as_of=(T0 + timedelta(minutes=minutes)).isoformat(), stdout=out
+            )
+        return out.getvalue()
+
+    return run
+
+
+def counts(output: str) -> dict[str, int]:
+    pairs = [line.strip().split(": ") for line in output.splitlines()[1:]]
+    return {key: int(value) for key, value in pairs}
+
+
+def route(django_capture_on_commit_callbacks, **kwargs):  # type: ignore[no-untyped-def]
+    lead = LeadFactory(
+        company_size=5000,
+        country="US",
+        region="US-CA",
+        created_at=T0 - timedelta(minutes=1),
+        **kwargs,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        lead_route(lead_id=lead.pk, now=T0)
+    lead.refresh_from_db()
+    return lead
+
+
+def owner(lead: Lead) -> str:
+    lead.refresh_from_db()
+    return lead.owner.username
+
+
+@pytest.mark.django_db
+def test_full_ladder_reminds_moves_twice_then_escalates(
+    west_org, manager_user, sweep, django_capture_on_commit_callbacks, eager
+):
+    lead = route(django_capture_on_commit_callbacks)
+    assert owner(lead) == "alice"
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]]  # assignment mail from routing
+    mail.outbox.clear()
+
+    assert counts(sweep(10))["reminded"] == 0
+    assert counts(sweep(15))["reminded"] == 1
+    assert counts(sweep(16))["reminded"] == 0  # once per assignment
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+    assert "Reminder" in mail.outbox[0].subject
+    mail.outbox.clear()
+
+    assert counts(sweep(30)) | {} == {
+        "unavailable_moved": 0,
+        "reassigned": 1,
+        "escalated": 0,
+        "deferred": 0,
+        "reminded": 0,
+        "skipped": 0,
+        "errors": 0,
+    }
+    lead.refresh_from_db()
+    assert lead.owner.username == "bob"
+    assert lead.reassignment_count == 1
+    assert lead.sla_due_at == T0 + timedelta(minutes=60)
+    assert lead.sla_reminded_at is None
+    moved = lead.assignments.order_by("id").last()
+    assert moved.kind == "reassign_inactivity"
+    assert moved.actor is None
+    assert moved.reason.startswith(
+        "Not contacted within 30 min by alice: Enterprise West round robin"
+    )
+    assert "US-WEST" in moved.reason
+    first = lead.assignments.order_by("id").first()
+    assert first.ended_at == T0 + timedelta(minutes=30)
+    recipients = sorted(m.to[0] for m in mail.outbox)
+    assert recipients == ["alice@example.com", "bob@example.com"]  # new owner + previous owner
+    to_bob = next(m for m in mail.outbox if m.to == ["bob@example.com"])
+    assert moved.reason in to_bob.body
+    assert to_bob.alternatives and "text/html" in to_bob.alternatives[0][1]
+    mail.outbox.clear()
+
+    assert counts(sweep(45))["reminded"] == 1
+    assert counts(sweep(60))["reassigned"] == 1
+    assert owner(lead) == "carol"
+    mail.outbox.clear()
+
+    assert counts(sweep(90))["escalated"] == 1
+    lead.refresh_from_db()
+    assert lead.escalated_at == T0 + timedelta(minutes=90)
+    assert lead.owner.username == "carol"  # stays put
+    assert lead.reassignment_count == 2
+    assert [m.to for m in mail.outbox] == [["manager@example.com"]]
+    assert "Escalated" in mail.outbox[0].subject
+
+    for minutes in (120, 500, 5000):
+        assert counts(sweep(minutes)) == dict.fromkeys(counts(sweep(minutes)), 0)
+    assert owner(lead) == "carol"
+    assert lead.assignments.count() == 3
+    kinds = list(LeadActivity.objects.filter(lead=lead).values_list("kind", flat=True))
+    assert kinds == ["assigned", "reminded", "reassigned", "reminded", "reassigned", "escalated"]
+
+
+@pytest.mark.django_db
+def test_previous_holders_are_skipped_and_no_one_left_escalates(
+    west_org, manager_user, sweep, django_capture_on_commit_callbacks
+):
+    lead = route(django_capture_on_commit_callbacks)  # alice
+    bob = Rep.objects.get(user__username="bob")
+    lead_reassign(lead_id=lead.pk, rep=bob, note="knows them", actor=manager_user, now=T0)
+    # Manual reassignment sets the default SLA (60 min); alice and bob have both held it now.
+    assert counts(sweep(61))["reassigned"] == 1
+    assert owner(lead) == "carol"
+    # Only alice, bob and carol exist: all held it, so the next overdue step escalates.
+    lead.refresh_from_db()
+    due = (lead.sla_due_at - T0).total_seconds() / 60
+    assert counts(sweep(due + 1))["escalated"] == 1
+    lead.refresh_from_db()
+    assert lead.owner.username == "carol"
+    assert lead.escalated_at is not None
+    assert (
+        "no rep who has not held the lead"
+        in LeadActivity.objects.filter(lead=lead, kind="escalated").get().note
+    )
+
+
+@pytest.mark.django_db
+def test_falls_back_to_the_full_rules_excluding_previous_holders(
+    west_org, sweep, django_capture_on_commit_callbacks
+):
+    from tests.factories import RepFactory, UserFactory
+
+    lead = route(django_capture_on_commit_callbacks)  # alice, by Enterprise West
+    for name in ("bob", "carol"):
+        Rep.objects.filter(user__username=name).update(max_open_leads=0)
+    # Someone in AMER only: not in Enterprise West's US-WEST pool, found by "Everyone else" ($lead, up the tree).
+    RepFactory(user=UserFactory(username="dave"), territories=[west_org["amer"]])
+    assert counts(sweep(30))["reassigned"] == 1
+    assert owner(lead) == "dave"
+    moved = lead.assignments.order_by("id").last()
+    assert moved.rule_name == "Everyone else"
+    assert "full rules applied" in moved.reason
+
+
+@pytest.mark.django_db
+def test_a_lead_contacted_just_before_the_sweep_is_left_alone(
+    west_org, sweep, django_capture_on_commit_callbacks
+):
+    lead = route(django_capture_on_commit_callbacks)
+    lead_contact(lead_id=lead.pk, at=T0 + timedelta(minutes=29, seconds=59))
+    assert counts(sweep(31))["reassigned"] == 0
+    assert counts(sweep(300)) == dict.fromkeys(counts(sweep(300)), 0)
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.CONTACTED
+    assert lead.owner.username == "alice"
+    assert lead.assignments.count() == 1
+
+
+@pytest.mark.django_db
+def test_time_off_started_moves_untouched_leads_without_counting(
+    west_org, sweep, django_capture_on_commit_callbacks
+):
+    lead = route(django_capture_on_commit_callbacks)  # alice
+    contacted = route(django_capture_on_commit_callbacks)  # bob
+    lead_contact(lead_id=contacted.pk, at=T0 + timedelta(minutes=1))
+    alice = Rep.objects.get(user__username="alice")
+    TimeOffFactory(
+        rep=alice, starts_at=T0 + timedelta(minutes=5), ends_at=T0 + timedelta(days=5), reason="flu"
+    )
+    assert counts(sweep(4))["unavailable_moved"] == 0
+    assert counts(sweep(6))["unavailable_moved"] == 1
+    lead.refresh_from_db()
+    assert lead.owner.username == "carol"  # rotation continues after bob
+    assert lead.reassignment_count == 0  # unavailability is not inactivity
+    assert lead.sla_due_at == T0 + timedelta(minutes=36)
+    moved = lead.assignments.order_by("id").last()
+    assert moved.kind == "reassign_unavailable"
+    assert moved.reason.startswith("alice is unavailable (on time off until")
+    assert "flu" in moved.reason
+    assert owner(contacted) == "bob"  # contacted leads stay with their owner
+
+
+@pytest.mark.django_db
+def test_deactivated_rep_loses_untouched_leads(west_org, sweep, django_capture_on_commit_callbacks):
+    lead = route(django_capture_on_commit_callbacks)
+    Rep.objects.filter(user__username="alice").update(active=False)
+    assert counts(sweep(1))["unavailable_moved"] == 1
+    assert owner(lead) == "bob"
+    assert "deactivated" in lead.assignments.order_by("id").last().reason
+    assert Rep.objects.get(user__username="alice").open_leads_count == 0
+    assert Rep.objects.get(user__username="bob").open_leads_count == 1
+
+
+@pytest.mark.django_db
+def test_the_sweep_pages_through_many_leads(west_org, django_capture_on_commit_callbacks):
+    leads = [route(django_capture_on_commit_callbacks) for _ in range(7)]
+    result = sla_sweep(now=T0 + timedelta(minutes=31), batch_size=2)
+    assert result["reassigned"] == 7
+    for lead in leads:
+        lead.refresh_from_db()
+        assert lead.reassignment_count == 1
+        assert lead.assignments.count() == 2
+
+
+@pytest.mark.django_db
+def test_command_rejects_a_bad_date(west_org):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="not an ISO 8601"):
+        call_command("reassign_inactive", as_of="yesterday-ish")
+
+
+def test_business_hours_deadline_pauses_at_night_weekends_and_time_off():
+    la = ZoneInfo("America/Los_Angeles")
+    rep = RepProfile(
+        rep_id=1,
+        username="alice",
+        time_zone="America/Los_Angeles",
+        working_hours=(
+            WorkingWindow(
+                weekdays=frozenset({0, 1, 2, 3, 4}),
+                start=datetime.strptime("09:00", "%H:%M").time(),
+                end=datetime.strptime("17:00", "%H:%M").time(),
+            ),
+        ),
+    )
+    friday = datetime(2025, 3, 14, 16, 50, tzinfo=la)
+    assert sla_deadline(start=friday, minutes=30, rep=rep, business_hours=True) == datetime(
+        2025, 3, 17, 9, 20, tzinfo=la
+    )
+    assert sla_deadline(
+        start=friday, minutes=30, rep=rep, business_hours=False
+    ) == friday + timedelta(minutes=30)
+    sunday = datetime(2025, 3, 16, 12, 0, tzinfo=la)
+    assert sla_deadline(start=sunday, minutes=60, rep=rep, business_hours=True) == datetime(
+        2025, 3, 17, 10, 0, tzinfo=la
+    )
+    monday_off = RepProfile(
+        **{**{f: getattr(rep, f) for f in ("rep_id", "username", "time_zone", "working_hours")}},
+        time_off=(
+            TimeOffPeriod(
+                starts_at=datetime(2025, 3, 17, 9, 0, tzinfo=la),
+                ends_at=datetime(2025, 3, 17, 12, 0, tzinfo=la),
+            ),
+        ),
+    )
+    assert sla_deadline(start=friday, minutes=30, rep=monday_off, business_hours=True) == datetime(
+        2025, 3, 17, 12, 20, tzinfo=la
+    )
+    anytime = RepProfile(rep_id=2, username="bob")
+    assert sla_deadline(
+        start=friday, minutes=30, rep=anytime, business_hours=True
+    ) == friday + timedelta(minutes=30)
+
+
+@pytest.mark.django_db
+def test_business_hours_defer_the_move_until_working_time_has_passed(
+    west_org, settings, sweep, django_capture_on_commit_callbacks
+):
+    global T0
+    settings.ROUTING_SLA_BUSINESS_HOURS = True
+    la = ZoneInfo("America/Los_Angeles")
+    saved = T0
+    T0 = datetime(2025, 3, 14, 16, 50, tzinfo=la)  # a Friday, 10 minutes before alice stops
+    try:
+        for rep in Rep.objects.all():
+            WorkingHoursFactory(rep=rep, start="09:00", end="17:00")
+        lead = route(django_capture_on_commit_callbacks)
+        assert lead.owner.username == "alice"
+        assert counts(sweep(31))["deferred"] == 1
+        lead.refresh_from_db()
+        assert lead.sla_due_at == datetime(2025, 3, 17, 9, 20, tzinfo=la)
+        assert lead.owner.username == "alice"
+        # Monday 09:21: the working time is up; bob is at work, so the lead moves to him.
+        monday = (datetime(2025, 3, 17, 9, 21, tzinfo=la) - T0).total_seconds() / 60
+        assert counts(sweep(monday))["reassigned"] == 1
+        assert owner(lead) == "bob"
+    finally:
+        T0 = saved
+
+
+# --- two sweeps at once (PostgreSQL row locks) ----------------------------------------------
+
+
+def _sweep_in_child(
+    now_iso: str, start: multiprocessing.synchronize.Event, results: multiprocessing.Queue
+) -> None:  # type: ignore[name-defined]
+    start.wait(timeout=30)
+    try:
+        results.put(sla_sweep(now=datetime.fromisoformat(now_iso), batch_size=7))
+    finally:
+        connections.close_all()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_sweeps_move_each_lead_once(west_org):
+    for name in ("dave", "erin", "frank"):
+        from tests.factories import RepFactory, UserFactory
+
+        RepFactory(user=UserFactory(username=name), territories=[west_org["west"]])
+    leads = []
+    for _ in range(40):
+        lead = LeadFactory(
+            company_size=5000, country="US", region="US-CA", created_at=T0 - timedelta(minutes=1)
+        )
+        lead_route(lead_id=lead.pk, now=T0)
+        leads.append(lead.pk)
+    connections.close_all()
+    ctx = multiprocessing.get_context("fork")
+    start, results = ctx.Event(), ctx.Queue()
+    now = (T0 + timedelta(minutes=31)).isoformat()
+    workers = [ctx.Process(target=_sweep_in_child, args=(now, start, results)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    start.set()
+    outcomes = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    assert sum(o["reassigned"] for o in outcomes) == 40
+    assert sum(o["errors"] for o in outcomes) == 0
+    per_lead = Counter(Assignment.objects.values_list("lead_id", flat=True))
+    assert set(per_lead.values()) == {2}
+    assert set(Lead.objects.filter(pk__in=leads).values_list("reassignment_count", flat=True)) == {
+        1
+    }
+    current = Assignment.objects.filter(ended_at__isnull=True).count()
+    assert current == 40
+    open_counts = sum(Rep.objects.values_list("open_leads_count", flat=True))
+    assert open_counts == 40
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_overdue_query_uses_the_partial_index(west_org):
+    from django.db import connection
+
+    qs = Lead.objects.filter(
+        status="assigned", escalated_at__isnull=True, sla_due_at__lte=T0
+    ).order_by("sla_due_at", "pk")
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        plan = qs.values_list("pk")[:500].explain()
+        cursor.execute("SET enable_seqscan = on")
+    assert "lead_sla_sweep_idx" in plan
+
+
+def test_sweep_is_scheduled_every_minute_on_the_sweeps_queue(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["reassign-inactive"]
+    assert entry["task"] == "apps.routing.tasks.reassign_inactive"
+    assert str(entry["schedule"]._orig_minute) == "*"
+    assert settings.CELERY_TASK_ROUTES["apps.routing.tasks.reassign_inactive"] == {
+        "queue": "sweeps"
+    }
+
+
+@pytest.mark.django_db
+def test_the_beat_task_runs_a_sweep(west_org, django_capture_on_commit_callbacks):
+    from apps.routing.tasks import reassign_inactive
+
+    lead = LeadFactory(company_size=5000, country="US", region="US-CA")
+    lead_route(lead_id=lead.pk, now=timezone.now() - timedelta(hours=1))
+    assert reassign_inactive()["reassigned"] == 1
