@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
+from django import forms
 from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 
 from apps.leads.models import Lead, LeadStatus
+
+
+class UtcIsoDateTimeField(forms.DateTimeField):
+    """ISO 8601 with any offset, converted to UTC (PostgreSQL refuses offsets beyond ±15:59);
+    out-of-range moments are invalid, not a 500."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        try:
+            result = super().to_python(value)
+            return result.astimezone(UTC) if result is not None else None
+        except OverflowError as exc:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from exc
+
+
+class UtcIsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
 
 
 class LeadFilterSet(filters.FilterSet):
@@ -16,8 +36,8 @@ class LeadFilterSet(filters.FilterSet):
     lead_source = filters.CharFilter(field_name="lead_source", lookup_expr="iexact")
     country = filters.CharFilter(field_name="country", lookup_expr="iexact")
     external_id = filters.CharFilter(field_name="external_id")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
     escalated = filters.BooleanFilter(field_name="escalated_at", lookup_expr="isnull", exclude=True)
     search = filters.CharFilter(method="filter_search")
 

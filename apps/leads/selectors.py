@@ -8,14 +8,39 @@ from django.db.models import QuerySet
 
 from apps.core.roles import user_is_manager, user_rep
 from apps.leads.models import Lead
+from apps.routing.models import Assignment
+
+
+def _lead_queryset() -> QuerySet[Lead]:
+    # Everything LeadSerializer shows, in one query.
+    return Lead.objects.select_related("owner__user", "territory", "rule")
 
 
 def lead_list_visible(*, user: Any) -> QuerySet[Lead]:
     """Managers see every lead; a rep only the leads they own; anyone else none."""
-    queryset = Lead.objects.select_related("owner__user", "territory", "rule")
+    queryset = _lead_queryset()
     if user_is_manager(user):
         return queryset
     rep = user_rep(user)
     if rep is None:
         return queryset.none()
     return queryset.filter(owner=rep)
+
+
+def lead_get(*, lead_id: int) -> Lead:
+    """One lead with what its representation needs (no visibility check: callers did it)."""
+    return _lead_queryset().get(pk=lead_id)
+
+
+def lead_get_by_external_id(*, external_id: str) -> Lead | None:
+    """The lead a source system already submitted under this idempotency key, if any."""
+    return _lead_queryset().filter(external_id=external_id).first()
+
+
+def lead_assignment_list(*, lead_id: int) -> QuerySet[Assignment]:
+    """A lead's assignment history, oldest first."""
+    return (
+        Assignment.objects.filter(lead_id=lead_id)
+        .select_related("rep__user", "actor")
+        .order_by("assigned_at", "id")
+    )

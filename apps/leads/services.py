@@ -5,39 +5,52 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.leads.models import WORKING_STATUSES, Lead, LeadActivity, LeadActivityKind, LeadStatus
 from apps.routing.tasks import route_lead_enqueue
 
+#: Clock slack allowed for systems that post contact times.
+_CLOCK_SLACK = timedelta(minutes=1)
+
 
 def email_domain_of(email: str) -> str:
     return email.rsplit("@", 1)[-1].lower() if "@" in email else ""
+
+
+def _lead_insert(lead: Lead) -> None:
+    if transaction.get_connection().in_atomic_block:
+        # A savepoint, so a lost external_id race leaves the caller's transaction usable.
+        with transaction.atomic():
+            lead.save(force_insert=True)
+    else:
+        # Autocommit: one INSERT round trip, no BEGIN/COMMIT (intake's hot path).
+        lead.save(force_insert=True)
 
 
 def lead_create(*, data: dict[str, Any]) -> tuple[Lead, bool]:
     """Save a validated lead as `new` and queue its routing on commit.
 
     Returns `(lead, created)`; a known `external_id` returns the existing lead and routes nothing,
-    also when two identical requests race (the unique constraint decides).
+    also when two identical requests race (the unique constraint decides, without a prior read).
     """
     external_id = data.get("external_id") or None
-    if external_id is not None:
-        existing = Lead.objects.filter(external_id=external_id).first()
-        if existing is not None:
-            return existing, False
     email = data["email"].strip().lower()
     lead = Lead(**{**data, "email": email, "external_id": external_id})
     lead.email_domain = email_domain_of(email)
     try:
-        with transaction.atomic():
-            lead.save(force_insert=True)
-            route_lead_enqueue(lead.pk)
+        _lead_insert(lead)
     except IntegrityError:
-        if external_id is None:
+        existing = (
+            Lead.objects.filter(external_id=external_id).first() if external_id is not None else None
+        )
+        if existing is None:
             raise
-        return Lead.objects.get(external_id=external_id), False
+        return existing, False
+    # On commit: immediately in autocommit, after the caller's transaction otherwise.
+    route_lead_enqueue(lead.pk)
     return lead, True
 
 
@@ -50,17 +63,23 @@ def _lead_locked(lead_id: int) -> Lead:
 
 
 def lead_contact(*, lead_id: int, actor: Any = None, at: datetime | None = None, note: str = "") -> Lead:
-    """First touch: `assigned` -> `contacted`; `first_contacted_at` is set once."""
+    """First touch: `assigned` -> `contacted`; `first_contacted_at` is set once.
+
+    A later touch of a contacted lead is logged as a note. `at` may lie in the past but not
+    before the lead was created nor in the future (a ValidationError naming `at`).
+    """
     now = timezone.now()
     at = at or now
     with transaction.atomic():
         lead = _lead_locked(lead_id)
-        if at > now + timedelta(minutes=1):
-            raise LeadStateError("Contact time cannot be in the future.")
+        if at > now + _CLOCK_SLACK:
+            raise ValidationError({"at": ["Contact time cannot be in the future."]})
         if at < lead.created_at:
-            raise LeadStateError("Contact time cannot be before the lead was created.")
+            raise ValidationError({"at": ["Contact time cannot be before the lead was created."]})
         if lead.status == LeadStatus.CONTACTED:
-            LeadActivity.objects.create(lead=lead, kind=LeadActivityKind.NOTE, at=at, actor=actor, note=note)
+            LeadActivity.objects.create(
+                lead=lead, kind=LeadActivityKind.NOTE, at=at, actor=actor, note=note
+            )
             return lead
         if lead.status != LeadStatus.ASSIGNED:
             raise LeadStateError(f"A {lead.status} lead cannot be marked contacted.")
@@ -73,7 +92,9 @@ def lead_contact(*, lead_id: int, actor: Any = None, at: datetime | None = None,
         return lead
 
 
-def _lead_close(*, lead_id: int, status: str, kind: str, actor: Any, reason: str, at: datetime | None) -> Lead:
+def _lead_close(
+    *, lead_id: int, status: str, kind: str, actor: Any, reason: str, at: datetime | None
+) -> Lead:
     from apps.routing.services import rep_counters_release
 
     at = at or timezone.now()
@@ -90,14 +111,20 @@ def _lead_close(*, lead_id: int, status: str, kind: str, actor: Any, reason: str
         return lead
 
 
-def lead_convert(*, lead_id: int, actor: Any = None, reason: str = "", at: datetime | None = None) -> Lead:
+def lead_convert(
+    *, lead_id: int, actor: Any = None, reason: str = "", at: datetime | None = None
+) -> Lead:
+    """Close a working lead as won; sets `closed_at`."""
     return _lead_close(
         lead_id=lead_id, status=LeadStatus.CONVERTED, kind=LeadActivityKind.CONVERTED,
         actor=actor, reason=reason, at=at,
     )
 
 
-def lead_disqualify(*, lead_id: int, actor: Any = None, reason: str = "", at: datetime | None = None) -> Lead:
+def lead_disqualify(
+    *, lead_id: int, actor: Any = None, reason: str = "", at: datetime | None = None
+) -> Lead:
+    """Close a working lead as lost; sets `closed_at`."""
     return _lead_close(
         lead_id=lead_id, status=LeadStatus.DISQUALIFIED, kind=LeadActivityKind.DISQUALIFIED,
         actor=actor, reason=reason, at=at,

@@ -1,21 +1,36 @@
-"""API error shapes: DRF's, plus Django ValidationErrors and database outages mapped cleanly."""
+"""API error shapes: DRF's, plus Django ValidationErrors, state conflicts and database outages."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def _conflict_types() -> tuple[type[Exception], ...]:
+    # Imported late: core must not import the apps at module load.
+    from apps.leads.services import LeadStateError
+    from apps.routing.services import RoutingError
+
+    return (LeadStateError, RoutingError)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = ValidationError(detail=detail)
+    elif isinstance(exc, _conflict_types()):
+        # An action that does not fit the object's state.
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    elif isinstance(exc, ObjectDoesNotExist):
+        # Deleted between the permission check and the service call.
+        exc = NotFound()
     if isinstance(exc, OperationalError | InterfaceError):
         return Response(
             {"detail": "The database is unavailable; try again shortly."},

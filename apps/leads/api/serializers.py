@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -10,6 +11,8 @@ from rest_framework import serializers
 
 from apps.core.validators import normalize_country, normalize_region, validate_language_code
 from apps.leads.models import Lead
+from apps.reps.models import Rep
+from apps.routing.models import Assignment
 
 INTAKE_FIELDS = (
     "external_id", "email", "first_name", "last_name", "phone", "company", "title", "city",
@@ -20,6 +23,20 @@ ROUTING_FIELDS = (
     "id", "email_domain", "status", "owner", "territory", "rule", "duplicate_of", "assigned_at",
     "first_contacted_at", "closed_at", "sla_due_at", "reassignment_count", "escalated_at",
 )
+
+#: Custom attributes are for routing facts, not documents: cap their size (JSON characters).
+MAX_EXTRA_CHARS = 16_384
+
+
+def _has_nul(value: Any) -> bool:
+    """True when a string anywhere in a JSON value holds NUL (PostgreSQL refuses it)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 class LeadIntakeSerializer(serializers.ModelSerializer):
@@ -41,6 +58,15 @@ class LeadIntakeSerializer(serializers.ModelSerializer):
     class Meta:
         model = Lead
         fields = INTAKE_FIELDS
+
+    def validate_extra(self, value: dict[str, Any]) -> dict[str, Any]:
+        if _has_nul(value):
+            raise serializers.ValidationError("Keys and values cannot contain NUL characters.")
+        if len(json.dumps(value)) > MAX_EXTRA_CHARS:
+            raise serializers.ValidationError(
+                f"Custom attributes are limited to {MAX_EXTRA_CHARS} characters of JSON."
+            )
+        return value
 
     def validate_country(self, value: str) -> str:
         if not value.strip():
@@ -100,3 +126,44 @@ class LeadSerializer(serializers.ModelSerializer):
 
     def get_owner(self, instance: Lead) -> str | None:
         return instance.owner.user.username if instance.owner_id else None
+
+
+class LeadContactSerializer(serializers.Serializer):
+    """`{"at"?, "note"?}` for the first-touch action; the service checks `at` against the lead."""
+
+    at = serializers.DateTimeField(required=False, allow_null=True)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=10_000, default="")
+
+
+class LeadCloseSerializer(serializers.Serializer):
+    """`{"reason"}` for convert and disqualify."""
+
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=10_000, default="")
+
+
+class LeadReassignSerializer(serializers.Serializer):
+    """`{"rep": username, "note"}`: the note is required; the rep must exist and be active."""
+
+    rep = serializers.CharField(max_length=150)
+    note = serializers.CharField(max_length=10_000)
+
+    def validate_rep(self, value: str) -> Rep:
+        rep = Rep.objects.select_related("user").filter(user__username=value).first()
+        if rep is None:
+            raise serializers.ValidationError(f"Unknown rep '{value}'.")
+        if not rep.active:
+            raise serializers.ValidationError(f"Rep '{value}' is inactive.")
+        return rep
+
+
+class LeadAssignmentSerializer(serializers.ModelSerializer):
+    """One entry of a lead's assignment history (read-only: assignments are never edited)."""
+
+    rep = serializers.SlugRelatedField(slug_field="username", source="rep.user", read_only=True)
+    rule = serializers.CharField(source="rule_name", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Assignment
+        fields = ("rep", "rule", "strategy", "kind", "reason", "actor", "assigned_at", "ended_at", "trace")
+        read_only_fields = fields

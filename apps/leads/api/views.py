@@ -1,23 +1,49 @@
-"""Lead endpoints: intake, list and detail (API.md "Leads")."""
+"""Lead endpoints (API.md "Leads"): intake, list, detail, actions and assignment history.
+
+Views validate, call one service and shape the answer. Visibility is the selector's queryset:
+a rep's queryset holds only their leads, so someone else's lead is a 404 everywhere.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.throttling import ScopedRateThrottle
 
-from apps.core.api.permissions import CanSubmitLeads
-from apps.leads.api.serializers import LeadIntakeSerializer, LeadSerializer
+from apps.core.api.permissions import CanSubmitLeads, IsManager
+from apps.leads.api.parsers import SafeJSONParser
+from apps.leads.api.serializers import (
+    LeadAssignmentSerializer,
+    LeadCloseSerializer,
+    LeadContactSerializer,
+    LeadIntakeSerializer,
+    LeadReassignSerializer,
+    LeadSerializer,
+)
 from apps.leads.filtersets import LeadFilterSet
 from apps.leads.models import Lead
-from apps.leads.selectors import lead_list_visible
-from apps.leads.services import lead_create
+from apps.leads.selectors import (
+    lead_assignment_list,
+    lead_get,
+    lead_get_by_external_id,
+    lead_list_visible,
+)
+from apps.leads.services import lead_contact, lead_convert, lead_create, lead_disqualify
+from apps.routing.models import Assignment
+from apps.routing.services import lead_reassign, lead_reroute
+
+PARSERS = [SafeJSONParser, FormParser, MultiPartParser]
+
+_CONFLICT = OpenApiResponse(description="The action does not fit the lead's state: `{\"detail\"}`.")
 
 
 class LeadListCreateApi(generics.ListAPIView):
@@ -25,6 +51,7 @@ class LeadListCreateApi(generics.ListAPIView):
 
     serializer_class = LeadSerializer
     filterset_class = LeadFilterSet
+    parser_classes = PARSERS
 
     def get_queryset(self) -> QuerySet[Lead]:
         return lead_list_visible(user=self.request.user)
@@ -54,15 +81,14 @@ class LeadListCreateApi(generics.ListAPIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        serializer = LeadIntakeSerializer(data=request.data)
-        external_id = request.data.get("external_id") if isinstance(request.data, dict) else None
+        data = request.data
+        external_id = data.get("external_id") if isinstance(data, dict) else None
         if isinstance(external_id, str) and external_id:
             # An idempotent retry returns the lead it created, whatever else the body holds.
-            existing = Lead.objects.select_related("owner__user", "territory", "rule").filter(
-                external_id=external_id
-            ).first()
+            existing = lead_get_by_external_id(external_id=external_id)
             if existing is not None:
                 return Response(LeadSerializer(existing).data, status=status.HTTP_200_OK)
+        serializer = LeadIntakeSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         lead, created = lead_create(data=serializer.validated_data)
         return Response(
@@ -77,3 +103,89 @@ class LeadDetailApi(generics.RetrieveAPIView):
 
     def get_queryset(self) -> QuerySet[Lead]:
         return lead_list_visible(user=self.request.user)
+
+
+class _LeadActionApi(generics.GenericAPIView):
+    """POST an action on a lead you may see; answers with the updated lead."""
+
+    input_serializer_class: type[Serializer] = Serializer
+    serializer_class = LeadSerializer
+    parser_classes = PARSERS
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self) -> QuerySet[Lead]:
+        return lead_list_visible(user=self.request.user)
+
+    def perform(self, lead: Lead, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def post(self, request: Request, pk: int) -> Response:
+        lead = self.get_object()
+        serializer = self.input_serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform(lead, serializer.validated_data)
+        return Response(LeadSerializer(lead_get(lead_id=lead.pk)).data)
+
+
+@extend_schema(request=LeadContactSerializer, responses={200: LeadSerializer, 409: _CONFLICT})
+class LeadContactApi(_LeadActionApi):
+    """First touch: `assigned` -> `contacted`; `at` defaults to now (not before creation, not future)."""
+
+    input_serializer_class = LeadContactSerializer
+
+    def perform(self, lead: Lead, data: dict[str, Any]) -> None:
+        lead_contact(lead_id=lead.pk, actor=self.request.user, at=data.get("at"), note=data["note"])
+
+
+@extend_schema(request=LeadCloseSerializer, responses={200: LeadSerializer, 409: _CONFLICT})
+class LeadConvertApi(_LeadActionApi):
+    """Close a working lead as converted."""
+
+    input_serializer_class = LeadCloseSerializer
+
+    def perform(self, lead: Lead, data: dict[str, Any]) -> None:
+        lead_convert(lead_id=lead.pk, actor=self.request.user, reason=data["reason"])
+
+
+@extend_schema(request=LeadCloseSerializer, responses={200: LeadSerializer, 409: _CONFLICT})
+class LeadDisqualifyApi(_LeadActionApi):
+    """Close a working lead as disqualified."""
+
+    input_serializer_class = LeadCloseSerializer
+
+    def perform(self, lead: Lead, data: dict[str, Any]) -> None:
+        lead_disqualify(lead_id=lead.pk, actor=self.request.user, reason=data["reason"])
+
+
+@extend_schema(request=LeadReassignSerializer, responses={200: LeadSerializer, 409: _CONFLICT})
+class LeadReassignApi(_LeadActionApi):
+    """Managers hand a lead to a named rep, with a required note."""
+
+    input_serializer_class = LeadReassignSerializer
+    permission_classes = [IsAuthenticated, IsManager]
+
+    def perform(self, lead: Lead, data: dict[str, Any]) -> None:
+        lead_reassign(lead_id=lead.pk, rep=data["rep"], note=data["note"], actor=self.request.user)
+
+
+@extend_schema(request=None, responses={200: LeadSerializer, 409: _CONFLICT})
+class LeadRerouteApi(_LeadActionApi):
+    """Managers run routing again for an open lead."""
+
+    permission_classes = [IsAuthenticated, IsManager]
+
+    def perform(self, lead: Lead, data: dict[str, Any]) -> None:
+        lead_reroute(lead_id=lead.pk, actor=self.request.user)
+
+
+class LeadAssignmentListApi(generics.ListAPIView):
+    """A lead's assignment history, oldest first. Read-only: assignments are never edited."""
+
+    serializer_class = LeadAssignmentSerializer
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> QuerySet[Assignment]:
+        visible = lead_list_visible(user=self.request.user).filter(pk=self.kwargs["pk"])
+        if not visible.select_related(None).exists():
+            raise NotFound()
+        return lead_assignment_list(lead_id=self.kwargs["pk"])
