@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 
 from apps.accounts.models import Account
 from apps.reps.models import Rep, TimeOff, WorkingHours
+from apps.routing.api.config_views import DOCUMENT_EXAMPLE
 from apps.routing.config import (
     routing_config_apply,
     routing_config_export,
@@ -22,83 +23,8 @@ from apps.territories.models import Territory
 from tests.factories import AccountFactory, LeadFactory, TimeOffFactory, WorkingHoursFactory
 
 URL = "/api/routing/config/"
-
-API_EXAMPLE = {
-    "version": 1,
-    "territories": [
-        {
-            "code": "AMER",
-            "name": "Americas",
-            "parent": None,
-            "countries": ["US", "CA"],
-            "regions": [],
-            "postal_prefixes": [],
-        },
-        {
-            "code": "US-WEST",
-            "name": "US West",
-            "parent": "AMER",
-            "countries": [],
-            "regions": ["US-CA", "US-WA"],
-            "postal_prefixes": [],
-        },
-    ],
-    "reps": [
-        {
-            "username": "alice",
-            "name": "Alice Ng",
-            "email": "alice@example.com",
-            "time_zone": "America/Los_Angeles",
-            "active": True,
-            "territories": ["US-WEST"],
-            "weight": 1,
-            "max_open_leads": None,
-            "max_daily_leads": None,
-            "skills": ["healthcare"],
-            "languages": ["en", "es"],
-            "working_hours": [{"weekdays": [0, 1, 2, 3, 4], "start": "09:00", "end": "17:00"}],
-            "time_off": [
-                {
-                    "starts_at": "2026-12-21T00:00:00Z",
-                    "ends_at": "2027-01-04T00:00:00Z",
-                    "reason": "vacation",
-                }
-            ],
-        },
-    ],
-    "accounts": [{"domain": "acme.com", "name": "Acme Corp", "owner": "alice"}],
-    "rules": [
-        {
-            "name": "Named accounts",
-            "active": True,
-            "conditions": [],
-            "strategy": "account_owner",
-            "sla_minutes": 15,
-        },
-        {
-            "name": "Enterprise West",
-            "active": True,
-            "conditions": [
-                {"field": "company_size", "op": "gte", "value": 1000},
-                {"field": "territory", "op": "within", "value": "US-WEST"},
-            ],
-            "target": {"territory": "US-WEST"},
-            "strategy": "round_robin",
-            "sla_minutes": 30,
-            "respect_working_hours": False,
-            "require_skill_from": None,
-            "require_language": False,
-            "when_no_one_eligible": "next_rule",
-        },
-        {
-            "name": "Everyone else",
-            "active": True,
-            "conditions": [],
-            "target": {"territory": "$lead"},
-            "strategy": "load_balanced",
-        },
-    ],
-}
+# The example published in the OpenAPI docs (API.md's document) must apply as documented.
+API_EXAMPLE = DOCUMENT_EXAMPLE
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ __all__ = [
     "RoutingConfigVersionListApi",
 ]
 
-_DOCUMENT_EXAMPLE = {
+DOCUMENT_EXAMPLE = {
     "version": 1,
     "territories": [
         {
@@ -150,7 +150,7 @@ class RoutingConfigApi(APIView):
             400: OpenApiResponse(description="Every error, by path; nothing was changed."),
         },
         examples=[
-            OpenApiExample("The API.md document", value=_DOCUMENT_EXAMPLE, request_only=True),
+            OpenApiExample("The API.md document", value=DOCUMENT_EXAMPLE, request_only=True),
             OpenApiExample(
                 "Applied",
                 value={"version": 7, "summary": "rules: +1 ~2 -0; reps: +0 ~1 -0"},
