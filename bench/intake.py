@@ -52,9 +52,22 @@ def start_gunicorn(port: int) -> subprocess.Popen[bytes]:
         "ROUTING_INTAKE_THROTTLE": "1000000/s",  # the benchmark measures the view, not the limit
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "routing_portal.wsgi:application", "--workers", "2",
-         "--bind", f"{HOST}:{port}", "--log-level", "warning", "--chdir", str(ROOT)],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "routing_portal.wsgi:application",
+            "--workers",
+            "2",
+            "--bind",
+            f"{HOST}:{port}",
+            "--log-level",
+            "warning",
+            "--chdir",
+            str(ROOT),
+        ],
+        cwd=ROOT,
+        env=env,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -79,11 +92,17 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 def lead_body(tag: str) -> bytes:
     n = next(_serial)
-    return json.dumps({
-        "email": f"lead-{tag}-{n}@example{n % 97}.com", "external_id": f"{tag}-{n}",
-        "first_name": "Dana", "company": "Acme", "country": "US", "region": "CA",
-        "company_size": 100 + n % 5000,
-    }).encode()
+    return json.dumps(
+        {
+            "email": f"lead-{tag}-{n}@example{n % 97}.com",
+            "external_id": f"{tag}-{n}",
+            "first_name": "Dana",
+            "company": "Acme",
+            "country": "US",
+            "region": "CA",
+            "company_size": 100 + n % 5000,
+        }
+    ).encode()
 
 
 class Client:
@@ -106,7 +125,9 @@ class Client:
         raise AssertionError("unreachable")
 
 
-def measure_rps(port: int, token: str, path: str, seconds: float, clients: int) -> tuple[float, dict[int, int]]:
+def measure_rps(
+    port: int, token: str, path: str, seconds: float, clients: int
+) -> tuple[float, dict[int, int]]:
     """Requests/s with `clients` threads posting back to back for `seconds`."""
     tag = f"{path.strip('/').replace('/', '-')}-{time.monotonic_ns()}"
     counts: list[int] = [0] * clients
@@ -165,12 +186,16 @@ def measure_orm_insert(n: int = 300) -> list[float]:
     samples = []
     for i in range(n):
         start = time.perf_counter()
-        Lead.objects.create(email=f"orm-{time.monotonic_ns()}-{i}@example.com", email_domain="example.com")
+        Lead.objects.create(
+            email=f"orm-{time.monotonic_ns()}-{i}@example.com", email_domain="example.com"
+        )
         samples.append((time.perf_counter() - start) * 1000)
     return samples
 
 
-def measure_intake_latency(port: int, token: str, rate: float, seconds: float) -> dict[str, list[float]]:
+def measure_intake_latency(
+    port: int, token: str, rate: float, seconds: float
+) -> dict[str, list[float]]:
     """Post at a steady rate; then read created_at -> assignment for each lead from the database."""
     from apps.leads.models import Lead
     from apps.routing.models import Assignment
@@ -203,8 +228,13 @@ def measure_intake_latency(port: int, token: str, rate: float, seconds: float) -
         # The lead row is the routing transaction's last write: closest to its commit.
         to_committed.append((lead.updated_at - created).total_seconds() * 1000)
     unrouted = sum(1 for lead in leads.values() if lead.status != "assigned")
-    return {"assigned": to_assigned, "committed": to_committed, "post": post_ms,
-            "missing": [float(len(ids) - len(to_assigned))], "unrouted": [float(unrouted)]}
+    return {
+        "assigned": to_assigned,
+        "committed": to_committed,
+        "post": post_ms,
+        "missing": [float(len(ids) - len(to_assigned))],
+        "unrouted": [float(unrouted)],
+    }
 
 
 def build_config() -> str:
@@ -223,13 +253,18 @@ def build_config() -> str:
         rep.territories.set([west if i % 2 == 0 else amer])
     for i in range(10):
         RoutingRule.objects.create(
-            name=f"Source {i}", position=i,
+            name=f"Source {i}",
+            position=i,
             conditions=[{"field": "lead_source", "op": "eq", "value": f"source-{i}"}],
-            target={"territory": "AMER"}, strategy="load_balanced",
+            target={"territory": "AMER"},
+            strategy="load_balanced",
         )
     RoutingRule.objects.create(
-        name="West", position=50, conditions=[{"field": "territory", "op": "within", "value": "US-WEST"}],
-        target={"territory": "US-WEST"}, strategy="round_robin",
+        name="West",
+        position=50,
+        conditions=[{"field": "territory", "op": "within", "value": "US-WEST"}],
+        target={"territory": "US-WEST"},
+        strategy="round_robin",
     )
     manager = User.objects.create(username="bench-manager")
     manager.groups.add(Group.objects.get(name="RevOps managers"))
@@ -258,12 +293,19 @@ def main() -> None:
         measure_rps(port, token, "/bench/bare-insert/", 1.5, args.clients)
         intake_rates, bare_rates = [], []
         for run in range(args.runs):
-            bare, bare_codes = measure_rps(port, token, "/bench/bare-insert/", args.seconds, args.clients)
-            intake, intake_codes = measure_rps(port, token, "/api/leads/", args.seconds, args.clients)
+            bare, bare_codes = measure_rps(
+                port, token, "/bench/bare-insert/", args.seconds, args.clients
+            )
+            intake, intake_codes = measure_rps(
+                port, token, "/api/leads/", args.seconds, args.clients
+            )
             bare_rates.append(bare)
             intake_rates.append(intake)
-            print(f"run {run + 1}: bare insert {bare:6.0f} req/s {bare_codes}   "
-                  f"intake {intake:6.0f} req/s {intake_codes}   ratio {intake / bare:.2f}", flush=True)
+            print(
+                f"run {run + 1}: bare insert {bare:6.0f} req/s {bare_codes}   "
+                f"intake {intake:6.0f} req/s {intake_codes}   ratio {intake / bare:.2f}",
+                flush=True,
+            )
         app.control.purge()  # the throughput runs queued tasks no worker took
 
         worker = start_worker(concurrency=2, name="bench-intake")
@@ -280,20 +322,37 @@ def main() -> None:
 
     intake_med, bare_med = median(intake_rates), median(bare_rates)
     print()
-    print(f"Intake throughput, gunicorn 2 sync workers, {args.clients} keep-alive clients, PostgreSQL + Redis")
-    print(f"  reference: bare DRF view, validate + insert one row  {bare_med:7.0f} req/s (median of {args.runs})")
-    print(f"  POST /api/leads/ (token, manager, enqueue)           {intake_med:7.0f} req/s (median of {args.runs})")
-    print(f"  ratio                                                {intake_med / bare_med:7.2f}  (budget >= 0.70)")
+    print(
+        f"Intake throughput, gunicorn 2 sync workers, {args.clients} keep-alive clients, PostgreSQL + Redis"
+    )
+    print(
+        f"  reference: bare DRF view, validate + insert one row  {bare_med:7.0f} req/s (median of {args.runs})"
+    )
+    print(
+        f"  POST /api/leads/ (token, manager, enqueue)           {intake_med:7.0f} req/s (median of {args.runs})"
+    )
+    print(
+        f"  ratio                                                {intake_med / bare_med:7.2f}  (budget >= 0.70)"
+    )
     print()
-    print(f"Intake -> assigned at {args.rate:.0f} leads/s for {args.latency_seconds:.0f} s, Celery worker -Q routing -c 2")
-    for name, values in (("Celery no-op round trip (reference)", noop_ms), ("one ORM insert (reference)", orm_ms),
-                         ("POST /api/leads/ response", latency["post"]),
-                         ("created_at -> Assignment.assigned_at", latency["assigned"]),
-                         ("created_at -> routing write (lead.updated_at)", latency["committed"])):
+    print(
+        f"Intake -> assigned at {args.rate:.0f} leads/s for {args.latency_seconds:.0f} s, Celery worker -Q routing -c 2"
+    )
+    for name, values in (
+        ("Celery no-op round trip (reference)", noop_ms),
+        ("one ORM insert (reference)", orm_ms),
+        ("POST /api/leads/ response", latency["post"]),
+        ("created_at -> Assignment.assigned_at", latency["assigned"]),
+        ("created_at -> routing write (lead.updated_at)", latency["committed"]),
+    ):
         if values:
-            print(f"  {name:46s} p50 {percentile(values, 0.5):7.1f} ms   p99 {percentile(values, 0.99):7.1f} ms   n={len(values)}")
+            print(
+                f"  {name:46s} p50 {percentile(values, 0.5):7.1f} ms   p99 {percentile(values, 0.99):7.1f} ms   n={len(values)}"
+            )
     print("  budget: intake -> assigned p50 <= 15 ms, p99 <= 50 ms")
-    print(f"  leads not routed within 60 s: {latency['missing'][0]:.0f}; not assigned: {latency['unrouted'][0]:.0f}")
+    print(
+        f"  leads not routed within 60 s: {latency['missing'][0]:.0f}; not assigned: {latency['unrouted'][0]:.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -50,6 +50,8 @@ class LeadFilterSet(filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(
-            Q(email__icontains=value) | Q(first_name__icontains=value)
-            | Q(last_name__icontains=value) | Q(company__icontains=value)
+            Q(email__icontains=value)
+            | Q(first_name__icontains=value)
+            | Q(last_name__icontains=value)
+            | Q(company__icontains=value)
         )

@@ -34,7 +34,12 @@ def lead_get(*, lead_id: int) -> Lead:
 
 def lead_get_by_external_id(*, external_id: str) -> Lead | None:
     """The lead a source system already submitted under this idempotency key, if any."""
-    return _lead_queryset().filter(external_id=external_id).first()
+    # get() drops Lead's default ordering: with `ORDER BY created_at DESC LIMIT 1` PostgreSQL
+    # walks the created_at index backwards instead of probing the unique external_id index.
+    try:
+        return _lead_queryset().get(external_id=external_id)
+    except Lead.DoesNotExist:
+        return None
 
 
 def lead_assignment_list(*, lead_id: int) -> QuerySet[Assignment]:

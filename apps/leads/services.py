@@ -42,12 +42,14 @@ def lead_create(*, data: dict[str, Any]) -> tuple[Lead, bool]:
     lead.email_domain = email_domain_of(email)
     try:
         _lead_insert(lead)
-    except IntegrityError:
+    except IntegrityError as error:
         existing = (
-            Lead.objects.filter(external_id=external_id).first() if external_id is not None else None
+            Lead.objects.filter(external_id=external_id).order_by().first()
+            if external_id is not None
+            else None
         )
         if existing is None:
-            raise
+            raise error from None  # another constraint failed: not an idempotent repeat
         return existing, False
     # On commit: immediately in autocommit, after the caller's transaction otherwise.
     route_lead_enqueue(lead.pk)
@@ -62,7 +64,9 @@ def _lead_locked(lead_id: int) -> Lead:
     return Lead.objects.select_for_update().get(pk=lead_id)
 
 
-def lead_contact(*, lead_id: int, actor: Any = None, at: datetime | None = None, note: str = "") -> Lead:
+def lead_contact(
+    *, lead_id: int, actor: Any = None, at: datetime | None = None, note: str = ""
+) -> Lead:
     """First touch: `assigned` -> `contacted`; `first_contacted_at` is set once.
 
     A later touch of a contacted lead is logged as a note. `at` may lie in the past but not
@@ -116,8 +120,12 @@ def lead_convert(
 ) -> Lead:
     """Close a working lead as won; sets `closed_at`."""
     return _lead_close(
-        lead_id=lead_id, status=LeadStatus.CONVERTED, kind=LeadActivityKind.CONVERTED,
-        actor=actor, reason=reason, at=at,
+        lead_id=lead_id,
+        status=LeadStatus.CONVERTED,
+        kind=LeadActivityKind.CONVERTED,
+        actor=actor,
+        reason=reason,
+        at=at,
     )
 
 
@@ -126,6 +134,10 @@ def lead_disqualify(
 ) -> Lead:
     """Close a working lead as lost; sets `closed_at`."""
     return _lead_close(
-        lead_id=lead_id, status=LeadStatus.DISQUALIFIED, kind=LeadActivityKind.DISQUALIFIED,
-        actor=actor, reason=reason, at=at,
+        lead_id=lead_id,
+        status=LeadStatus.DISQUALIFIED,
+        kind=LeadActivityKind.DISQUALIFIED,
+        actor=actor,
+        reason=reason,
+        at=at,
     )

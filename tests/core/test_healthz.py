@@ -47,8 +47,10 @@ def test_broker_unreachable_is_503(client):
 
 
 def test_both_down(client):
-    with mock.patch.object(views, "_database_state", return_value="down: OperationalError"), \
-            mock.patch.object(views, "_broker_state", return_value="down: OperationalError"):
+    with (
+        mock.patch.object(views, "_database_state", return_value="down: OperationalError"),
+        mock.patch.object(views, "_broker_state", return_value="down: OperationalError"),
+    ):
         response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["database"] == "down: OperationalError"

@@ -34,5 +34,7 @@ def rita_client(rita) -> APIClient:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def integration_client(db) -> APIClient:  # type: ignore[no-untyped-def]
     user = UserFactory(username="webform")
-    user.user_permissions.add(Permission.objects.get(codename="add_lead", content_type__app_label="leads"))
+    user.user_permissions.add(
+        Permission.objects.get(codename="add_lead", content_type__app_label="leads")
+    )
     return token_client(user)

@@ -34,7 +34,9 @@ def routed(west_org):  # type: ignore[no-untyped-def]
 def test_contact_moves_assigned_to_contacted_once(rita, rita_client):
     lead = LeadFactory(owner=rita, status="assigned", created_at=timezone.now() - timedelta(days=2))
     earlier = timezone.now() - timedelta(hours=3)
-    response = action(rita_client, lead, "contact", {"at": earlier.isoformat(), "note": "left a voicemail"})
+    response = action(
+        rita_client, lead, "contact", {"at": earlier.isoformat(), "note": "left a voicemail"}
+    )
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["status"] == "contacted"
@@ -44,7 +46,10 @@ def test_contact_moves_assigned_to_contacted_once(rita, rita_client):
     again = action(rita_client, lead, "contact", {"note": "spoke to them"})
     assert again.status_code == 200
     assert again.json()["first_contacted_at"] == body["first_contacted_at"]
-    assert list(LeadActivity.objects.filter(lead=lead).values_list("kind", flat=True)) == ["contacted", "note"]
+    assert list(LeadActivity.objects.filter(lead=lead).values_list("kind", flat=True)) == [
+        "contacted",
+        "note",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -63,13 +68,20 @@ def test_contact_time_outside_the_lead_life_is_a_400_naming_at(rita, rita_client
 
 @pytest.mark.parametrize(
     ("status", "name"),
-    [("converted", "contact"), ("disqualified", "convert"), ("converted", "disqualify"),
-     ("new", "contact"), ("unrouted", "convert"), ("duplicate", "contact")],
+    [
+        ("converted", "contact"),
+        ("disqualified", "convert"),
+        ("converted", "disqualify"),
+        ("new", "contact"),
+        ("unrouted", "convert"),
+        ("duplicate", "contact"),
+    ],
 )
 def test_actions_that_do_not_fit_the_state_are_409(manager_client, rita, status, name):
     original = LeadFactory(owner=rita, status="assigned")
     lead = LeadFactory(
-        owner=rita if status != "new" and status != "unrouted" else None, status=status,
+        owner=rita if status != "new" and status != "unrouted" else None,
+        status=status,
         duplicate_of=original if status == "duplicate" else None,
     )
     response = action(manager_client, lead, name, {"reason": "x"})
@@ -79,7 +91,9 @@ def test_actions_that_do_not_fit_the_state_are_409(manager_client, rita, status,
     assert lead.status == status
 
 
-@pytest.mark.parametrize(("name", "status"), [("convert", "converted"), ("disqualify", "disqualified")])
+@pytest.mark.parametrize(
+    ("name", "status"), [("convert", "converted"), ("disqualify", "disqualified")]
+)
 def test_close_sets_closed_at_and_logs_the_reason(rita, rita_client, name, status):
     lead = LeadFactory(owner=rita, status="contacted")
     response = action(rita_client, lead, name, {"reason": "budget approved"})
@@ -102,12 +116,19 @@ def test_reassign_needs_a_note_and_a_known_rep(manager_client, routed):
     assert unknown.status_code == 400
     assert unknown.json() == {"rep": ["Unknown rep 'nobody'."]}
     inactive = RepFactory(user=UserFactory(username="ivan"), active=False)
-    assert action(manager_client, routed, "reassign", {"rep": inactive.user.username, "note": "x"}).status_code == 400
+    assert (
+        action(
+            manager_client, routed, "reassign", {"rep": inactive.user.username, "note": "x"}
+        ).status_code
+        == 400
+    )
     assert Assignment.objects.filter(lead=routed).count() == 1
 
 
 def test_reassign_then_history_reads_oldest_first(manager_client, routed):
-    response = action(manager_client, routed, "reassign", {"rep": "carol", "note": "speaks Spanish"})
+    response = action(
+        manager_client, routed, "reassign", {"rep": "carol", "note": "speaks Spanish"}
+    )
     assert response.status_code == 200, response.content
     assert response.json()["owner"] == "carol"
     assert response.json()["rule"] is None
@@ -118,7 +139,17 @@ def test_reassign_then_history_reads_oldest_first(manager_client, routed):
     rows = history["results"]
     assert [row["rep"] for row in rows] == ["alice", "carol"]
     first, second = rows
-    assert set(first) == {"rep", "rule", "strategy", "kind", "reason", "actor", "assigned_at", "ended_at", "trace"}
+    assert set(first) == {
+        "rep",
+        "rule",
+        "strategy",
+        "kind",
+        "reason",
+        "actor",
+        "assigned_at",
+        "ended_at",
+        "trace",
+    }
     assert first["rule"] == "Enterprise West"
     assert first["kind"] == "auto"
     assert first["strategy"] == "round_robin"
@@ -141,7 +172,9 @@ def test_reroute_runs_routing_again(manager_client, routed):
     response = action(manager_client, routed, "reroute")
     assert response.status_code == 200, response.content
     assert response.json()["owner"] == "bob"  # the rotation moved on
-    kinds = list(Assignment.objects.filter(lead=routed).values_list("rep__user__username", flat=True))
+    kinds = list(
+        Assignment.objects.filter(lead=routed).values_list("rep__user__username", flat=True)
+    )
     assert kinds == ["alice", "bob"]
 
 

@@ -18,8 +18,20 @@ URL = "/api/leads/"
 MB = "x" * (1024 * 1024)
 
 STRING_FIELDS = (
-    "external_id", "first_name", "last_name", "phone", "company", "title", "city", "country",
-    "region", "postal_code", "industry", "lead_source", "product_interest", "language",
+    "external_id",
+    "first_name",
+    "last_name",
+    "phone",
+    "company",
+    "title",
+    "city",
+    "country",
+    "region",
+    "postal_code",
+    "industry",
+    "lead_source",
+    "product_interest",
+    "language",
 )
 
 
@@ -38,8 +50,14 @@ def assert_refused(response, field):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     "body",
-    ["{not json", '{"email": "a@b.com",}', "", "\ufeff{", '{"email": "a@b.com", "lead_score": NaN}',
-     "[" * 100_000 + "]" * 100_000],
+    [
+        "{not json",
+        '{"email": "a@b.com",}',
+        "",
+        "\ufeff{",
+        '{"email": "a@b.com", "lead_score": NaN}',
+        "[" * 100_000 + "]" * 100_000,
+    ],
     ids=["broken", "trailing-comma", "empty", "bom", "nan", "deeply-nested"],
 )
 def test_malformed_json(manager_client, body):
@@ -50,11 +68,14 @@ def test_malformed_json(manager_client, body):
 
 
 @pytest.mark.parametrize(
-    "body", [[], [{"email": "a@b.com"}], "a@b.com", 42, None, True],
+    "body",
+    [[], [{"email": "a@b.com"}], "a@b.com", 42, None, True],
     ids=["empty-list", "list", "string", "number", "null", "bool"],
 )
 def test_non_object_bodies(manager_client, body):
-    response = manager_client.generic("POST", URL, json.dumps(body), content_type="application/json")
+    response = manager_client.generic(
+        "POST", URL, json.dumps(body), content_type="application/json"
+    )
     assert_refused(response, "non_field_errors")
 
 
@@ -68,16 +89,37 @@ def test_wrong_type_for_string_fields(manager_client, field, value):
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("company_size", "many"), ("company_size", 1.5), ("company_size", True), ("company_size", [1]),
-        ("company_size", 10**30), ("company_size", -1),
-        ("lead_score", "high"), ("lead_score", 101), ("lead_score", -1), ("lead_score", {"v": 1}),
-        ("annual_revenue", "lots"), ("annual_revenue", "NaN"), ("annual_revenue", "Infinity"),
-        ("annual_revenue", "1e40"), ("annual_revenue", -3), ("annual_revenue", [1]),
-        ("created_at", "yesterday"), ("created_at", 12345), ("created_at", "2026-02-30T00:00:00Z"),
-        ("created_at", ["2026-01-01"]), ("created_at", "0001-01-01T00:00:00+14:00"),
-        ("extra", "text"), ("extra", [1, 2]), ("extra", 5), ("extra", {"k": "nul\x00"}),
-        ("extra", {"nul\x00": 1}), ("extra", {"deep": [{"x": "\x00"}]}),
-        ("email", 5), ("email", "two@@at.com"), ("email", ""), ("email", None),
+        ("company_size", "many"),
+        ("company_size", 1.5),
+        ("company_size", True),
+        ("company_size", [1]),
+        ("company_size", 10**30),
+        ("company_size", -1),
+        ("lead_score", "high"),
+        ("lead_score", 101),
+        ("lead_score", -1),
+        ("lead_score", {"v": 1}),
+        ("annual_revenue", "lots"),
+        ("annual_revenue", "NaN"),
+        ("annual_revenue", "Infinity"),
+        ("annual_revenue", "1e40"),
+        ("annual_revenue", -3),
+        ("annual_revenue", [1]),
+        ("created_at", "yesterday"),
+        ("created_at", 12345),
+        ("created_at", "2026-02-30T00:00:00Z"),
+        ("created_at", ["2026-01-01"]),
+        ("created_at", "0001-01-01T00:00:00+14:00"),
+        ("extra", "text"),
+        ("extra", [1, 2]),
+        ("extra", 5),
+        ("extra", {"k": "nul\x00"}),
+        ("extra", {"nul\x00": 1}),
+        ("extra", {"deep": [{"x": "\x00"}]}),
+        ("email", 5),
+        ("email", "two@@at.com"),
+        ("email", ""),
+        ("email", None),
     ],
 )
 def test_wrong_types_and_ranges(manager_client, field, value):
@@ -91,18 +133,30 @@ def test_one_megabyte_strings(manager_client, field):
 
 
 def test_one_megabyte_extra(manager_client):
-    assert_refused(manager_client.post(URL, {"email": "a@b.com", "extra": {"notes": MB}}, format="json"), "extra")
+    assert_refused(
+        manager_client.post(URL, {"email": "a@b.com", "extra": {"notes": MB}}, format="json"),
+        "extra",
+    )
 
 
 @pytest.mark.parametrize("field", [*STRING_FIELDS, "email"])
 def test_nul_characters_in_strings(manager_client, field):
-    assert_refused(manager_client.post(URL, {"email": "a@b.com", field: "a\x00b"}, format="json"), field)
+    assert_refused(
+        manager_client.post(URL, {"email": "a@b.com", field: "a\x00b"}, format="json"), field
+    )
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("country", "Atlantis"), ("country", "XX"), ("region", "US-ZZ"), ("region", "Narnia"),
-     ("language", "xx"), ("language", "english"), ("language", "eng")],
+    [
+        ("country", "Atlantis"),
+        ("country", "XX"),
+        ("region", "US-ZZ"),
+        ("region", "Narnia"),
+        ("language", "xx"),
+        ("language", "english"),
+        ("language", "eng"),
+    ],
 )
 def test_unknown_codes(manager_client, field, value):
     payload = {"email": "a@b.com", "country": "US", field: value}
@@ -111,7 +165,10 @@ def test_unknown_codes(manager_client, field, value):
 
 def test_future_created_at(manager_client):
     future = (timezone.now() + timedelta(hours=1)).isoformat()
-    assert_refused(manager_client.post(URL, {"email": "a@b.com", "created_at": future}, format="json"), "created_at")
+    assert_refused(
+        manager_client.post(URL, {"email": "a@b.com", "created_at": future}, format="json"),
+        "created_at",
+    )
 
 
 def test_several_bad_fields_are_all_named(manager_client):

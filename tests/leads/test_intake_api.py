@@ -29,9 +29,16 @@ def post(client, payload, capture):  # type: ignore[no-untyped-def]
 def test_intake_normalises_and_queues_routing(manager_client, django_capture_on_commit_callbacks):
     response, send = post(
         manager_client,
-        {"email": " Dana@ACME.com ", "country": "United States", "region": "ca",
-         "company_size": 1200, "annual_revenue": "2500000.00", "lead_score": 80, "language": "EN",
-         "extra": {"campaign": "q4"}},
+        {
+            "email": " Dana@ACME.com ",
+            "country": "United States",
+            "region": "ca",
+            "company_size": 1200,
+            "annual_revenue": "2500000.00",
+            "lead_score": 80,
+            "language": "EN",
+            "extra": {"campaign": "q4"},
+        },
         django_capture_on_commit_callbacks,
     )
     assert response.status_code == 201, response.content
@@ -72,7 +79,11 @@ def test_repeat_external_id_returns_the_same_lead_and_routes_nothing(
         ({"email": "a@b.com", "lead_score": 101}, "lead_score", "less than or equal to 100"),
         ({"email": "a@b.com", "company_size": -1}, "company_size", "greater than or equal to 0"),
         ({"email": "a@b.com", "company_size": "many"}, "company_size", "valid integer"),
-        ({"email": "a@b.com", "annual_revenue": "-5"}, "annual_revenue", "greater than or equal to 0"),
+        (
+            {"email": "a@b.com", "annual_revenue": "-5"},
+            "annual_revenue",
+            "greater than or equal to 0",
+        ),
         ({"email": "a@b.com", "language": "xx"}, "language", "ISO 639-1"),
         ({"email": "a@b.com", "extra": ["x"]}, "extra", "dictionary"),
         ({"email": "a@b.com", "external_id": "x" * 256}, "external_id", "no more than 255"),
@@ -103,10 +114,13 @@ def test_malformed_json_is_a_400(manager_client):
 def test_broker_down_still_saves_the_lead_and_the_sweep_routes_it(
     manager_client, django_capture_on_commit_callbacks, west_org, settings
 ):
-    with mock.patch.object(route_lead, "apply_async", side_effect=OperationalError("down")), \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch.object(route_lead, "apply_async", side_effect=OperationalError("down")),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         response = manager_client.post(
-            URL, {"email": "x@y.com", "country": "US", "region": "US-CA", "company_size": 5000},
+            URL,
+            {"email": "x@y.com", "country": "US", "region": "US-CA", "company_size": 5000},
             format="json",
         )
     assert response.status_code == 201
@@ -145,7 +159,8 @@ def test_end_to_end_intake_routes_the_lead(
     try:
         with django_capture_on_commit_callbacks(execute=True):
             response = manager_client.post(
-                URL, {"email": "big@corp.com", "country": "US", "region": "WA", "company_size": 2000},
+                URL,
+                {"email": "big@corp.com", "country": "US", "region": "WA", "company_size": 2000},
                 format="json",
             )
     finally:
@@ -155,3 +170,38 @@ def test_end_to_end_intake_routes_the_lead(
     assert detail["owner"] == "alice"
     assert detail["rule"] == "Enterprise West"
     assert detail["territory"] == "US-WEST"
+
+
+def test_valid_repeat_is_caught_by_the_unique_constraint_and_invalid_repeat_by_lookup(
+    manager_client, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    payload = {"external_id": "crm-7", "email": "a@b.com", "country": "US"}
+    first, _ = post(manager_client, payload, django_capture_on_commit_callbacks)
+    assert first.status_code == 201
+    # A changed but valid body: the insert hits the unique constraint, the first lead comes back.
+    again, send = post(
+        manager_client, {**payload, "company": "Other"}, django_capture_on_commit_callbacks
+    )
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert send.call_count == 0
+    # An invalid body with a known key is still the idempotent answer.
+    broken = manager_client.post(URL, {"external_id": "crm-7", "email": "nope"}, format="json")
+    assert broken.status_code == 200
+    assert broken.json()["id"] == first.json()["id"]
+    assert Lead.objects.count() == 1
+
+
+def test_intake_queries(
+    manager_client, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    post(manager_client, {"email": "warm@b.com"}, django_capture_on_commit_callbacks)
+    # The INSERT in a savepoint (the test runs inside a transaction; in production it is one
+    # autocommit statement): no read of external_id on the way in.
+    with django_assert_max_num_queries(3):
+        response, _ = post(
+            manager_client,
+            {"email": "a@b.com", "external_id": "x-1"},
+            django_capture_on_commit_callbacks,
+        )
+    assert response.status_code == 201

@@ -24,18 +24,37 @@ def leads(db):  # type: ignore[no-untyped-def]
     ben = RepFactory(user=UserFactory(username="ben"))
     return {
         "west": LeadFactory(
-            email="dana@acme.com", company="Acme", owner=ana, status="assigned", territory=west,
-            rule=rule, lead_source="Webinar", country="US", external_id="crm-1",
+            email="dana@acme.com",
+            company="Acme",
+            owner=ana,
+            status="assigned",
+            territory=west,
+            rule=rule,
+            lead_source="Webinar",
+            country="US",
+            external_id="crm-1",
             created_at=now - timedelta(days=10),
         ),
         "emea": LeadFactory(
-            email="joe@globex.de", first_name="Joe", last_name="Schmidt", company="Globex",
-            owner=ben, status="contacted", territory=emea, lead_source="trade show", country="DE",
-            created_at=now - timedelta(days=3), escalated_at=now,
+            email="joe@globex.de",
+            first_name="Joe",
+            last_name="Schmidt",
+            company="Globex",
+            owner=ben,
+            status="contacted",
+            territory=emea,
+            lead_source="trade show",
+            country="DE",
+            created_at=now - timedelta(days=3),
+            escalated_at=now,
         ),
         "fresh": LeadFactory(
-            email="new@initech.com", first_name="Peter", last_name="Gibbons", company="Initech",
-            status="new", created_at=now - timedelta(hours=1),
+            email="new@initech.com",
+            first_name="Peter",
+            last_name="Gibbons",
+            company="Initech",
+            status="new",
+            created_at=now - timedelta(hours=1),
         ),
     }
 
@@ -73,9 +92,17 @@ def test_created_window(manager_client, leads):
     now = timezone.now()
     after = (now - timedelta(days=5)).isoformat()
     before = (now - timedelta(days=2)).isoformat()
-    assert ids(manager_client.get(URL, {"created_after": after})) == {leads["emea"].pk, leads["fresh"].pk}
-    assert ids(manager_client.get(URL, {"created_before": before})) == {leads["west"].pk, leads["emea"].pk}
-    assert ids(manager_client.get(URL, {"created_after": after, "created_before": before})) == {leads["emea"].pk}
+    assert ids(manager_client.get(URL, {"created_after": after})) == {
+        leads["emea"].pk,
+        leads["fresh"].pk,
+    }
+    assert ids(manager_client.get(URL, {"created_before": before})) == {
+        leads["west"].pk,
+        leads["emea"].pk,
+    }
+    assert ids(manager_client.get(URL, {"created_after": after, "created_before": before})) == {
+        leads["emea"].pk
+    }
 
 
 def test_newest_first(manager_client, leads):
@@ -123,7 +150,9 @@ def test_pagination_shape(manager_client, leads):
 
 
 @pytest.mark.parametrize("size", [5, 50])
-def test_list_query_count_does_not_grow_with_the_page(manager_client, django_assert_max_num_queries, size):
+def test_list_query_count_does_not_grow_with_the_page(
+    manager_client, django_assert_max_num_queries, size
+):
     west = TerritoryFactory(code="US-WEST")
     rule = RuleFactory(name="R")
     for i in range(size):
@@ -146,8 +175,12 @@ def test_rep_list_query_count(rita, rita_client, django_assert_max_num_queries):
 
 @pytest.mark.parametrize(
     "value",
-    ["2872-02-26T19:19:08-19:58", "2026-01-01T00:00:00+23:59", "0001-01-01T00:00:00+14:00",
-     "9999-12-31T23:59:59-14:00"],
+    [
+        "2872-02-26T19:19:08-19:58",
+        "2026-01-01T00:00:00+23:59",
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-14:00",
+    ],
 )
 def test_extreme_offsets_in_date_filters_never_500(manager_client, leads, value):
     # Found by schemathesis: PostgreSQL refuses offsets beyond ±15:59 (DataError, a 500).
@@ -157,7 +190,9 @@ def test_extreme_offsets_in_date_filters_never_500(manager_client, leads, value)
 
 def test_date_filter_offset_is_honoured(manager_client, leads):
     created = leads["fresh"].created_at
-    just_after_in_tokyo = (created + timedelta(seconds=1)).astimezone(
-        timezone.get_fixed_timezone(9 * 60)
-    ).isoformat()
-    assert leads["fresh"].pk not in ids(manager_client.get(URL, {"created_after": just_after_in_tokyo}))
+    just_after_in_tokyo = (
+        (created + timedelta(seconds=1)).astimezone(timezone.get_fixed_timezone(9 * 60)).isoformat()
+    )
+    assert leads["fresh"].pk not in ids(
+        manager_client.get(URL, {"created_after": just_after_in_tokyo})
+    )

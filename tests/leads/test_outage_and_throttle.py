@@ -26,14 +26,21 @@ def database_down():  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     ("method", "path", "payload"),
-    [("get", "", None), ("post", "", {"email": "a@b.com"}), ("get", "{id}/", None),
-     ("get", "{id}/assignments/", None), ("post", "{id}/contact/", {}),
-     ("post", "{id}/convert/", {"reason": "x"})],
+    [
+        ("get", "", None),
+        ("post", "", {"email": "a@b.com"}),
+        ("get", "{id}/", None),
+        ("get", "{id}/assignments/", None),
+        ("post", "{id}/contact/", {}),
+        ("post", "{id}/convert/", {"reason": "x"}),
+    ],
 )
 def test_database_down_is_503_not_500(manager_client, method, path, payload):
     lead = LeadFactory(owner=RepFactory(), status="assigned")
     with database_down(), mock.patch.object(route_lead, "apply_async") as send:
-        response = getattr(manager_client, method)(URL + path.format(id=lead.pk), payload, format="json")
+        response = getattr(manager_client, method)(
+            URL + path.format(id=lead.pk), payload, format="json"
+        )
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert "database is unavailable" in response.json()["detail"]
@@ -57,8 +64,13 @@ def tiny_intake_rate():  # type: ignore[no-untyped-def]
     cache.clear()
 
 
-def test_intake_over_the_rate_is_429(manager_client, tiny_intake_rate, django_capture_on_commit_callbacks):
-    with mock.patch.object(route_lead, "apply_async"), django_capture_on_commit_callbacks(execute=True):
+def test_intake_over_the_rate_is_429(
+    manager_client, tiny_intake_rate, django_capture_on_commit_callbacks
+):
+    with (
+        mock.patch.object(route_lead, "apply_async"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         codes = [
             manager_client.post(URL, {"email": f"l{i}@b.com"}, format="json").status_code
             for i in range(5)

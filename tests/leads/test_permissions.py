@@ -31,10 +31,16 @@ def lead_of(rep, status="assigned"):  # type: ignore[no-untyped-def]
 
 # Anonymous -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("get", ""), ("post", ""), ("get", "{id}/"), ("get", "{id}/assignments/"),
-     *[("post", f"{{id}}/{name}/") for name in (*OWNER_ACTIONS, *MANAGER_ACTIONS)]],
+    [
+        ("get", ""),
+        ("post", ""),
+        ("get", "{id}/"),
+        ("get", "{id}/assignments/"),
+        *[("post", f"{{id}}/{name}/") for name in (*OWNER_ACTIONS, *MANAGER_ACTIONS)],
+    ],
 )
 def test_anonymous_is_401(rita, method, path):
     lead = lead_of(rita)
@@ -50,6 +56,7 @@ def test_bad_token_is_401(rita):
 
 
 # Rep -------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("name", "payload"), OWNER_ACTIONS.items())
 def test_rep_acts_on_own_lead(rita, rita_client, name, payload):
@@ -67,8 +74,11 @@ def test_rep_reads_own_lead_and_its_history(rita, rita_client):
 
 @pytest.mark.parametrize(
     ("method", "path", "payload"),
-    [("get", "", None), ("get", "assignments/", None),
-     *[("post", f"{name}/", payload) for name, payload in OWNER_ACTIONS.items()]],
+    [
+        ("get", "", None),
+        ("get", "assignments/", None),
+        *[("post", f"{name}/", payload) for name, payload in OWNER_ACTIONS.items()],
+    ],
 )
 def test_rep_on_someone_elses_lead_is_404(rita_client, otto, method, path, payload):
     lead = lead_of(otto)
@@ -102,15 +112,27 @@ def test_user_without_a_role_sees_nothing(rita):
 
 # Integration user (leads.add_lead) ---------------------------------------------------------------
 
-def test_integration_user_submits_but_sees_no_leads(integration_client, rita, django_capture_on_commit_callbacks):
-    with mock.patch.object(route_lead, "apply_async"), django_capture_on_commit_callbacks(execute=True):
-        response = integration_client.post(URL, {"email": "a@b.com", "external_id": "f-1"}, format="json")
+
+def test_integration_user_submits_but_sees_no_leads(
+    integration_client, rita, django_capture_on_commit_callbacks
+):
+    with (
+        mock.patch.object(route_lead, "apply_async"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = integration_client.post(
+            URL, {"email": "a@b.com", "external_id": "f-1"}, format="json"
+        )
     assert response.status_code == 201
     assert integration_client.get(URL).json()["count"] == 0
-    assert integration_client.post(f"{URL}{lead_of(rita).pk}/convert/", {}, format="json").status_code == 404
+    assert (
+        integration_client.post(f"{URL}{lead_of(rita).pk}/convert/", {}, format="json").status_code
+        == 404
+    )
 
 
 # Manager ---------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("manager_kind", ["group", "superuser"])
 def test_manager_acts_everywhere(rita, otto, manager_kind, django_capture_on_commit_callbacks):
@@ -120,7 +142,10 @@ def test_manager_acts_everywhere(rita, otto, manager_kind, django_capture_on_com
         user = UserFactory(username="boss")
         user.groups.add(Group.objects.get(name="RevOps managers"))
     client = token_client(user)
-    with mock.patch.object(route_lead, "apply_async"), django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch.object(route_lead, "apply_async"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         assert client.post(URL, {"email": "m@b.com"}, format="json").status_code == 201
     assert client.get(URL).json()["count"] == 1
     for name, payload in OWNER_ACTIONS.items():
@@ -129,17 +154,25 @@ def test_manager_acts_everywhere(rita, otto, manager_kind, django_capture_on_com
         assert client.get(f"{URL}{lead.pk}/assignments/").status_code == 200
         assert client.post(f"{URL}{lead.pk}/{name}/", payload, format="json").status_code == 200
     lead = lead_of(rita)
-    assert client.post(f"{URL}{lead.pk}/reassign/", MANAGER_ACTIONS["reassign"], format="json").status_code == 200
+    assert (
+        client.post(
+            f"{URL}{lead.pk}/reassign/", MANAGER_ACTIONS["reassign"], format="json"
+        ).status_code
+        == 200
+    )
     assert Lead.objects.get(pk=lead.pk).owner == otto
 
 
 def test_manager_reroute_allowed(manager_client, west_org):
-    lead = LeadFactory(owner=west_org["reps"][0], status="assigned", country="US", region="US-CA", company_size=10)
+    lead = LeadFactory(
+        owner=west_org["reps"][0], status="assigned", country="US", region="US-CA", company_size=10
+    )
     response = manager_client.post(f"{URL}{lead.pk}/reroute/", {}, format="json")
     assert response.status_code == 200, response.content
 
 
 # Session auth with CSRF ------------------------------------------------------------------------
+
 
 def test_session_auth_enforces_csrf(rita):
     rita.user.set_password("pw-for-tests-1")
@@ -178,4 +211,3 @@ def test_drf_create_token_command_makes_a_working_token(rita):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get(URL).status_code == 200
-

@@ -53,7 +53,9 @@ def test_lead_endpoints_never_500(manager_user, west_org, keep_test_connection):
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=EXAMPLES, deadline=None, database=None,
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
             suppress_health_check=list(HealthCheck),
         )
         def check(case):  # type: ignore[no-untyped-def]

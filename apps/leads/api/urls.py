@@ -11,7 +11,8 @@ urlpatterns = [
     path("leads/<int:pk>/reassign/", views.LeadReassignApi.as_view(), name="lead-reassign"),
     path("leads/<int:pk>/reroute/", views.LeadRerouteApi.as_view(), name="lead-reroute"),
     path(
-        "leads/<int:pk>/assignments/", views.LeadAssignmentListApi.as_view(),
+        "leads/<int:pk>/assignments/",
+        views.LeadAssignmentListApi.as_view(),
         name="lead-assignments",
     ),
 ]

@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -43,7 +43,7 @@ from apps.routing.services import lead_reassign, lead_reroute
 
 PARSERS = [SafeJSONParser, FormParser, MultiPartParser]
 
-_CONFLICT = OpenApiResponse(description="The action does not fit the lead's state: `{\"detail\"}`.")
+_CONFLICT = OpenApiResponse(description='The action does not fit the lead\'s state: `{"detail"}`.')
 
 
 class LeadListCreateApi(generics.ListAPIView):
@@ -73,26 +73,42 @@ class LeadListCreateApi(generics.ListAPIView):
         examples=[
             OpenApiExample(
                 "Web form lead",
-                value={"external_id": "form-8841", "email": "dana@acme.com", "first_name": "Dana",
-                       "company": "Acme", "country": "United States", "region": "CA",
-                       "company_size": 1200, "lead_source": "webinar"},
+                value={
+                    "external_id": "form-8841",
+                    "email": "dana@acme.com",
+                    "first_name": "Dana",
+                    "company": "Acme",
+                    "country": "United States",
+                    "region": "CA",
+                    "company_size": 1200,
+                    "lead_source": "webinar",
+                },
                 request_only=True,
             )
         ],
     )
     def post(self, request: Request) -> Response:
         data = request.data
-        external_id = data.get("external_id") if isinstance(data, dict) else None
-        if isinstance(external_id, str) and external_id:
-            # An idempotent retry returns the lead it created, whatever else the body holds.
-            existing = lead_get_by_external_id(external_id=external_id)
-            if existing is not None:
-                return Response(LeadSerializer(existing).data, status=status.HTTP_200_OK)
         serializer = LeadIntakeSerializer(data=data)
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            # An idempotent retry returns the lead it created, whatever else the body holds now;
+            # looked up only here, so a valid submission costs no read (the unique constraint
+            # catches a valid repeat in lead_create).
+            external_id = data.get("external_id") if isinstance(data, dict) else None
+            existing = (
+                lead_get_by_external_id(external_id=external_id)
+                if isinstance(external_id, str)
+                and 0 < len(external_id) <= 255
+                and "\x00" not in external_id  # PostgreSQL refuses NUL in a query parameter
+                else None
+            )
+            if existing is None:
+                raise ValidationError(serializer.errors)
+            return Response(LeadSerializer(existing).data, status=status.HTTP_200_OK)
         lead, created = lead_create(data=serializer.validated_data)
         return Response(
-            LeadSerializer(lead).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            LeadSerializer(lead).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 
