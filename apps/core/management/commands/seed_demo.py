@@ -36,7 +36,8 @@ from apps.core.roles import MANAGERS_GROUP
 from apps.leads.models import Lead, LeadStatus
 from apps.leads.services import email_domain_of, lead_contact, lead_convert, lead_disqualify
 from apps.reps.models import Rep, TimeOff, WorkingHours
-from apps.routing.models import Assignment
+from apps.routing.config.apply import config_version_record
+from apps.routing.models import Assignment, RoutingConfigVersion
 from apps.routing.selectors import config_cache_clear
 from apps.routing.services import lead_reassign, lead_route
 from apps.rules.models import RoutingRule
@@ -147,6 +148,12 @@ class Command(BaseCommand):
         # One transaction for the whole seed: a failure in any phase leaves nothing behind.
         with transaction.atomic():
             self._phase("organisation", self._seed_organisation)
+            # Version 1 of the configuration: every demo assignment points at it.
+            config_version_record(
+                actor=User.objects.filter(username="admin").first(),
+                source=RoutingConfigVersion.Source.SEED,
+                summary="Demo organisation created by seed_demo",
+            )
             leads = self._phase(
                 "leads", lambda: self._seed_leads(options["leads"], options["seed"])
             )
