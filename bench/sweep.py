@@ -7,12 +7,16 @@ Printed beside it, in the same run: the candidate query alone (the partial index
 scan of the lead table with the same predicate (what the index saves).
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/x REDIS_URL=redis://127.0.0.1:6379/13 \
-       .venv/bin/python bench/sweep.py [--leads 1000000] [--overdue 10000] [--runs 3]
+       .venv/bin/python bench/sweep.py [--leads 1000000] [--overdue 10000] [--runs 3] [--profile]
+(the scratch database is bench_sweep_<name of the DATABASE_URL database>)
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import os
+import pstats
 import time
 
 from _setup import bench_database, django_setup, median
@@ -142,9 +146,14 @@ def main() -> None:
     parser.add_argument("--pending", type=int, default=20_000)
     parser.add_argument("--reps", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the last run; print the top functions"
+    )
     args = parser.parse_args()
 
-    bench_database("bench_sweep")
+    # One scratch database per DATABASE_URL, so engineers sharing a server do not drop each other's.
+    base_name = os.environ.get("DATABASE_URL", "").rsplit("/", 1)[-1] or "default"
+    bench_database(f"bench_sweep_{base_name}")
     django_setup()
     from django.utils import timezone
 
@@ -173,9 +182,16 @@ def main() -> None:
         now = timezone.now()
         indexed, scan = reference_queries(now)
         before = Assignment.objects.count()
+        profiler = cProfile.Profile() if args.profile and run == args.runs - 1 else None
         start = time.perf_counter()
-        counts = sla_sweep(now=now)
+        if profiler is not None:
+            counts = profiler.runcall(sla_sweep, now=now)
+        else:
+            counts = sla_sweep(now=now)
         elapsed = time.perf_counter() - start
+        if profiler is not None:
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         timings.append(elapsed)
         moved = Assignment.objects.count() - before
         print(

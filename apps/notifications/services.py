@@ -12,7 +12,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -76,6 +76,22 @@ def notify_escalation(lead_id: int) -> None:
 
 def notify_sla_reminder(lead_id: int) -> None:
     _enqueue("sla_reminder_notify", lead_id)
+
+
+def notify_assignments(assignment_ids: list[int]) -> None:
+    """Called on commit after a page of assignments (the SLA sweep): one task, a mail per lead."""
+    if assignment_ids:
+        _enqueue("assignments_notify", list(assignment_ids))
+
+
+def notify_escalations(lead_ids: list[int]) -> None:
+    if lead_ids:
+        _enqueue("escalations_notify", list(lead_ids))
+
+
+def notify_sla_reminders(lead_ids: list[int]) -> None:
+    if lead_ids:
+        _enqueue("sla_reminders_notify", list(lead_ids))
 
 
 def on_commit(hook: Any, object_id: int) -> None:
@@ -240,6 +256,46 @@ def sla_reminder_send(*, lead_id: int) -> dict[str, int]:
     return {"mails": sent}
 
 
+def _each(
+    send: Callable[..., dict[str, int]], ids: list[int], *, keyword: str, single_task: str
+) -> dict[str, int]:
+    """Send one notification per id; one that fails is handed to its own retrying task, so the
+    others (already mailed) are not sent twice by a retry of the whole batch."""
+    totals = {"mails": 0, "failed": 0}
+    for object_id in ids:
+        try:
+            result = send(**{keyword: object_id})
+        except Exception:
+            logger.exception(
+                "Notification %s for %s failed; retrying it alone", send.__name__, object_id
+            )
+            totals["failed"] += 1
+            _enqueue(single_task, object_id)
+            continue
+        totals["mails"] += result.get("mails", 0)
+    return totals
+
+
+def assignments_notifications_send(*, assignment_ids: list[int]) -> dict[str, int]:
+    """`assignment_notifications_send` for each assignment of a page."""
+    return _each(
+        assignment_notifications_send,
+        assignment_ids,
+        keyword="assignment_id",
+        single_task="assignment_notify",
+    )
+
+
+def escalations_notifications_send(*, lead_ids: list[int]) -> dict[str, int]:
+    return _each(
+        escalation_notifications_send, lead_ids, keyword="lead_id", single_task="escalation_notify"
+    )
+
+
+def sla_reminders_send(*, lead_ids: list[int]) -> dict[str, int]:
+    return _each(sla_reminder_send, lead_ids, keyword="lead_id", single_task="sla_reminder_notify")
+
+
 def unrouted_digest_send(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
     """One mail to managers listing leads sitting `unrouted`; each lead at most once per interval."""
     now = now or timezone.now()
@@ -380,12 +436,18 @@ def webhook_retry_countdown(attempts: int) -> float:
 
 __all__ = [
     "assignment_notifications_send",
+    "assignments_notifications_send",
     "escalation_notifications_send",
+    "escalations_notifications_send",
     "manager_emails",
     "notify_assignment",
+    "notify_assignments",
     "notify_escalation",
+    "notify_escalations",
     "notify_sla_reminder",
+    "notify_sla_reminders",
     "sla_reminder_send",
+    "sla_reminders_send",
     "unrouted_digest_send",
     "webhook_delivery_attempt",
     "webhook_event_emit",

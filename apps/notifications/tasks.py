@@ -37,6 +37,23 @@ def sla_reminder_notify(lead_id: int) -> dict[str, int]:
     return services.sla_reminder_send(lead_id=lead_id)
 
 
+# Batch tasks (one per sweep page): a failing item is handed to its single-item task above, so
+# they never retry as a whole (that would mail the items already sent a second time).
+@shared_task(acks_late=True)
+def assignments_notify(assignment_ids: list[int]) -> dict[str, int]:
+    return services.assignments_notifications_send(assignment_ids=assignment_ids)
+
+
+@shared_task(acks_late=True)
+def escalations_notify(lead_ids: list[int]) -> dict[str, int]:
+    return services.escalations_notifications_send(lead_ids=lead_ids)
+
+
+@shared_task(acks_late=True)
+def sla_reminders_notify(lead_ids: list[int]) -> dict[str, int]:
+    return services.sla_reminders_send(lead_ids=lead_ids)
+
+
 @shared_task(acks_late=True)
 def unrouted_digest() -> dict[str, int]:
     """Beat: one digest mail to managers for leads waiting unrouted (each lead once per interval)."""

@@ -3,10 +3,16 @@
 The sweep (`sla_sweep`, run every minute by the `reassign_inactive` task and by hand with
 `manage.py reassign_inactive --as-of`) never scans the lead table in Python: it pages candidate
 ids through the partial index `lead_sla_sweep_idx` (`status='assigned' AND escalated_at IS NULL`,
-by `sla_due_at`), then handles each lead in its own short transaction that locks the row with
-`SKIP LOCKED` and re-checks the condition under the lock. Two sweeps running at once therefore
-never move a lead twice: the second one skips the row the first holds and, once the first commits,
-no longer matches it.
+by `sla_due_at`) and handles each page in one transaction. The page's leads are locked in one
+`SELECT ... FOR UPDATE SKIP LOCKED` that re-checks the condition; then, if any lead has to move,
+the rotation rows (by rule id) and the rep rows (by id) are locked and read once, every lead is
+decided in memory with the pure engine (each move carries the loads and rotation cursors on to
+the next lead, so caps and rotation stay exact), and the page is written in a fixed handful of
+bulk statements. Two sweeps running at once never move a lead twice: the second one skips the
+rows the first holds and, once the first commits, no longer matches them; their rotation and rep
+locks are taken in the same order, so they queue instead of deadlocking. A page that fails is
+retried lead by lead, so one bad lead costs only itself. Notifications go out on commit as one
+task per page (one mail per lead still).
 
 Ladder per assignment: a reminder to the owner at `ROUTING_SLA_REMINDER_FRACTION` of the SLA
 window (once per assignment), the move at 100% (`reassign_inactivity`, same rule, a rep who has
@@ -23,24 +29,31 @@ never ping-pongs between two reps either way.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from datetime import datetime, time, timedelta
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import psycopg
 from django.conf import settings
-from django.db import DatabaseError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db import DatabaseError, connection, transaction
+from django.db.models import DateTimeField, F, Field, JSONField, Model, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from apps.leads.models import Lead, LeadActivity, LeadActivityKind, LeadStatus
-from apps.notifications.services import notify_assignment, notify_escalation, notify_sla_reminder
+from apps.notifications.services import notify_assignments, notify_escalations, notify_sla_reminders
 from apps.reps.models import Rep, TimeOff
-from apps.routing.engine import Decision, RepProfile
+from apps.routing.engine import Decision, RepLoad, RepProfile, RotationState, decide
 from apps.routing.engine.eligibility import compile_rep
-from apps.routing.models import AssignmentKind
-from apps.routing.selectors import CurrentConfig, config_current, lead_facts, rep_ids_who_held
-from apps.routing.services import assignment_start, decision_confirm_locked
+from apps.routing.models import Assignment, AssignmentKind
+from apps.routing.models import RotationState as RotationStateRow
+from apps.routing.selectors import CurrentConfig, config_current, lead_facts, rep_loads
+from apps.routing.services import rep_counters_release
+from apps.rules.models import RoutingRule
 
 logger = logging.getLogger(__name__)
 
@@ -56,12 +69,6 @@ SKIPPED = "skipped"
 
 
 # --- the SLA clock ------------------------------------------------------------------------
-
-
-def _profile(config: CurrentConfig, rep_id: int | None) -> RepProfile | None:
-    if rep_id is None:
-        return None
-    return next((rep for rep in config.snapshot.reps if rep.rep_id == rep_id), None)
 
 
 def sla_deadline(
@@ -132,29 +139,191 @@ def _reminder_due(
     return assigned_at + (sla_due_at - assigned_at) * fraction <= now
 
 
-# --- per-lead services --------------------------------------------------------------------
+# --- one page of leads, one transaction ---------------------------------------------------
 
 
-def _locked(lead_id: int, condition: Q) -> Lead | None:
-    """The lead, row-locked, if it still matches `condition`; None if not or if another holds it."""
-    return Lead.objects.select_for_update(skip_locked=True).filter(condition, pk=lead_id).first()
+@dataclass
+class _RepCounters:
+    """A rep's load counters as read under the row lock, moved in memory as the page assigns."""
+
+    time_zone: str
+    active: bool
+    open_leads: int
+    assigned_today: int
+    assigned_today_date: date | None
+    last_assigned_at: datetime | None
+    changed: bool = False
+
+
+@dataclass
+class _Move:
+    lead: Lead
+    previous_owner_id: int | None
+    rep_id: int
+    decision: Decision
+    kind: str
+    reason: str
+    trace: dict[str, Any]
+
+
+@dataclass
+class _Page:
+    """One page: what it read under its locks, and the writes it collects for one flush."""
+
+    now: datetime
+    config: CurrentConfig
+    outcomes: dict[int, str] = field(default_factory=dict)
+    #: leads whose row is written back (moved, deferred, escalated, reminded)
+    changed: dict[int, Lead] = field(default_factory=dict)
+    moves: list[_Move] = field(default_factory=list)
+    #: LeadActivity rows, values in `_ACTIVITY_FIELDS` order
+    activities: list[tuple[Any, ...]] = field(default_factory=list)
+    escalated: list[int] = field(default_factory=list)
+    reminded: list[int] = field(default_factory=list)
+    # Routing context, loaded once per page when some lead has to move.
+    holders: dict[int, set[int]] = field(default_factory=dict)
+    reps: dict[int, _RepCounters] = field(default_factory=dict)
+    loads: dict[int, RepLoad] = field(default_factory=dict)
+    rotations: dict[int, RotationState] = field(default_factory=dict)
+    rotation_uses: Counter[int] = field(default_factory=Counter)
+    #: previous owners not among the locked reps (created meanwhile): released with an UPDATE
+    stray_releases: list[int] = field(default_factory=list)
+    _profiles: dict[int, RepProfile] | None = None
+
+    def profile(self, rep_id: int | None) -> RepProfile | None:
+        if self._profiles is None:
+            self._profiles = {rep.rep_id: rep for rep in self.config.snapshot.reps}
+        return self._profiles.get(rep_id) if rep_id is not None else None
+
+
+def _lock_page(ids: list[int], condition: Q, *, order: tuple[str, ...]) -> list[Lead]:
+    """The page's leads that still match `condition`, row-locked; rows another holds are skipped."""
+    return list(
+        Lead.objects.select_for_update(skip_locked=True)
+        .filter(condition, pk__in=ids)
+        .order_by(*order)
+    )
 
 
 def _overdue(now: datetime) -> Q:
     return Q(status=LeadStatus.ASSIGNED, escalated_at__isnull=True, sla_due_at__lte=now)
 
 
-def _escalate_locked(lead: Lead, *, now: datetime, reason: str) -> str:
-    lead.escalated_at = now
-    lead.save(update_fields=["escalated_at", "updated_at"])
-    LeadActivity.objects.create(
-        lead=lead,
-        kind=LeadActivityKind.ESCALATED,
-        at=now,
-        note=reason,
-        data={"owner": lead.owner_id, "reassignment_count": lead.reassignment_count},
+def _usernames(page: _Page, rep_ids: set[int]) -> dict[int, str]:
+    names = {rep_id: p.username for rep_id in rep_ids if (p := page.profile(rep_id)) is not None}
+    missing = rep_ids - names.keys()
+    if missing:  # a rep created since the configuration was compiled
+        names.update(Rep.objects.filter(pk__in=missing).values_list("pk", "user__username"))
+    return names
+
+
+def _routing_load(page: _Page, lead_ids: list[int]) -> None:
+    """Previous holders, then the rotation rows and the rep rows locked in a fixed order.
+
+    Every writer takes lead rows first, then rotation rows (by rule id), then rep rows (by id), so
+    two sweeps, or a sweep and `lead_route`, queue behind each other instead of deadlocking. With
+    the rep rows locked, the loads read next are exact for the whole page: no re-check needed.
+    """
+    for lead_id, rep_id in Assignment.objects.filter(lead_id__in=lead_ids).values_list(
+        "lead_id", "rep_id"
+    ):
+        page.holders.setdefault(lead_id, set()).add(rep_id)
+    rule_ids = sorted(rule.rule_id for rule in page.config.snapshot.rules if rule.rule_id)
+    rows = dict(
+        RotationStateRow.objects.select_for_update()
+        .filter(rule_id__in=rule_ids)
+        .order_by("rule_id")
+        .values_list("rule_id", "data")
     )
-    transaction.on_commit(partial(notify_escalation, lead.pk))
+    missing = [rule_id for rule_id in rule_ids if rule_id not in rows]
+    if missing:
+        existing = set(RoutingRule.objects.filter(pk__in=missing).values_list("pk", flat=True))
+        RotationStateRow.objects.bulk_create(
+            [RotationStateRow(rule_id=rule_id) for rule_id in missing if rule_id in existing],
+            ignore_conflicts=True,
+        )
+        rows.update(
+            RotationStateRow.objects.select_for_update()
+            .filter(rule_id__in=missing)
+            .order_by("rule_id")
+            .values_list("rule_id", "data")
+        )
+    page.rotations = {
+        rule_id: RotationState(rule_id=rule_id, data=data or {}) for rule_id, data in rows.items()
+    }
+    for rep_id, tz, active, open_leads, today, today_date, last_at in (
+        Rep.objects.select_for_update()
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "time_zone",
+            "active",
+            "open_leads_count",
+            "assigned_today",
+            "assigned_today_date",
+            "last_assigned_at",
+        )
+    ):
+        page.reps[rep_id] = _RepCounters(
+            time_zone=tz,
+            active=active,
+            open_leads=open_leads,
+            assigned_today=today,
+            assigned_today_date=today_date,
+            last_assigned_at=last_at,
+        )
+    need_rates = any(r.strategy == "performance_weighted" for r in page.config.snapshot.rules)
+    page.loads = rep_loads(now=page.now, need_rates=need_rates)
+
+
+def _release(page: _Page, rep_id: int) -> None:
+    """One open lead fewer (as `rep_counters_release`: never below zero)."""
+    counters = page.reps.get(rep_id)
+    if counters is None:
+        page.stray_releases.append(rep_id)
+        return
+    if counters.open_leads > 0:
+        counters.open_leads -= 1
+        counters.changed = True
+        load = page.loads.get(rep_id)
+        if load is not None:
+            page.loads[rep_id] = replace(load, open_leads=counters.open_leads)
+
+
+def _take(page: _Page, rep_id: int) -> None:
+    """One more open lead and one more assignment today (as `_rep_counters_take`)."""
+    counters = page.reps[rep_id]
+    today = page.now.astimezone(ZoneInfo(counters.time_zone)).date()
+    counters.assigned_today = (
+        counters.assigned_today + 1 if counters.assigned_today_date == today else 1
+    )
+    counters.assigned_today_date = today
+    counters.open_leads += 1
+    counters.last_assigned_at = page.now
+    counters.changed = True
+    load = page.loads.get(rep_id) or RepLoad(rep_id=rep_id)
+    page.loads[rep_id] = replace(
+        load,
+        open_leads=counters.open_leads,
+        leads_today=counters.assigned_today,
+        last_assigned_at=page.now,
+    )
+
+
+def _escalate(page: _Page, lead: Lead, *, reason: str) -> str:
+    lead.escalated_at = page.now
+    page.changed[lead.pk] = lead
+    page.activities.append(
+        (
+            lead.pk,
+            LeadActivityKind.ESCALATED,
+            page.now,
+            None,
+            reason,
+            {"owner": lead.owner_id, "reassignment_count": lead.reassignment_count},
+        )
+    )
+    page.escalated.append(lead.pk)
     return ESCALATED
 
 
@@ -166,28 +335,58 @@ def _without_rule_prefix(decision: Decision) -> str:
     return decision.reason
 
 
-def _move_locked(lead: Lead, *, now: datetime, kind: str, why: str) -> str:
-    """Reassign a locked lead by its rule (then the full rules) to a rep who never held it."""
-    config = config_current()
+def _assignable(page: _Page, decision: Decision | None) -> bool:
+    return (
+        decision is not None
+        and decision.outcome == "assigned"
+        and decision.rule_id is not None
+        and decision.rep_id in page.reps
+    )
+
+
+def _move(page: _Page, lead: Lead, *, kind: str, why: str) -> str:
+    """Reassign a locked lead by its rule (then the full rules) to a rep who never held it.
+
+    Decided in memory against the page's locked loads and rotation cursors, which then carry
+    this move forward to the next lead of the page.
+    """
+    now = page.now
+    compiled = page.config.compiled
     facts = lead_facts(lead)
-    held = rep_ids_who_held(lead_id=lead.pk) | ({lead.owner_id} if lead.owner_id else set())
+    held = page.holders.get(lead.pk, set()) | ({lead.owner_id} if lead.owner_id else set())
+    exclude = frozenset(held)
     decision: Decision | None = None
-    rep = rotation_row = None
     fallback = False
     if lead.rule_id is not None:
-        decision, rep, rotation_row = decision_confirm_locked(
-            config=config, facts=facts, now=now, exclude=frozenset(held), only_rule_id=lead.rule_id
+        decision = decide(
+            compiled,
+            facts,
+            loads=page.loads,
+            rotations=page.rotations,
+            now=now,
+            exclude_rep_ids=exclude,
+            only_rule_id=lead.rule_id,
         )
-    if rep is None or rotation_row is None:
+    if not _assignable(page, decision):
         fallback = lead.rule_id is not None
-        decision, rep, rotation_row = decision_confirm_locked(
-            config=config, facts=facts, now=now, exclude=frozenset(held)
+        decision = decide(
+            compiled,
+            facts,
+            loads=page.loads,
+            rotations=page.rotations,
+            now=now,
+            exclude_rep_ids=exclude,
         )
-    if decision is None or rep is None or rotation_row is None or rep.pk in held:
-        detail = decision.reason if decision is not None else "no decision"
-        return _escalate_locked(
-            lead, now=now, reason=f"{why}; no rep who has not held the lead is eligible ({detail})"
+    assert decision is not None
+    if not _assignable(page, decision) or decision.rep_id in held:
+        return _escalate(
+            page,
+            lead,
+            reason=f"{why}; no rep who has not held the lead is eligible ({decision.reason})",
         )
+    rep_id = decision.rep_id
+    rule_id = decision.rule_id
+    assert rep_id is not None and rule_id is not None
 
     reason = f"{why}: {_without_rule_prefix(decision)}"
     if fallback:
@@ -202,167 +401,416 @@ def _move_locked(lead: Lead, *, now: datetime, kind: str, why: str) -> str:
         },
     }
     previous_owner = lead.owner_id
-    assignment = assignment_start(
-        lead=lead,
-        rep=rep,
-        decision=decision,
-        kind=kind,
-        reason=reason,
-        trace=trace,
-        now=now,
-        config=config,
-        actor=None,
-    )
+    if previous_owner is not None:
+        _release(page, previous_owner)
+    _take(page, rep_id)
     if decision.new_rotation is not None:
-        rotation_row.data = dict(decision.new_rotation.data)
-        rotation_row.assignments = F("assignments") + 1
-        rotation_row.save(update_fields=["data", "assignments", "updated_at"])
+        page.rotations[rule_id] = decision.new_rotation
+        page.rotation_uses[rule_id] += 1
     minutes = (
         decision.sla_minutes
         if decision.sla_minutes is not None
         else settings.ROUTING_DEFAULT_SLA_MINUTES
     )
-    lead.owner = rep
-    lead.rule_id = decision.rule_id
-    lead.territory_id = config.territory_ids_by_code.get(decision.territory or "")
+    lead.owner_id = rep_id
+    lead.rule_id = rule_id
+    lead.territory_id = page.config.territory_ids_by_code.get(decision.territory or "")
     lead.assigned_at = now
-    lead.sla_due_at = sla_deadline(start=now, minutes=minutes, rep=_profile(config, rep.pk))
+    lead.sla_due_at = sla_deadline(start=now, minutes=minutes, rep=page.profile(rep_id))
     lead.sla_reminded_at = None
-    update_fields = [
-        "owner",
-        "rule",
-        "territory",
-        "assigned_at",
-        "sla_due_at",
-        "sla_reminded_at",
-        "updated_at",
-    ]
     if kind == AssignmentKind.REASSIGN_INACTIVITY:
         lead.reassignment_count += 1
-        update_fields.append("reassignment_count")
-    lead.save(update_fields=update_fields)
-    LeadActivity.objects.create(
-        lead=lead,
-        kind=LeadActivityKind.REASSIGNED,
-        at=now,
-        note=reason,
-        data={"from": previous_owner, "to": rep.pk, "kind": kind, "assignment": assignment.pk},
+    page.changed[lead.pk] = lead
+    page.moves.append(
+        _Move(
+            lead=lead,
+            previous_owner_id=previous_owner,
+            rep_id=rep_id,
+            decision=decision,
+            kind=kind,
+            reason=reason,
+            trace=trace,
+        )
     )
-    transaction.on_commit(partial(notify_assignment, assignment.pk))
     return REASSIGNED
 
 
-def _owner_name(lead: Lead) -> str:
-    if lead.owner_id is None:
-        return "no one"
-    return (
-        Rep.objects.filter(pk=lead.owner_id).values_list("user__username", flat=True).first() or "?"
+_LEAD_FIELDS_WRITTEN = (
+    "owner",
+    "rule",
+    "territory",
+    "assigned_at",
+    "sla_due_at",
+    "sla_reminded_at",
+    "reassignment_count",
+    "escalated_at",
+    "updated_at",
+)
+_ASSIGNMENT_FIELDS = (
+    "lead",
+    "rep",
+    "rule",
+    "rule_name",
+    "config_version",
+    "strategy",
+    "kind",
+    "reason",
+    "trace",
+    "actor",
+    "assigned_at",
+    "ended_at",
+)
+_ACTIVITY_FIELDS = ("lead", "kind", "at", "actor", "note", "data")
+_REP_COUNTER_FIELDS = (
+    "open_leads_count",
+    "assigned_today",
+    "assigned_today_date",
+    "last_assigned_at",
+)
+
+
+def _pg_cursor() -> psycopg.Cursor[Any]:
+    """A server-side-binding cursor on Django's connection (same transaction): parameters travel
+    as binary arrays instead of being quoted into the SQL text, the costly part of a 500-row
+    statement with Django's default client-side binding."""
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
+def _concrete(model: type[Model], name: str) -> Field[Any, Any]:
+    model_field = model._meta.get_field(name)
+    assert isinstance(model_field, Field)
+    return model_field
+
+
+def _arrays(
+    model: type[Model], field_names: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> tuple[list[Any], list[str], list[list[Any]]]:
+    """The model fields, their array casts and one array of values per field (unnest input).
+
+    `%b`: binary parameters, so long texts and JSON are not escaped element by element.
+    """
+    fields = [_concrete(model, name) for name in field_names]
+    casts, arrays = [], []
+    for model_field, values in zip(fields, zip(*rows, strict=True), strict=True):
+        column = list(values)
+        if isinstance(model_field, JSONField):
+            encoder = model_field.encoder
+            column = [
+                connection.ops.adapt_json_value(value, encoder) if value is not None else None
+                for value in column
+            ]
+        casts.append(f"%b::{model_field.cast_db_type(connection)}[]")
+        arrays.append(column)
+    return fields, casts, arrays
+
+
+def _rows_insert(
+    model: type[Model], field_names: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> list[int]:
+    """Insert rows (values in `field_names` order) in one statement; their ids, in order.
+
+    PostgreSQL: `INSERT ... SELECT FROM unnest(arrays) WITH ORDINALITY ORDER BY ordinality`;
+    elsewhere `bulk_create`.
+    """
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        attnames = [_concrete(model, name).attname for name in field_names]
+        objs = [model(**dict(zip(attnames, row, strict=True))) for row in rows]
+        return [obj.pk for obj in model._default_manager.bulk_create(objs)]
+    fields, casts, arrays = _arrays(model, field_names, rows)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model_field.column) for model_field in fields)
+    aliases = ", ".join(f"c{i}" for i in range(len(fields)))
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
+        f"SELECT {aliases} FROM unnest({', '.join(casts)}) WITH ORDINALITY AS v({aliases}, n) "
+        f"ORDER BY n RETURNING {quote(model._meta.pk.attname)}"
     )
+    with connection.wrap_database_errors, _pg_cursor() as cursor:
+        cursor.execute(sql, arrays)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _rows_update(model: type[Model], objs: list[Any], field_names: tuple[str, ...]) -> None:
+    """Write `field_names` of many rows in one statement (PostgreSQL: UPDATE ... FROM unnest)."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_update(objs, list(field_names))
+        return
+    names = (model._meta.pk.name, *field_names)
+    attnames = [_concrete(model, name).attname for name in names]
+    rows = [tuple(getattr(obj, attname) for attname in attnames) for obj in objs]
+    fields, casts, arrays = _arrays(model, names, rows)
+    quote = connection.ops.quote_name
+    columns = [quote(model_field.column) for model_field in fields]
+    sets = ", ".join(f"{column} = v.{column}" for column in columns[1:])
+    sql = (
+        f"UPDATE {quote(model._meta.db_table)} AS t SET {sets} "
+        f"FROM unnest({', '.join(casts)}) AS v({', '.join(columns)}) "
+        f"WHERE t.{columns[0]} = v.{columns[0]}"
+    )
+    with connection.wrap_database_errors, _pg_cursor() as cursor:
+        cursor.execute(sql, arrays)
+
+
+def _flush(page: _Page) -> None:
+    """Write everything the page decided: a fixed handful of statements, whatever its size."""
+    now = page.now
+    assignment_ids: list[int] = []
+    if page.moves:
+        Assignment.objects.filter(
+            lead_id__in=[move.lead.pk for move in page.moves], ended_at__isnull=True
+        ).update(ended_at=now)
+        assignment_ids = _rows_insert(
+            Assignment,
+            _ASSIGNMENT_FIELDS,
+            [
+                (
+                    move.lead.pk,
+                    move.rep_id,
+                    move.decision.rule_id,
+                    move.decision.rule_name or "",
+                    page.config.version_id,
+                    move.decision.strategy or "",
+                    move.kind,
+                    move.reason,
+                    move.trace,
+                    None,
+                    now,
+                    None,
+                )
+                for move in page.moves
+            ],
+        )
+        for move, assignment_id in zip(page.moves, assignment_ids, strict=True):
+            page.activities.append(
+                (
+                    move.lead.pk,
+                    LeadActivityKind.REASSIGNED,
+                    now,
+                    None,
+                    move.reason,
+                    {
+                        "from": move.previous_owner_id,
+                        "to": move.rep_id,
+                        "kind": move.kind,
+                        "assignment": assignment_id,
+                    },
+                )
+            )
+        _rows_update(
+            Rep,
+            [
+                Rep(
+                    pk=rep_id,
+                    open_leads_count=c.open_leads,
+                    assigned_today=c.assigned_today,
+                    assigned_today_date=c.assigned_today_date,
+                    last_assigned_at=c.last_assigned_at,
+                )
+                for rep_id, c in sorted(page.reps.items())
+                if c.changed
+            ],
+            _REP_COUNTER_FIELDS,
+        )
+        for rep_id in page.stray_releases:
+            rep_counters_release(rep_id=rep_id)
+        touched = timezone.now()
+        for rule_id, uses in sorted(page.rotation_uses.items()):
+            RotationStateRow.objects.filter(rule_id=rule_id).update(
+                data=dict(page.rotations[rule_id].data),
+                assignments=F("assignments") + uses,
+                updated_at=touched,
+            )
+    if page.changed:
+        touched = timezone.now()
+        for lead in page.changed.values():
+            lead.updated_at = touched
+        _rows_update(Lead, list(page.changed.values()), _LEAD_FIELDS_WRITTEN)
+    if page.activities:
+        _rows_insert(LeadActivity, _ACTIVITY_FIELDS, page.activities)
+    # One notification task per page and kind; the mail itself stays one per lead.
+    if assignment_ids:
+        transaction.on_commit(partial(notify_assignments, assignment_ids))
+    if page.escalated:
+        transaction.on_commit(partial(notify_escalations, list(page.escalated)))
+    if page.reminded:
+        transaction.on_commit(partial(notify_sla_reminders, list(page.reminded)))
+
+
+# --- page services (the sweep's unit of work; a single lead is a page of one) --------------
+
+
+def leads_reassign_inactive(*, lead_ids: list[int], now: datetime) -> dict[int, str]:
+    """Overdue, untouched leads: defer (business hours), move, or escalate each; one transaction.
+
+    Returns the outcome per lead handled; a lead missing from the answer was skipped (contacted,
+    closed, moved or escalated meanwhile, or another sweep holds it).
+    """
+    with transaction.atomic():
+        leads = _lock_page(lead_ids, _overdue(now), order=("sla_due_at", "pk"))
+        if not leads:
+            return {}
+        page = _Page(now=now, config=config_current())
+        names = _usernames(page, {lead.owner_id for lead in leads if lead.owner_id is not None})
+        to_move: list[tuple[Lead, str]] = []
+        for lead in leads:
+            minutes = _rule_sla_minutes(page.config, lead.rule_id)
+            if settings.ROUTING_SLA_BUSINESS_HOURS and lead.assigned_at is not None:
+                deadline = sla_deadline(
+                    start=lead.assigned_at, minutes=minutes, rep=page.profile(lead.owner_id)
+                )
+                if deadline > now:
+                    # The wall-clock due time passed, but the owner's working time has not: re-arm.
+                    lead.sla_due_at = deadline
+                    page.changed[lead.pk] = lead
+                    page.outcomes[lead.pk] = DEFERRED
+                    continue
+            owner_name = "no one" if lead.owner_id is None else names.get(lead.owner_id, "?")
+            why = f"Not contacted within {minutes} min by {owner_name}"
+            if lead.reassignment_count >= settings.ROUTING_MAX_REASSIGNMENTS:
+                page.outcomes[lead.pk] = _escalate(
+                    page,
+                    lead,
+                    reason=f"{why} after {lead.reassignment_count} reassignment(s): "
+                    "escalated to managers",
+                )
+                continue
+            to_move.append((lead, why))
+        if to_move:
+            _routing_load(page, [lead.pk for lead, _ in to_move])
+            for lead, why in to_move:
+                page.outcomes[lead.pk] = _move(
+                    page, lead, kind=AssignmentKind.REASSIGN_INACTIVITY, why=why
+                )
+        _flush(page)
+        return page.outcomes
 
 
 def lead_reassign_inactive(*, lead_id: int, now: datetime) -> str:
     """An overdue, untouched lead: defer (business hours), move it, or escalate it."""
-    with transaction.atomic():
-        lead = _locked(lead_id, _overdue(now))
-        if lead is None:
-            return (
-                SKIPPED  # contacted, closed, moved or escalated meanwhile, or another sweep has it
-            )
-        config = config_current()
-        minutes = _rule_sla_minutes(config, lead.rule_id)
-        if settings.ROUTING_SLA_BUSINESS_HOURS and lead.assigned_at is not None:
-            deadline = sla_deadline(
-                start=lead.assigned_at, minutes=minutes, rep=_profile(config, lead.owner_id)
-            )
-            if deadline > now:
-                # The wall-clock due time passed, but the owner's working time has not: re-arm.
-                lead.sla_due_at = deadline
-                lead.save(update_fields=["sla_due_at", "updated_at"])
-                return DEFERRED
-        why = f"Not contacted within {minutes} min by {_owner_name(lead)}"
-        if lead.reassignment_count >= settings.ROUTING_MAX_REASSIGNMENTS:
-            return _escalate_locked(
-                lead,
-                now=now,
-                reason=f"{why} after {lead.reassignment_count} reassignment(s): escalated to managers",
-            )
-        return _move_locked(lead, now=now, kind=AssignmentKind.REASSIGN_INACTIVITY, why=why)
+    return leads_reassign_inactive(lead_ids=[lead_id], now=now).get(lead_id, SKIPPED)
+
+
+def _unavailability(rep_ids: set[int], now: datetime) -> dict[int, str]:
+    """Why each of these reps cannot keep untouched leads now; reps who can are left out."""
+    reasons = {
+        rep_id: "deactivated"
+        for rep_id in Rep.objects.filter(pk__in=rep_ids, active=False).values_list("pk", flat=True)
+    }
+    for period in TimeOff.objects.filter(
+        rep_id__in=rep_ids - reasons.keys(), starts_at__lte=now, ends_at__gt=now
+    ).order_by("starts_at", "pk"):
+        if period.rep_id not in reasons:
+            text = f"on time off until {period.ends_at:%Y-%m-%d %H:%M} UTC"
+            reasons[period.rep_id] = f"{text}: {period.reason}" if period.reason else text
+    return reasons
 
 
 def rep_unavailability(*, rep_id: int, now: datetime) -> str | None:
     """Why a rep cannot keep untouched leads now (deactivated, time off started), or None."""
-    rep = Rep.objects.filter(pk=rep_id).values("active").first()
-    if rep is None:
-        return None
-    if not rep["active"]:
-        return "deactivated"
-    period = (
-        TimeOff.objects.filter(rep_id=rep_id, starts_at__lte=now, ends_at__gt=now)
-        .order_by("starts_at")
-        .first()
-    )
-    if period is not None:
-        text = f"on time off until {period.ends_at:%Y-%m-%d %H:%M} UTC"
-        return f"{text}: {period.reason}" if period.reason else text
-    return None
+    return _unavailability({rep_id}, now).get(rep_id)
+
+
+def leads_reassign_unavailable(*, lead_ids: list[int], now: datetime) -> dict[int, str]:
+    """Untouched leads whose owner was deactivated or went on time off: move them (one transaction)."""
+    with transaction.atomic():
+        leads = _lock_page(
+            lead_ids, Q(status=LeadStatus.ASSIGNED, escalated_at__isnull=True), order=("pk",)
+        )
+        owners = {lead.owner_id for lead in leads if lead.owner_id is not None}
+        away = _unavailability(owners, now) if owners else {}
+        leads = [lead for lead in leads if lead.owner_id in away]
+        if not leads:
+            return {}
+        page = _Page(now=now, config=config_current())
+        names = _usernames(page, {lead.owner_id for lead in leads if lead.owner_id is not None})
+        _routing_load(page, [lead.pk for lead in leads])
+        for lead in leads:
+            assert lead.owner_id is not None
+            why = f"{names.get(lead.owner_id, '?')} is unavailable ({away[lead.owner_id]})"
+            page.outcomes[lead.pk] = _move(
+                page, lead, kind=AssignmentKind.REASSIGN_UNAVAILABLE, why=why
+            )
+        _flush(page)
+        return page.outcomes
 
 
 def lead_reassign_unavailable(*, lead_id: int, now: datetime) -> str:
     """An untouched lead whose owner was deactivated or went on time off: move it."""
-    with transaction.atomic():
-        lead = _locked(lead_id, Q(status=LeadStatus.ASSIGNED, escalated_at__isnull=True))
-        if lead is None or lead.owner_id is None:
-            return SKIPPED
-        why_unavailable = rep_unavailability(rep_id=lead.owner_id, now=now)
-        if why_unavailable is None:
-            return SKIPPED
-        why = f"{_owner_name(lead)} is unavailable ({why_unavailable})"
-        return _move_locked(lead, now=now, kind=AssignmentKind.REASSIGN_UNAVAILABLE, why=why)
+    return leads_reassign_unavailable(lead_ids=[lead_id], now=now).get(lead_id, SKIPPED)
 
 
 def lead_escalate(*, lead_id: int, now: datetime, reason: str = "") -> str:
     """Escalate an open lead to managers; it stays with its owner and the sweep leaves it alone."""
     with transaction.atomic():
-        lead = _locked(
-            lead_id,
+        leads = _lock_page(
+            [lead_id],
             Q(status__in=[LeadStatus.ASSIGNED, LeadStatus.CONTACTED], escalated_at__isnull=True),
+            order=("pk",),
         )
-        if lead is None:
+        if not leads:
             return SKIPPED
-        return _escalate_locked(lead, now=now, reason=reason or "Escalated")
+        page = _Page(now=now, config=config_current())
+        outcome = _escalate(page, leads[0], reason=reason or "Escalated")
+        _flush(page)
+        return outcome
+
+
+def _remindable(now: datetime) -> Q:
+    return Q(status=LeadStatus.ASSIGNED, escalated_at__isnull=True, sla_due_at__gt=now) & (
+        Q(sla_reminded_at__isnull=True) | Q(sla_reminded_at__lt=F("assigned_at"))
+    )
+
+
+def leads_remind(*, lead_ids: list[int], now: datetime) -> dict[int, str]:
+    """Remind each owner once per assignment, at the configured fraction of the SLA window."""
+    with transaction.atomic():
+        leads = [
+            lead
+            for lead in _lock_page(lead_ids, _remindable(now), order=("pk",))
+            if _reminder_due(assigned_at=lead.assigned_at, sla_due_at=lead.sla_due_at, now=now)
+        ]
+        if not leads:
+            return {}
+        page = _Page(now=now, config=config_current())
+        for lead in leads:
+            lead.sla_reminded_at = now
+            page.changed[lead.pk] = lead
+            page.activities.append(
+                (
+                    lead.pk,
+                    LeadActivityKind.REMINDED,
+                    now,
+                    None,
+                    f"Reminder: contact before {lead.sla_due_at:%Y-%m-%d %H:%M} UTC",
+                    {"owner": lead.owner_id},
+                )
+            )
+            page.reminded.append(lead.pk)
+            page.outcomes[lead.pk] = REMINDED
+        _flush(page)
+        return page.outcomes
 
 
 def lead_remind(*, lead_id: int, now: datetime) -> str:
     """Remind the owner once per assignment, at the configured fraction of the SLA window."""
-    with transaction.atomic():
-        lead = _locked(
-            lead_id,
-            Q(status=LeadStatus.ASSIGNED, escalated_at__isnull=True, sla_due_at__gt=now)
-            & (Q(sla_reminded_at__isnull=True) | Q(sla_reminded_at__lt=F("assigned_at"))),
-        )
-        if lead is None or not _reminder_due(
-            assigned_at=lead.assigned_at, sla_due_at=lead.sla_due_at, now=now
-        ):
-            return SKIPPED
-        lead.sla_reminded_at = now
-        lead.save(update_fields=["sla_reminded_at", "updated_at"])
-        LeadActivity.objects.create(
-            lead=lead,
-            kind=LeadActivityKind.REMINDED,
-            at=now,
-            note=f"Reminder: contact before {lead.sla_due_at:%Y-%m-%d %H:%M} UTC",
-            data={"owner": lead.owner_id},
-        )
-        transaction.on_commit(partial(notify_sla_reminder, lead.pk))
-        return REMINDED
+    return leads_remind(lead_ids=[lead_id], now=now).get(lead_id, SKIPPED)
 
 
 # --- the sweep ----------------------------------------------------------------------------
 
 
-def _pages(queryset: QuerySet[Lead], *, batch_size: int, by_due: bool) -> Iterator[list[int]]:
-    """Candidate ids, a page at a time, by keyset (a skipped row never stalls the loop)."""
-    last: tuple[datetime, int] | None = None
+def _pages(
+    queryset: QuerySet[Lead], *, batch_size: int, by_due: bool
+) -> Iterator[list[tuple[int, datetime | None, datetime | None]]]:
+    """Candidate (id, assigned_at, sla_due_at) rows, a page at a time, by keyset (a skipped row
+    never stalls the loop)."""
+    last: tuple[datetime | None, int] | None = None
+    order = ("sla_due_at", "pk") if by_due else ("pk",)
     while True:
         page = queryset
         if last is not None:
@@ -372,14 +820,15 @@ def _pages(queryset: QuerySet[Lead], *, batch_size: int, by_due: bool) -> Iterat
                 )
             else:
                 page = page.filter(pk__gt=last[1])
-        order = ("sla_due_at", "pk") if by_due else ("pk",)
-        rows = list(page.order_by(*order).values_list("sla_due_at", "pk")[:batch_size])
+        rows = list(
+            page.order_by(*order).values_list("pk", "assigned_at", "sla_due_at")[:batch_size]
+        )
         if not rows:
             return
-        yield [pk for _, pk in rows]
+        yield rows
         if len(rows) < batch_size:
             return
-        last = rows[-1]
+        last = (rows[-1][2], rows[-1][0])
 
 
 def _unavailable_rep_ids(now: datetime) -> set[int]:
@@ -402,14 +851,31 @@ def _reminder_horizon(now: datetime) -> datetime | None:
     return now + timedelta(minutes=longest) * (1 - settings.ROUTING_SLA_REMINDER_FRACTION)
 
 
-def _run(counts: dict[str, int], service: partial[str], *, moved_as: str = "reassigned") -> None:
+def _run_page(
+    counts: dict[str, int],
+    service: Callable[..., dict[int, str]],
+    lead_ids: list[int],
+    *,
+    now: datetime,
+    moved_as: str = "reassigned",
+) -> None:
+    """Handle one page in one transaction; if it fails, retry its leads one by one so a single
+    bad lead costs only itself (the next sweep retries it)."""
     try:
-        outcome = service()
+        outcomes = service(lead_ids=lead_ids, now=now)
     except DatabaseError:
-        logger.exception("SLA sweep: %s failed; the next sweep retries it", service.keywords)
-        outcome = "errors"
-    key = {REASSIGNED: moved_as, SKIPPED: "skipped"}.get(outcome, outcome)
-    counts[key] = counts.get(key, 0) + 1
+        if len(lead_ids) == 1:
+            logger.exception("SLA sweep: lead %s failed; the next sweep retries it", lead_ids[0])
+            counts["errors"] += 1
+            return
+        logger.warning("SLA sweep: a page of %s leads failed; retrying lead by lead", len(lead_ids))
+        for lead_id in lead_ids:
+            _run_page(counts, service, [lead_id], now=now, moved_as=moved_as)
+        return
+    for lead_id in lead_ids:
+        outcome = outcomes.get(lead_id, SKIPPED)
+        key = {REASSIGNED: moved_as, SKIPPED: "skipped"}.get(outcome, outcome)
+        counts[key] = counts.get(key, 0) + 1
 
 
 def sla_sweep(*, now: datetime | None = None, batch_size: int = 500) -> dict[str, int]:
@@ -433,18 +899,19 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = 500) -> dict[str
     unavailable = _unavailable_rep_ids(now)
     if unavailable:
         candidates = sweepable.filter(owner_id__in=unavailable)
-        for ids in _pages(candidates, batch_size=batch_size, by_due=False):
-            for lead_id in ids:
-                _run(
-                    counts,
-                    partial(lead_reassign_unavailable, lead_id=lead_id, now=now),
-                    moved_as="unavailable_moved",
-                )
+        for rows in _pages(candidates, batch_size=batch_size, by_due=False):
+            _run_page(
+                counts,
+                leads_reassign_unavailable,
+                [pk for pk, _, _ in rows],
+                now=now,
+                moved_as="unavailable_moved",
+            )
 
     # 2. Past due and untouched: move or escalate (the partial index lead_sla_sweep_idx).
-    for ids in _pages(sweepable.filter(sla_due_at__lte=now), batch_size=batch_size, by_due=True):
-        for lead_id in ids:
-            _run(counts, partial(lead_reassign_inactive, lead_id=lead_id, now=now))
+    overdue = sweepable.filter(sla_due_at__lte=now)
+    for rows in _pages(overdue, batch_size=batch_size, by_due=True):
+        _run_page(counts, leads_reassign_inactive, [pk for pk, _, _ in rows], now=now)
 
     # 3. Reminders: not yet due, not reminded in this assignment, past the reminder point.
     reminders = sweepable.filter(sla_due_at__gt=now).filter(
@@ -453,16 +920,24 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = 500) -> dict[str
     horizon = _reminder_horizon(now)
     if horizon is not None:
         reminders = reminders.filter(sla_due_at__lte=horizon)
-    for ids in _pages(reminders, batch_size=batch_size, by_due=True):
-        due = [
-            pk
-            for pk, assigned_at, sla_due_at in Lead.objects.filter(pk__in=ids).values_list(
-                "pk", "assigned_at", "sla_due_at"
+    if connection.vendor == "postgresql":
+        # Page only leads at (or within a second of) their reminder point; Python decides exactly.
+        table = connection.ops.quote_name(Lead._meta.db_table)
+        reminders = reminders.alias(
+            reminder_at=RawSQL(
+                f"{table}.assigned_at + ({table}.sla_due_at - {table}.assigned_at) * %s",
+                (settings.ROUTING_SLA_REMINDER_FRACTION,),
+                output_field=DateTimeField(),
             )
+        ).filter(reminder_at__lte=now + timedelta(seconds=1))
+    for rows in _pages(reminders, batch_size=batch_size, by_due=True):
+        due = sorted(
+            pk
+            for pk, assigned_at, sla_due_at in rows
             if _reminder_due(assigned_at=assigned_at, sla_due_at=sla_due_at, now=now)
-        ]
-        for lead_id in sorted(due):
-            _run(counts, partial(lead_remind, lead_id=lead_id, now=now))
+        )
+        if due:  # only the leads at their reminder point are locked
+            _run_page(counts, leads_remind, due, now=now)
     return counts
 
 
@@ -471,6 +946,9 @@ __all__ = [
     "lead_reassign_inactive",
     "lead_reassign_unavailable",
     "lead_remind",
+    "leads_reassign_inactive",
+    "leads_reassign_unavailable",
+    "leads_remind",
     "rep_unavailability",
     "sla_deadline",
     "sla_sweep",

@@ -242,6 +242,44 @@ def test_the_sweep_pages_through_many_leads(west_org, django_capture_on_commit_c
 
 
 @pytest.mark.django_db
+def test_a_page_carries_loads_forward_so_caps_hold(west_org, django_capture_on_commit_callbacks):
+    leads = [route(django_capture_on_commit_callbacks) for _ in range(6)]  # 2 each, round robin
+    Rep.objects.update(max_open_leads=3)
+    result = sla_sweep(now=T0 + timedelta(minutes=31))  # one page: decided in memory together
+    assert result["reassigned"] + result["escalated"] == 6
+    for rep in Rep.objects.all():
+        held = Lead.objects.filter(owner=rep, status=LeadStatus.ASSIGNED).count()
+        assert rep.open_leads_count == held <= 3
+        assert rep.assigned_today == Assignment.objects.filter(rep=rep).count()
+    for lead in leads:
+        lead.refresh_from_db()
+        reps = list(lead.assignments.order_by("id").values_list("rep_id", flat=True))
+        assert len(set(reps)) == len(reps)  # never back to a previous holder
+
+
+@pytest.mark.django_db
+def test_one_notification_task_per_page(west_org, django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    from apps.notifications import tasks
+
+    for _ in range(5):
+        route(django_capture_on_commit_callbacks)
+    with (
+        mock.patch.object(tasks.assignments_notify, "apply_async") as batch,
+        mock.patch.object(tasks.assignment_notify, "apply_async") as single,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert sla_sweep(now=T0 + timedelta(minutes=31), batch_size=2)["reassigned"] == 5
+    assert [len(call.args[0][0]) for call in batch.call_args_list] == [2, 2, 1]
+    assert not single.called
+    ids = [i for call in batch.call_args_list for i in call.args[0][0]]
+    assert sorted(ids) == sorted(
+        Assignment.objects.filter(kind="reassign_inactivity").values_list("pk", flat=True)
+    )
+
+
+@pytest.mark.django_db
 def test_command_rejects_a_bad_date(west_org):
     from django.core.management.base import CommandError
 
