@@ -30,12 +30,13 @@ CLOSED_STATUSES = (LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED)
 class Lead(models.Model):
     """An inbound lead, from intake through routing to close."""
 
-    external_id = models.CharField(
-        max_length=255, null=True, blank=True, unique=True,
+    # NULL, not "", for "no key": the unique constraint must allow many leads without one.
+    external_id = models.CharField(  # noqa: DJ001
+        max_length=255, null=True, blank=True,
         help_text="Idempotency key from the source system; a repeat POST returns the same lead.",
     )
     email = models.EmailField(max_length=254)
-    email_domain = models.CharField(max_length=253, editable=False, db_index=True)
+    email_domain = models.CharField(max_length=253, editable=False)
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
     phone = models.CharField(max_length=50, blank=True)
@@ -58,19 +59,20 @@ class Lead(models.Model):
     language = models.CharField(max_length=2, blank=True, validators=[validate_language_code])
     extra = models.JSONField(default=dict, blank=True)
 
-    status = models.CharField(
-        max_length=16, choices=LeadStatus.choices, default=LeadStatus.NEW, db_index=True
-    )
+    status = models.CharField(max_length=16, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    # Foreign keys below are indexed by the composite indexes in Meta (owner, territory and rule
+    # first), not one each: every index is rewritten on each routing step and sweep move.
     owner = models.ForeignKey(
-        "reps.Rep", null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+        "reps.Rep", null=True, blank=True, on_delete=models.PROTECT, related_name="leads",
+        db_index=False,
     )
     territory = models.ForeignKey(
         "territories.Territory", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="leads",
+        related_name="leads", db_index=False,
     )
     rule = models.ForeignKey(
         "rules.RoutingRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads",
-        help_text="The rule behind the current assignment.",
+        help_text="The rule behind the current assignment.", db_index=False,
     )
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
@@ -88,6 +90,11 @@ class Lead(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            # A constraint rather than unique=True: no extra LIKE index on PostgreSQL.
+            models.UniqueConstraint(
+                fields=["external_id"], name="lead_external_id_unique",
+                violation_error_message="A lead with this external_id already exists.",
+            ),
             models.CheckConstraint(
                 condition=models.Q(lead_score__isnull=True)
                 | models.Q(lead_score__gte=0, lead_score__lte=100),
@@ -113,6 +120,8 @@ class Lead(models.Model):
         indexes = [
             # Dashboards filter by creation date, owner and source.
             models.Index(fields=["created_at"], name="lead_created_idx"),
+            models.Index(fields=["status", "created_at"], name="lead_status_created_idx"),
+            models.Index(fields=["email_domain"], name="lead_email_domain_idx"),
             models.Index(fields=["owner", "status"], name="lead_owner_status_idx"),
             models.Index(fields=["owner", "created_at"], name="lead_owner_created_idx"),
             models.Index(fields=["lead_source", "created_at"], name="lead_source_created_idx"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
 from apps.notifications.models import LeadNotice, WebhookDelivery, WebhookEndpoint
@@ -15,6 +16,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_display = ("url", "description", "event_types", "active", "updated_at")
     list_filter = ("active",)
     search_fields = ("url", "description")
+    # Webhook receivers are HTTPS endpoints; a scheme-less entry means https (Django 6 default).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(WebhookDelivery)

@@ -87,11 +87,16 @@ class AssignmentKind(models.TextChoices):
 class Assignment(models.Model):
     """One period of a lead's ownership and why it began. Immutable except `ended_at`."""
 
-    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="assignments")
-    rep = models.ForeignKey("reps.Rep", on_delete=models.PROTECT, related_name="assignments")
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.PROTECT, related_name="assignments", db_index=False
+    )
+    # rep and rule are indexed by the (rep, assigned_at) and (rule, assigned_at) indexes below.
+    rep = models.ForeignKey(
+        "reps.Rep", on_delete=models.PROTECT, related_name="assignments", db_index=False
+    )
     rule = models.ForeignKey(
         "rules.RoutingRule", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="assignments",
+        related_name="assignments", db_index=False,
     )
     rule_name = models.CharField(max_length=200, blank=True, help_text="The rule's name then.")
     config_version = models.ForeignKey(
@@ -132,6 +137,8 @@ class Assignment(models.Model):
             # Daily caps: a rep's assignments since midnight; idle-longest ties.
             models.Index(fields=["rep", "assigned_at"], name="assignment_rep_at_idx"),
             models.Index(fields=["rule", "assigned_at"], name="assignment_rule_at_idx"),
+            # Who has held a lead (the sweep never hands a lead back to a previous holder).
+            models.Index(fields=["lead", "rep"], name="assignment_lead_rep_idx"),
         ]
 
     def __str__(self) -> str:
