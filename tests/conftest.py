@@ -27,7 +27,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not _django_configured():
         return
     missing = {
-        "postgres": None if _uses_postgres() else "needs PostgreSQL: set DATABASE_URL=postgres://...",
+        "postgres": None
+        if _uses_postgres()
+        else "needs PostgreSQL: set DATABASE_URL=postgres://...",
         "redis": None if _uses_redis() else "needs a Redis broker: set REDIS_URL=redis://...",
     }
     for item in items:
@@ -79,16 +81,39 @@ def west_org(db):  # type: ignore[no-untyped-def]
     amer = TerritoryFactory(code="AMER", name="Americas", countries=["US", "CA"])
     west = TerritoryFactory(code="US-WEST", name="US West", parent=amer, regions=["US-CA", "US-WA"])
     reps = [
-        RepFactory(user=UserFactory(username=name), territories=[west], time_zone="America/Los_Angeles")
+        RepFactory(
+            user=UserFactory(username=name), territories=[west], time_zone="America/Los_Angeles"
+        )
         for name in ("alice", "bob", "carol")
     ]
     enterprise = RuleFactory(
-        name="Enterprise West", position=0,
-        conditions=[{"field": "company_size", "op": "gte", "value": 1000},
-                    {"field": "territory", "op": "within", "value": "US-WEST"}],
-        target={"territory": "US-WEST"}, strategy="round_robin", sla_minutes=30,
+        name="Enterprise West",
+        position=0,
+        conditions=[
+            {"field": "company_size", "op": "gte", "value": 1000},
+            {"field": "territory", "op": "within", "value": "US-WEST"},
+        ],
+        target={"territory": "US-WEST"},
+        strategy="round_robin",
+        sla_minutes=30,
     )
     everyone = RuleFactory(
         name="Everyone else", position=1, target={"territory": "$lead"}, strategy="load_balanced"
     )
-    return {"amer": amer, "west": west, "reps": reps, "enterprise": enterprise, "everyone": everyone}
+    return {
+        "amer": amer,
+        "west": west,
+        "reps": reps,
+        "enterprise": enterprise,
+        "everyone": everyone,
+    }
+
+
+@pytest.fixture
+def eager_tasks():  # type: ignore[no-untyped-def]
+    """Run Celery tasks in-process (on-commit hooks included when captured with execute=True)."""
+    from routing_portal.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False

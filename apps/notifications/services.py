@@ -7,12 +7,14 @@ server or a failing webhook can neither block nor roll back an assignment.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import hmac
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -26,6 +28,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from apps.core.roles import MANAGERS_GROUP
 from apps.leads.models import Lead, LeadActivity, LeadActivityKind, LeadStatus
 from apps.notifications.models import (
     DeliveryStatus,
@@ -39,7 +42,6 @@ from apps.routing.models import Assignment, AssignmentKind
 
 logger = logging.getLogger(__name__)
 
-MANAGERS_GROUP = "RevOps managers"
 SIGNATURE_HEADER = "X-Routing-Signature"
 TIMESTAMP_HEADER = "X-Routing-Timestamp"
 EVENT_HEADER = "X-Routing-Event"
@@ -54,9 +56,26 @@ REASSIGN_KINDS = {
 # --- on-commit hooks: enqueue only ---------------------------------------------------------
 
 
+_suppressed: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "notifications_suppressed", default=False
+)
+
+
+@contextlib.contextmanager
+def notifications_suppressed() -> Iterator[None]:
+    """Send nothing inside this block (back-filled history such as the demo seed is not news)."""
+    token = _suppressed.set(True)
+    try:
+        yield
+    finally:
+        _suppressed.reset(token)
+
+
 def _enqueue(task_name: str, *args: Any) -> None:
     from apps.notifications import tasks
 
+    if _suppressed.get():
+        return
     try:
         getattr(tasks, task_name).apply_async(args, retry=False)
     except Exception:  # kombu raises various errors when the broker is unreachable
@@ -94,9 +113,12 @@ def notify_sla_reminders(lead_ids: list[int]) -> None:
         _enqueue("sla_reminders_notify", list(lead_ids))
 
 
-def on_commit(hook: Any, object_id: int) -> None:
-    """Run `hook(object_id)` once the current transaction commits."""
-    transaction.on_commit(partial(hook, object_id))
+def notify_on_commit(hook: Callable[..., None], *args: Any) -> None:
+    """Run `hook(*args)` once the current transaction commits, unless notifications are
+    suppressed now (decided at registration: the commit may come after the block ends)."""
+    if _suppressed.get():
+        return
+    transaction.on_commit(partial(hook, *args))
 
 
 # --- mail ---------------------------------------------------------------------------------

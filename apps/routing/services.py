@@ -28,7 +28,7 @@ from apps.leads.models import (
     LeadActivityKind,
     LeadStatus,
 )
-from apps.notifications.services import notify_assignment
+from apps.notifications.services import notify_assignment, notify_on_commit
 from apps.reps.models import Rep
 from apps.routing.engine import Decision, LeadFacts, RepLoad, RotationState, decide
 from apps.routing.models import Assignment, AssignmentKind
@@ -89,7 +89,9 @@ def rep_counters_release(*, rep_id: int) -> None:
 def _locked_rotation(rule_id: int) -> RotationStateRow:
     row = RotationStateRow.objects.select_for_update().filter(rule_id=rule_id).first()
     if row is None:
-        RotationStateRow.objects.bulk_create([RotationStateRow(rule_id=rule_id)], ignore_conflicts=True)
+        RotationStateRow.objects.bulk_create(
+            [RotationStateRow(rule_id=rule_id)], ignore_conflicts=True
+        )
         row = RotationStateRow.objects.select_for_update().get(rule_id=rule_id)
     return row
 
@@ -108,7 +110,9 @@ def _capacity_problem(rep: Rep, *, now: datetime) -> str | None:
 
 def _merge_trace(full: Decision, final: Decision) -> dict[str, Any]:
     """The first pass's rule entries up to the winner, with the winner's entry from the locked pass."""
-    earlier = [entry for entry in full.trace.get("rules", []) if entry.get("rule") != final.rule_name]
+    earlier = [
+        entry for entry in full.trace.get("rules", []) if entry.get("rule") != final.rule_name
+    ]
     return {**final.trace, "rules": [*earlier, *final.trace.get("rules", [])]}
 
 
@@ -126,23 +130,38 @@ def decision_confirm_locked(
     # the cursor); the pick itself comes from the locked cursor below.
     no_rotations: Mapping[int, RotationState] = {}
     decision = decide(
-        config.compiled, facts, loads=loads, rotations=no_rotations, now=now,
-        exclude_rep_ids=exclude, only_rule_id=only_rule_id,
+        config.compiled,
+        facts,
+        loads=loads,
+        rotations=no_rotations,
+        now=now,
+        exclude_rep_ids=exclude,
+        only_rule_id=only_rule_id,
     )
     for _ in range(_MAX_PICK_ATTEMPTS):
         if decision.outcome != "assigned" or decision.rule_id is None or decision.rep_id is None:
             return decision, None, None
         rotation_row = _locked_rotation(decision.rule_id)
         confirmed = decide(
-            config.compiled, facts, loads=loads,
-            rotations={decision.rule_id: RotationState(rule_id=decision.rule_id, data=rotation_row.data)},
-            now=now, exclude_rep_ids=exclude, only_rule_id=decision.rule_id,
+            config.compiled,
+            facts,
+            loads=loads,
+            rotations={
+                decision.rule_id: RotationState(rule_id=decision.rule_id, data=rotation_row.data)
+            },
+            now=now,
+            exclude_rep_ids=exclude,
+            only_rule_id=decision.rule_id,
         )
         if confirmed.outcome == "assigned" and confirmed.rep_id is not None:
             rep = Rep.objects.select_for_update().select_related("user").get(pk=confirmed.rep_id)
             problem = None if confirmed.forced else _capacity_problem(rep, now=now)
             if problem is None:
-                return replace(confirmed, trace=_merge_trace(decision, confirmed)), rep, rotation_row
+                return (
+                    replace(confirmed, trace=_merge_trace(decision, confirmed)),
+                    rep,
+                    rotation_row,
+                )
             logger.info("Rep %s filled up concurrently (%s); deciding again", rep.pk, problem)
             loads[rep.pk] = replace(
                 loads.get(rep.pk) or RepLoad(rep_id=rep.pk),
@@ -151,8 +170,13 @@ def decision_confirm_locked(
             )
         # The rule found no one under the lock, or its pick filled up: decide again from scratch.
         decision = decide(
-            config.compiled, facts, loads=loads, rotations=no_rotations, now=now,
-            exclude_rep_ids=exclude, only_rule_id=only_rule_id,
+            config.compiled,
+            facts,
+            loads=loads,
+            rotations=no_rotations,
+            now=now,
+            exclude_rep_ids=exclude,
+            only_rule_id=only_rule_id,
         )
     return decision, None, None
 
@@ -178,12 +202,17 @@ def assignment_start(
         # Only a lead that was owned has a current assignment to end.
         Assignment.objects.filter(lead=lead, ended_at__isnull=True).update(ended_at=now)
     assignment = Assignment.objects.create(
-        lead=lead, rep=rep,
+        lead=lead,
+        rep=rep,
         rule_id=decision.rule_id if decision else rule_id,
         rule_name=(decision.rule_name if decision else rule_name) or "",
         config_version_id=config.version_id if config else None,
         strategy=(decision.strategy if decision else strategy) or "",
-        kind=kind, reason=reason, trace=trace, actor=actor, assigned_at=now,
+        kind=kind,
+        reason=reason,
+        trace=trace,
+        actor=actor,
+        assigned_at=now,
     )
     if previous_owner_id is not None:
         rep_counters_release(rep_id=previous_owner_id)
@@ -192,9 +221,7 @@ def assignment_start(
     return assignment
 
 
-def _route_locked(
-    lead: Lead, *, now: datetime, actor: Any, retry_unrouted: bool
-) -> RouteResult:
+def _route_locked(lead: Lead, *, now: datetime, actor: Any, retry_unrouted: bool) -> RouteResult:
     if lead.status not in (LeadStatus.NEW, LeadStatus.UNROUTED):
         return RouteResult(lead=lead, outcome="noop")
     if lead.status == LeadStatus.UNROUTED and not retry_unrouted:
@@ -222,15 +249,26 @@ def _route_locked(
         lead.save(update_fields=["status", "territory", "updated_at"])
         if became_unrouted:
             LeadActivity.objects.create(
-                lead=lead, kind=LeadActivityKind.UNROUTED, at=now, actor=actor,
-                note=decision.reason, data={"trace": decision.trace},
+                lead=lead,
+                kind=LeadActivityKind.UNROUTED,
+                at=now,
+                actor=actor,
+                note=decision.reason,
+                data={"trace": decision.trace},
             )
         return RouteResult(lead=lead, outcome="unrouted", decision=decision)
 
     kind = AssignmentKind.RETRY if lead.status == LeadStatus.UNROUTED else AssignmentKind.AUTO
     assignment = assignment_start(
-        lead=lead, rep=rep, decision=decision, kind=kind, reason=decision.reason,
-        trace=decision.trace, now=now, config=config, actor=actor,
+        lead=lead,
+        rep=rep,
+        decision=decision,
+        kind=kind,
+        reason=decision.reason,
+        trace=decision.trace,
+        now=now,
+        config=config,
+        actor=actor,
     )
     if decision.new_rotation is not None:
         rotation_row.data = dict(decision.new_rotation.data)
@@ -243,13 +281,25 @@ def _route_locked(
     lead.assigned_at = now
     lead.sla_due_at = sla_due_at(now=now, sla_minutes=decision.sla_minutes)
     lead.save(
-        update_fields=["status", "owner", "rule", "territory", "assigned_at", "sla_due_at", "updated_at"]
+        update_fields=[
+            "status",
+            "owner",
+            "rule",
+            "territory",
+            "assigned_at",
+            "sla_due_at",
+            "updated_at",
+        ]
     )
     LeadActivity.objects.create(
-        lead=lead, kind=LeadActivityKind.ASSIGNED, at=now, actor=actor, note=decision.reason,
+        lead=lead,
+        kind=LeadActivityKind.ASSIGNED,
+        at=now,
+        actor=actor,
+        note=decision.reason,
         data={"rep": rep.username, "assignment": assignment.pk},
     )
-    transaction.on_commit(lambda: notify_assignment(assignment.pk))
+    notify_on_commit(notify_assignment, assignment.pk)
     return RouteResult(lead=lead, outcome="assigned", assignment=assignment, decision=decision)
 
 
@@ -271,16 +321,39 @@ def _mark_duplicate(lead: Lead, *, original: Lead, now: datetime, actor: Any) ->
         owner = Rep.objects.select_related("user").get(pk=original.owner_id)
         reason += f": kept with its owner {owner.username}"
         assignment = assignment_start(
-            lead=lead, rep=owner, decision=None, kind=AssignmentKind.DUPLICATE, reason=reason,
-            trace={"evaluated_at": now.isoformat(), "duplicate_of": original.pk, "rules": [],
-                   "outcome": "duplicate"},
-            now=now, config=None, actor=actor, rule_id=original.rule_id,
+            lead=lead,
+            rep=owner,
+            decision=None,
+            kind=AssignmentKind.DUPLICATE,
+            reason=reason,
+            trace={
+                "evaluated_at": now.isoformat(),
+                "duplicate_of": original.pk,
+                "rules": [],
+                "outcome": "duplicate",
+            },
+            now=now,
+            config=None,
+            actor=actor,
+            rule_id=original.rule_id,
         )
     lead.save(
-        update_fields=["status", "duplicate_of", "owner", "territory", "rule", "assigned_at", "updated_at"]
+        update_fields=[
+            "status",
+            "duplicate_of",
+            "owner",
+            "territory",
+            "rule",
+            "assigned_at",
+            "updated_at",
+        ]
     )
     LeadActivity.objects.create(
-        lead=lead, kind=LeadActivityKind.ASSIGNED, at=now, actor=actor, note=reason,
+        lead=lead,
+        kind=LeadActivityKind.ASSIGNED,
+        at=now,
+        actor=actor,
+        note=reason,
         data={"duplicate_of": original.pk},
     )
     return RouteResult(lead=lead, outcome="duplicate", assignment=assignment)
@@ -310,9 +383,15 @@ def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> Ro
         if decision.outcome != "assigned" or rep is None or rotation_row is None:
             raise RoutingError(f"Rerouting found no eligible rep: {decision.reason}")
         assignment = assignment_start(
-            lead=lead, rep=rep, decision=decision, kind=AssignmentKind.AUTO,
+            lead=lead,
+            rep=rep,
+            decision=decision,
+            kind=AssignmentKind.AUTO,
             reason=f"Rerouted by {getattr(actor, 'username', 'system')}: {decision.reason}",
-            trace=decision.trace, now=now, config=config, actor=actor,
+            trace=decision.trace,
+            now=now,
+            config=config,
+            actor=actor,
         )
         if decision.new_rotation is not None:
             rotation_row.data = dict(decision.new_rotation.data)
@@ -324,14 +403,31 @@ def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> Ro
         lead.territory_id = config.territory_ids_by_code.get(decision.territory or "")
         lead.assigned_at = now
         lead.sla_due_at = sla_due_at(now=now, sla_minutes=decision.sla_minutes)
-        lead.save(update_fields=["status", "owner", "rule", "territory", "assigned_at", "sla_due_at", "updated_at"])
-        LeadActivity.objects.create(
-            lead=lead, kind=LeadActivityKind.REASSIGNED, at=now, actor=actor, note=assignment.reason,
+        lead.save(
+            update_fields=[
+                "status",
+                "owner",
+                "rule",
+                "territory",
+                "assigned_at",
+                "sla_due_at",
+                "updated_at",
+            ]
         )
+        LeadActivity.objects.create(
+            lead=lead,
+            kind=LeadActivityKind.REASSIGNED,
+            at=now,
+            actor=actor,
+            note=assignment.reason,
+        )
+        notify_on_commit(notify_assignment, assignment.pk)
         return RouteResult(lead=lead, outcome="assigned", assignment=assignment, decision=decision)
 
 
-def lead_reassign(*, lead_id: int, rep: Rep, note: str, actor: Any, now: datetime | None = None) -> Assignment:
+def lead_reassign(
+    *, lead_id: int, rep: Rep, note: str, actor: Any, now: datetime | None = None
+) -> Assignment:
     """A manager hands an open lead to a named rep, with a note (kind `manual`)."""
     now = now or timezone.now()
     if not note or not note.strip():
@@ -346,10 +442,24 @@ def lead_reassign(*, lead_id: int, rep: Rep, note: str, actor: Any, now: datetim
         actor_name = getattr(actor, "username", "system")
         reason = f"Reassigned by {actor_name} to {rep.username}: {note.strip()}"
         assignment = assignment_start(
-            lead=lead, rep=rep, decision=None, kind=AssignmentKind.MANUAL, reason=reason,
-            trace={"evaluated_at": now.isoformat(), "rules": [], "outcome": "manual",
-                   "actor": actor_name, "note": note.strip()},
-            now=now, config=None, actor=actor, rule_id=None, rule_name="", strategy="manual",
+            lead=lead,
+            rep=rep,
+            decision=None,
+            kind=AssignmentKind.MANUAL,
+            reason=reason,
+            trace={
+                "evaluated_at": now.isoformat(),
+                "rules": [],
+                "outcome": "manual",
+                "actor": actor_name,
+                "note": note.strip(),
+            },
+            now=now,
+            config=None,
+            actor=actor,
+            rule_id=None,
+            rule_name="",
+            strategy="manual",
         )
         lead.owner = rep
         lead.rule = None
@@ -357,10 +467,13 @@ def lead_reassign(*, lead_id: int, rep: Rep, note: str, actor: Any, now: datetim
         if lead.status != LeadStatus.CONTACTED:
             lead.status = LeadStatus.ASSIGNED
             lead.sla_due_at = sla_due_at(now=now, sla_minutes=None)
-        lead.save(update_fields=["status", "owner", "rule", "assigned_at", "sla_due_at", "updated_at"])
+        lead.save(
+            update_fields=["status", "owner", "rule", "assigned_at", "sla_due_at", "updated_at"]
+        )
         LeadActivity.objects.create(
             lead=lead, kind=LeadActivityKind.REASSIGNED, at=now, actor=actor, note=reason
         )
+        notify_on_commit(notify_assignment, assignment.pk)
         return assignment
 
 

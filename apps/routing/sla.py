@@ -33,7 +33,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,7 +44,12 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from apps.leads.models import Lead, LeadActivity, LeadActivityKind, LeadStatus
-from apps.notifications.services import notify_assignments, notify_escalations, notify_sla_reminders
+from apps.notifications.services import (
+    notify_assignments,
+    notify_escalations,
+    notify_on_commit,
+    notify_sla_reminders,
+)
 from apps.reps.models import Rep, TimeOff
 from apps.routing.engine import Decision, RepLoad, RepProfile, RotationState, decide
 from apps.routing.engine.eligibility import compile_rep
@@ -634,11 +638,11 @@ def _flush(page: _Page) -> None:
         _rows_insert(LeadActivity, _ACTIVITY_FIELDS, page.activities)
     # One notification task per page and kind; the mail itself stays one per lead.
     if assignment_ids:
-        transaction.on_commit(partial(notify_assignments, assignment_ids))
+        notify_on_commit(notify_assignments, assignment_ids)
     if page.escalated:
-        transaction.on_commit(partial(notify_escalations, list(page.escalated)))
+        notify_on_commit(notify_escalations, list(page.escalated))
     if page.reminded:
-        transaction.on_commit(partial(notify_sla_reminders, list(page.reminded)))
+        notify_on_commit(notify_sla_reminders, list(page.reminded))
 
 
 # --- page services (the sweep's unit of work; a single lead is a page of one) --------------

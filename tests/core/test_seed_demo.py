@@ -113,3 +113,10 @@ def test_if_empty_leaves_a_seeded_database_alone(seeded: str) -> None:
     with pytest.raises(CommandError, match="already holds"):
         call_command("seed_demo", leads=10, stdout=StringIO())
     assert Lead.objects.count() == counts[0]
+
+
+@pytest.mark.django_db
+def test_seeding_history_sends_no_mail(eager_tasks, django_capture_on_commit_callbacks, mailoutbox):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", leads=60, seed=3, stdout=StringIO())
+    assert mailoutbox == []

@@ -47,7 +47,12 @@ def test_enterprise_lead_goes_round_robin_with_reason_and_trace(west_org):
 def test_round_robin_rotates_exactly_and_skips_reps_on_time_off(west_org):
     now = timezone.now()
     bob = Rep.objects.get(user__username="bob")
-    TimeOffFactory(rep=bob, starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=3), reason="vacation")
+    TimeOffFactory(
+        rep=bob,
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=3),
+        reason="vacation",
+    )
     owners = []
     for _ in range(6):
         lead = enterprise_lead()
@@ -136,7 +141,9 @@ def test_manual_reassign_needs_a_note_and_moves_the_load(west_org, manager_user)
     carol = Rep.objects.get(user__username="carol")
     with pytest.raises(RoutingError):
         lead_reassign(lead_id=lead.pk, rep=carol, note=" ", actor=manager_user)
-    assignment = lead_reassign(lead_id=lead.pk, rep=carol, note="Speaks Spanish", actor=manager_user)
+    assignment = lead_reassign(
+        lead_id=lead.pk, rep=carol, note="Speaks Spanish", actor=manager_user
+    )
     lead.refresh_from_db()
     assert lead.owner == carol
     assert assignment.kind == "manual"
@@ -182,3 +189,20 @@ def test_load_balanced_spreads_the_catch_all_rule(west_org):
         lead.refresh_from_db()
         counts[lead.owner.username] += 1
     assert counts == {"alice": 3, "bob": 3, "carol": 3}
+
+
+def test_manual_reassign_mails_the_new_rep_and_the_previous_owner(
+    west_org, manager_user, eager_tasks, django_capture_on_commit_callbacks, mailoutbox
+):
+    for rep in west_org["reps"]:
+        rep.user.email = f"{rep.user.username}@example.com"
+        rep.user.save()
+    lead = enterprise_lead()
+    lead_route(lead_id=lead.pk)
+    mailoutbox.clear()
+    carol = Rep.objects.get(user__username="carol")
+    with django_capture_on_commit_callbacks(execute=True):
+        lead_reassign(lead_id=lead.pk, rep=carol, note="Knows the account", actor=manager_user)
+    recipients = sorted(address for message in mailoutbox for address in message.to)
+    assert recipients == ["alice@example.com", "carol@example.com"]
+    assert any("Knows the account" in message.body for message in mailoutbox)

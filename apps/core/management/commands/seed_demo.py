@@ -35,6 +35,7 @@ from apps.core.demo import DEMO_LOGINS
 from apps.core.roles import MANAGERS_GROUP
 from apps.leads.models import Lead, LeadStatus
 from apps.leads.services import email_domain_of, lead_contact, lead_convert, lead_disqualify
+from apps.notifications.services import notifications_suppressed
 from apps.reps.models import Rep, TimeOff, WorkingHours
 from apps.routing.config.apply import config_version_record
 from apps.routing.models import Assignment, RoutingConfigVersion
@@ -146,7 +147,9 @@ class Command(BaseCommand):
         self.rng = random.Random(options["seed"])
         self.now = timezone.now().replace(microsecond=0)
         # One transaction for the whole seed: a failure in any phase leaves nothing behind.
-        with transaction.atomic():
+        # History is back-filled: the reps get no mail and no webhook fires for it (the
+        # on-commit hooks run at the end of the block, still inside the suppression).
+        with notifications_suppressed(), transaction.atomic():
             self._phase("organisation", self._seed_organisation)
             # Version 1 of the configuration: every demo assignment points at it.
             config_version_record(
