@@ -2,10 +2,19 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "routing_portal.settings")
 
 app = Celery("routing_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _recycle_database_connections(**kwargs: object) -> None:
+    """Reuse connections across tasks as requests do: close only obsolete or broken ones."""
+    from django.db import close_old_connections
+
+    close_old_connections()

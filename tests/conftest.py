@@ -48,6 +48,9 @@ def _fresh_routing_cache() -> None:
         return
     # Tests change the configuration and route at once: check for changes on every decision.
     settings.ROUTING_CONFIG_RECHECK_SECONDS = 0
+    from django.core.cache import cache
+
+    cache.clear()  # cached roles: ids repeat across tests on SQLite
     from apps.routing.selectors import config_cache_clear
 
     config_cache_clear()

@@ -7,15 +7,29 @@ from typing import Any
 MANAGERS_GROUP = "RevOps managers"
 
 
+#: How long a user's manager status is remembered per process (saves a query on every request).
+MANAGER_CACHE_SECONDS = 30
+
+
 def user_is_manager(user: Any) -> bool:
-    """A superuser or a member of the `RevOps managers` group."""
+    """A superuser or a member of the `RevOps managers` group.
+
+    Group membership is cached briefly, so a change of role takes effect within
+    MANAGER_CACHE_SECONDS; intake requests then cost no extra query.
+    """
     if not getattr(user, "is_authenticated", False):
         return False
     if user.is_superuser:
         return True
     cached = getattr(user, "_is_revops_manager", None)
     if cached is None:
-        cached = user.groups.filter(name=MANAGERS_GROUP).exists()
+        from django.core.cache import cache
+
+        key = f"revops-manager:{user.pk}"
+        cached = cache.get(key)
+        if cached is None:
+            cached = user.groups.filter(name=MANAGERS_GROUP).exists()
+            cache.set(key, cached, MANAGER_CACHE_SECONDS)
         user._is_revops_manager = cached
     return bool(cached)
 
