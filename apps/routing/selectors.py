@@ -39,9 +39,26 @@ from apps.territories.models import Territory
 
 #: Lead fields handed to the engine (API.md "Leads"); `extra` travels as a dict.
 LEAD_FACT_FIELDS = (
-    "email", "email_domain", "external_id", "first_name", "last_name", "phone", "company",
-    "title", "city", "country", "region", "postal_code", "industry", "lead_source",
-    "product_interest", "company_size", "annual_revenue", "lead_score", "language", "created_at",
+    "email",
+    "email_domain",
+    "external_id",
+    "first_name",
+    "last_name",
+    "phone",
+    "company",
+    "title",
+    "city",
+    "country",
+    "region",
+    "postal_code",
+    "industry",
+    "lead_source",
+    "product_interest",
+    "company_size",
+    "annual_revenue",
+    "lead_score",
+    "language",
+    "created_at",
 )
 #: Performance-weighted routing looks back this far.
 CONVERSION_WINDOW = timedelta(days=90)
@@ -95,8 +112,11 @@ def config_snapshot_build(*, rules: Iterable[RoutingRule] | None = None) -> Conf
     """The live configuration as the engine sees it (6 queries)."""
     territories = tuple(
         TerritoryDef(
-            code=t.code, name=t.name, parent=t.parent.code if t.parent_id else None,
-            countries=frozenset(t.countries), regions=frozenset(t.regions),
+            code=t.code,
+            name=t.name,
+            parent=t.parent.code if t.parent_id else None,
+            countries=frozenset(t.countries),
+            regions=frozenset(t.regions),
             postal_prefixes=tuple(str(p).upper() for p in t.postal_prefixes),
         )
         for t in Territory.objects.select_related("parent")
@@ -113,34 +133,56 @@ def config_snapshot_build(*, rules: Iterable[RoutingRule] | None = None) -> Conf
         )
     reps = tuple(
         RepProfile(
-            rep_id=rep.pk, username=rep.user.username, time_zone=rep.time_zone, active=rep.active,
-            territories=frozenset(t.code for t in rep.territories.all()), weight=rep.weight,
-            max_open_leads=rep.max_open_leads, max_daily_leads=rep.max_daily_leads,
+            rep_id=rep.pk,
+            username=rep.user.username,
+            time_zone=rep.time_zone,
+            active=rep.active,
+            territories=frozenset(t.code for t in rep.territories.all()),
+            weight=rep.weight,
+            max_open_leads=rep.max_open_leads,
+            max_daily_leads=rep.max_daily_leads,
             skills=frozenset(s.lower() for s in rep.skills),
             languages=frozenset(s.lower() for s in rep.languages),
-            working_hours=tuple(hours.get(rep.pk, ())), time_off=tuple(time_off.get(rep.pk, ())),
+            working_hours=tuple(hours.get(rep.pk, ())),
+            time_off=tuple(time_off.get(rep.pk, ())),
         )
         for rep in Rep.objects.select_related("user").prefetch_related("territories")
     )
     accounts = {
-        a.domain: a.owner_id for a in Account.objects.filter(owner__isnull=False).only("domain", "owner")
+        a.domain: a.owner_id
+        for a in Account.objects.filter(owner__isnull=False).only("domain", "owner")
     }
-    rule_rows = list(rules) if rules is not None else list(RoutingRule.objects.order_by("position", "id"))
+    rule_rows = (
+        list(rules) if rules is not None else list(RoutingRule.objects.order_by("position", "id"))
+    )
     rule_defs = tuple(rule_def_from_row(rule) for rule in rule_rows)
-    latest = RoutingConfigVersion.objects.order_by("-number").values_list("number", flat=True).first()
+    latest = (
+        RoutingConfigVersion.objects.order_by("-number").values_list("number", flat=True).first()
+    )
     return ConfigSnapshot(
-        version=latest or 0, territories=territories, reps=reps, accounts=accounts,
+        version=latest or 0,
+        territories=territories,
+        reps=reps,
+        accounts=accounts,
         rules=rule_defs,
     )
 
 
 def rule_def_from_row(rule: RoutingRule) -> RuleDef:
     return RuleDef(
-        rule_id=rule.pk or 0, name=rule.name, position=rule.position, active=rule.active,
-        conditions=rule.conditions or [], target=rule.target, strategy=rule.strategy,
-        sla_minutes=rule.sla_minutes, respect_working_hours=rule.respect_working_hours,
+        rule_id=rule.pk or 0,
+        name=rule.name,
+        position=rule.position,
+        active=rule.active,
+        conditions=rule.conditions or [],
+        target=rule.target,
+        strategy=rule.strategy,
+        sla_minutes=rule.sla_minutes,
+        respect_working_hours=rule.respect_working_hours,
         require_skill_from=rule.require_skill_from or None,
-        require_language=rule.require_language, when_no_one_eligible=rule.when_no_one_eligible,
+        require_language=rule.require_language,
+        when_no_one_eligible=rule.when_no_one_eligible,
+        sla_business_hours=rule.sla_business_hours,
     )
 
 
@@ -160,7 +202,8 @@ def config_current() -> CurrentConfig:
     compiled = compile_config(snapshot)
     version = RoutingConfigVersion.objects.order_by("-number").values("id", "number").first()
     config = CurrentConfig(
-        compiled=compiled, snapshot=snapshot,
+        compiled=compiled,
+        snapshot=snapshot,
         version_id=version["id"] if version else None,
         version_number=version["number"] if version else 0,
         rep_ids_by_username={r.username: r.rep_id for r in snapshot.reps},
@@ -179,7 +222,11 @@ def config_cache_clear() -> None:
 
 def config_snapshot_validate_rule(*, rule: RoutingRule) -> dict[str, list[str]]:
     """Validate one rule (as edited) against the live territories and reps, keyed by field."""
-    others = [r for r in RoutingRule.objects.exclude(pk=rule.pk)] if rule.pk else list(RoutingRule.objects.all())
+    others = (
+        [r for r in RoutingRule.objects.exclude(pk=rule.pk)]
+        if rule.pk
+        else list(RoutingRule.objects.all())
+    )
     snapshot = config_snapshot_build(rules=[*others, rule])
     try:
         compile_config(snapshot)
@@ -190,7 +237,7 @@ def config_snapshot_validate_rule(*, rule: RoutingRule) -> dict[str, list[str]]:
         for path, messages in exc.errors.items():
             if not path.startswith(prefix) and path != f"rules.{index}":
                 continue
-            rest = path[len(prefix):] if path.startswith(prefix) else ""
+            rest = path[len(prefix) :] if path.startswith(prefix) else ""
             field, _, sub = rest.partition(".")
             if field not in {f.name for f in RoutingRule._meta.fields}:
                 field, sub = "__all__", rest
@@ -220,7 +267,8 @@ def _conversion_rates(now: datetime) -> dict[int, float]:
         return _rates_cache["rates"]  # type: ignore[no-any-return]
     rows = (
         Lead.objects.filter(
-            owner__isnull=False, created_at__gte=now - CONVERSION_WINDOW,
+            owner__isnull=False,
+            created_at__gte=now - CONVERSION_WINDOW,
             status__in=[LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED],
         )
         .values("owner")
@@ -231,7 +279,9 @@ def _conversion_rates(now: datetime) -> dict[int, float]:
     return rates
 
 
-def rep_loads(*, now: datetime, rep_ids: Iterable[int] | None = None, need_rates: bool = True) -> dict[int, RepLoad]:
+def rep_loads(
+    *, now: datetime, rep_ids: Iterable[int] | None = None, need_rates: bool = True
+) -> dict[int, RepLoad]:
     """Live load of every rep (or of `rep_ids`) at `now`: one query, plus rates when needed."""
     queryset = Rep.objects.all()
     if rep_ids is not None:
@@ -240,15 +290,23 @@ def rep_loads(*, now: datetime, rep_ids: Iterable[int] | None = None, need_rates
     loads: dict[int, RepLoad] = {}
     zones: dict[str, ZoneInfo] = {}
     for rep_id, away, open_count, today, today_date, last_at, tz in queryset.values_list(
-        "id", "away", "open_leads_count", "assigned_today", "assigned_today_date",
-        "last_assigned_at", "time_zone",
+        "id",
+        "away",
+        "open_leads_count",
+        "assigned_today",
+        "assigned_today_date",
+        "last_assigned_at",
+        "time_zone",
     ):
         zone = zones.get(tz) or zones.setdefault(tz, ZoneInfo(tz))
         local_today = now.astimezone(zone).date()
         loads[rep_id] = RepLoad(
-            rep_id=rep_id, away=away, open_leads=open_count,
+            rep_id=rep_id,
+            away=away,
+            open_leads=open_count,
             leads_today=today if today_date == local_today else 0,
-            last_assigned_at=last_at, conversion_rate_90d=rates.get(rep_id),
+            last_assigned_at=last_at,
+            conversion_rate_90d=rates.get(rep_id),
         )
     return loads
 
@@ -267,4 +325,3 @@ def rep_ids_who_held(*, lead_id: int) -> frozenset[int]:
     from apps.routing.models import Assignment
 
     return frozenset(Assignment.objects.filter(lead_id=lead_id).values_list("rep_id", flat=True))
-

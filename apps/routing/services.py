@@ -66,6 +66,24 @@ def sla_due_at(*, now: datetime, sla_minutes: int | None) -> datetime:
     return now + timedelta(minutes=minutes)
 
 
+def _assignment_due(
+    *, config: CurrentConfig, decision: Decision, rep_id: int, now: datetime
+) -> datetime:
+    """SLA deadline of a new assignment: wall clock, or the rep's working time when the rule
+    (or ROUTING_SLA_BUSINESS_HOURS) says so."""
+    from apps.routing.sla import rule_sla_business_hours, sla_deadline
+
+    if not rule_sla_business_hours(config, decision.rule_id):
+        return sla_due_at(now=now, sla_minutes=decision.sla_minutes)
+    minutes = (
+        decision.sla_minutes
+        if decision.sla_minutes is not None
+        else settings.ROUTING_DEFAULT_SLA_MINUTES
+    )
+    profile = next((r for r in config.snapshot.reps if r.rep_id == rep_id), None)
+    return sla_deadline(start=now, minutes=minutes, rep=profile, business_hours=True)
+
+
 def _rep_counters_take(*, rep: Rep, now: datetime) -> None:
     """Count one more open lead and one more assignment today (in the rep's time zone)."""
     today = now.astimezone(ZoneInfo(rep.time_zone)).date()
@@ -279,7 +297,7 @@ def _route_locked(lead: Lead, *, now: datetime, actor: Any, retry_unrouted: bool
     lead.rule_id = decision.rule_id
     lead.territory_id = territory_id
     lead.assigned_at = now
-    lead.sla_due_at = sla_due_at(now=now, sla_minutes=decision.sla_minutes)
+    lead.sla_due_at = _assignment_due(config=config, decision=decision, rep_id=rep.pk, now=now)
     lead.save(
         update_fields=[
             "status",
@@ -402,7 +420,7 @@ def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> Ro
         lead.rule_id = decision.rule_id
         lead.territory_id = config.territory_ids_by_code.get(decision.territory or "")
         lead.assigned_at = now
-        lead.sla_due_at = sla_due_at(now=now, sla_minutes=decision.sla_minutes)
+        lead.sla_due_at = _assignment_due(config=config, decision=decision, rep_id=rep.pk, now=now)
         lead.save(
             update_fields=[
                 "status",

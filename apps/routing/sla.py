@@ -125,6 +125,14 @@ def _minus_time_off(
         yield cursor, end
 
 
+def rule_sla_business_hours(config: CurrentConfig, rule_id: int | None) -> bool:
+    """The rule's own choice to count working hours only, else ROUTING_SLA_BUSINESS_HOURS."""
+    for rule in config.snapshot.rules:
+        if rule.rule_id == rule_id and rule.sla_business_hours is not None:
+            return rule.sla_business_hours
+    return bool(settings.ROUTING_SLA_BUSINESS_HOURS)
+
+
 def _rule_sla_minutes(config: CurrentConfig, rule_id: int | None) -> int:
     rule = (
         next((r for r in config.snapshot.rules if r.rule_id == rule_id), None) if rule_id else None
@@ -420,7 +428,12 @@ def _move(page: _Page, lead: Lead, *, kind: str, why: str) -> str:
     lead.rule_id = rule_id
     lead.territory_id = page.config.territory_ids_by_code.get(decision.territory or "")
     lead.assigned_at = now
-    lead.sla_due_at = sla_deadline(start=now, minutes=minutes, rep=page.profile(rep_id))
+    lead.sla_due_at = sla_deadline(
+        start=now,
+        minutes=minutes,
+        rep=page.profile(rep_id),
+        business_hours=rule_sla_business_hours(page.config, rule_id),
+    )
     lead.sla_reminded_at = None
     if kind == AssignmentKind.REASSIGN_INACTIVITY:
         lead.reassignment_count += 1
@@ -663,9 +676,13 @@ def leads_reassign_inactive(*, lead_ids: list[int], now: datetime) -> dict[int, 
         to_move: list[tuple[Lead, str]] = []
         for lead in leads:
             minutes = _rule_sla_minutes(page.config, lead.rule_id)
-            if settings.ROUTING_SLA_BUSINESS_HOURS and lead.assigned_at is not None:
+            business = rule_sla_business_hours(page.config, lead.rule_id)
+            if business and lead.assigned_at is not None:
                 deadline = sla_deadline(
-                    start=lead.assigned_at, minutes=minutes, rep=page.profile(lead.owner_id)
+                    start=lead.assigned_at,
+                    minutes=minutes,
+                    rep=page.profile(lead.owner_id),
+                    business_hours=True,
                 )
                 if deadline > now:
                     # The wall-clock due time passed, but the owner's working time has not: re-arm.
@@ -845,9 +862,11 @@ def _unavailable_rep_ids(now: datetime) -> set[int]:
 
 def _reminder_horizon(now: datetime) -> datetime | None:
     """Leads due later than this cannot be at their reminder point yet (wall clock only)."""
-    if settings.ROUTING_SLA_BUSINESS_HOURS:
-        return None  # windows stretch over nights and weekends: no cheap bound
     config = config_current()
+    if settings.ROUTING_SLA_BUSINESS_HOURS or any(
+        r.sla_business_hours for r in config.snapshot.rules
+    ):
+        return None  # windows stretch over nights and weekends: no cheap bound
     longest = max(
         [settings.ROUTING_DEFAULT_SLA_MINUTES]
         + [r.sla_minutes for r in config.snapshot.rules if r.sla_minutes is not None]

@@ -36,6 +36,7 @@ class RoutingRuleAdminForm(forms.ModelForm):
             "require_skill_from",
             "require_language",
             "when_no_one_eligible",
+            "sla_business_hours",
         ]
         field_classes = {"conditions": PrettyJSONFormField, "target": PrettyJSONFormField}
         widgets = {"description": forms.Textarea(attrs={"rows": 2, "cols": 90})}
@@ -79,6 +80,7 @@ class RoutingRuleAdmin(ConfigVersionAdminMixin, SortableAdminMixin, SimpleHistor
             {
                 "fields": [
                     "sla_minutes",
+                    "sla_business_hours",
                     "respect_working_hours",
                     "require_skill_from",
                     "require_language",

@@ -44,6 +44,11 @@ class RoutingRule(BaseModel):
         null=True, blank=True, help_text="Minutes to first contact before reassignment; empty = default."
     )
     respect_working_hours = models.BooleanField(default=False)
+    sla_business_hours = models.BooleanField(
+        null=True, blank=True,
+        help_text="Count the SLA clock in the rep's working hours only (paused outside them and "
+        "during time off). Empty = the ROUTING_SLA_BUSINESS_HOURS setting.",
+    )
     require_skill_from = models.CharField(
         max_length=100, blank=True, default="",
         help_text="A lead field whose value the rep must have as a skill (e.g. industry).",

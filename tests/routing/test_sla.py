@@ -331,7 +331,7 @@ def test_business_hours_deadline_pauses_at_night_weekends_and_time_off():
 
 
 @pytest.mark.django_db
-def test_business_hours_defer_the_move_until_working_time_has_passed(
+def test_business_hours_deadline_waits_for_working_time(
     west_org, settings, sweep, django_capture_on_commit_callbacks
 ):
     global T0
@@ -344,14 +344,40 @@ def test_business_hours_defer_the_move_until_working_time_has_passed(
             WorkingHoursFactory(rep=rep, start="09:00", end="17:00")
         lead = route(django_capture_on_commit_callbacks)
         assert lead.owner.username == "alice"
-        assert counts(sweep(31))["deferred"] == 1
-        lead.refresh_from_db()
+        # Due after 30 minutes of alice's working time: 10 on Friday, 20 on Monday morning.
         assert lead.sla_due_at == datetime(2025, 3, 17, 9, 20, tzinfo=la)
+        result = counts(sweep(31))
+        assert result["reassigned"] == 0 and result["escalated"] == 0
+        lead.refresh_from_db()
         assert lead.owner.username == "alice"
         # Monday 09:21: the working time is up; bob is at work, so the lead moves to him.
         monday = (datetime(2025, 3, 17, 9, 21, tzinfo=la) - T0).total_seconds() / 60
         assert counts(sweep(monday))["reassigned"] == 1
         assert owner(lead) == "bob"
+    finally:
+        T0 = saved
+
+
+def test_a_rule_can_count_working_hours_while_the_default_is_wall_clock(
+    west_org, settings, django_capture_on_commit_callbacks
+):
+    global T0
+    settings.ROUTING_SLA_BUSINESS_HOURS = False
+    la = ZoneInfo("America/Los_Angeles")
+    saved = T0
+    T0 = datetime(2025, 3, 14, 16, 50, tzinfo=la)
+    try:
+        for rep in Rep.objects.all():
+            WorkingHoursFactory(rep=rep, start="09:00", end="17:00")
+        rule = west_org["enterprise"]
+        rule.sla_business_hours = True
+        rule.save()
+        lead = route(django_capture_on_commit_callbacks)
+        assert lead.sla_due_at == datetime(2025, 3, 17, 9, 20, tzinfo=la)
+        rule.sla_business_hours = None  # back to the wall-clock default
+        rule.save()
+        other = route(django_capture_on_commit_callbacks)
+        assert other.sla_due_at == T0 + timedelta(minutes=30)
     finally:
         T0 = saved
 

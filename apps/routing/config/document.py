@@ -233,6 +233,7 @@ class RuleItemSerializer(StrictSerializer):
     when_no_one_eligible = serializers.ChoiceField(
         choices=NoOneEligible.choices, required=False, default=NoOneEligible.NEXT_RULE
     )
+    sla_business_hours = serializers.BooleanField(allow_null=True, required=False, default=None)
 
     def validate_name(self, value: str) -> str:
         return value.strip()
@@ -520,6 +521,7 @@ def _engine_check(valid: ValidDocument, errors: ErrorTree) -> None:
             require_skill_from=r.get("require_skill_from"),
             require_language=r.get("require_language", False),
             when_no_one_eligible=r.get("when_no_one_eligible", NoOneEligible.NEXT_RULE),
+            sla_business_hours=r.get("sla_business_hours"),
         )
         for i, r in enumerate(valid.rules)
     )

@@ -126,6 +126,7 @@ def rule_item(rule: RoutingRule) -> dict[str, Any]:
         "require_skill_from": rule.require_skill_from or None,
         "require_language": rule.require_language,
         "when_no_one_eligible": rule.when_no_one_eligible,
+        "sla_business_hours": rule.sla_business_hours,
     }
 
 

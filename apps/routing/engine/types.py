@@ -167,6 +167,8 @@ class RuleDef:
     #: the rep must speak the lead's language, when the lead has one
     require_language: bool = False
     when_no_one_eligible: str = "next_rule"
+    #: count the SLA clock in working hours only; None = the deployment's default (not routing)
+    sla_business_hours: bool | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
