@@ -16,7 +16,9 @@ def bench_database(name: str) -> str:
     """Create a fresh PostgreSQL database for the benchmark and return its URL."""
     base = os.environ.get("DATABASE_URL", "")
     if not base.startswith("postgres"):
-        sys.exit("Set DATABASE_URL=postgres://... (and REDIS_URL=redis://...) to run this benchmark.")
+        sys.exit(
+            "Set DATABASE_URL=postgres://... (and REDIS_URL=redis://...) to run this benchmark."
+        )
     if not os.environ.get("REDIS_URL", "").startswith("redis"):
         sys.exit("Set REDIS_URL=redis://... to run this benchmark.")
     import psycopg
@@ -40,11 +42,24 @@ def django_setup() -> None:
     call_command("migrate", verbosity=0)
 
 
-def start_worker(*, concurrency: int = 2, name: str = "bench", queues: str = "routing") -> subprocess.Popen[bytes]:
+def start_worker(
+    *, concurrency: int = 2, name: str = "bench", queues: str = "routing"
+) -> subprocess.Popen[bytes]:
     command = [
-        sys.executable, "-m", "celery", "-A", "routing_portal", "worker", "--loglevel=WARNING",
-        "-Q", queues, f"--concurrency={concurrency}", "-n", f"{name}@%h",
-        "--without-mingle", "--without-gossip",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "routing_portal",
+        "worker",
+        "--loglevel=WARNING",
+        "-Q",
+        queues,
+        f"--concurrency={concurrency}",
+        "-n",
+        f"{name}@%h",
+        "--without-mingle",
+        "--without-gossip",
     ]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ})
     time.sleep(4)  # let the pool come up before timing anything

@@ -33,13 +33,18 @@ def build_config(reps: int) -> None:
     # A realistic ordered list in front of the hot rule: most do not match these leads.
     for i in range(20):
         RoutingRule.objects.create(
-            name=f"Source {i}", position=i,
+            name=f"Source {i}",
+            position=i,
             conditions=[{"field": "lead_source", "op": "eq", "value": f"source-{i}"}],
-            target={"territory": "AMER"}, strategy="load_balanced",
+            target={"territory": "AMER"},
+            strategy="load_balanced",
         )
     RoutingRule.objects.create(
-        name="Hot rule", position=100, conditions=[{"field": "territory", "op": "within", "value": "US-WEST"}],
-        target={"territory": "US-WEST"}, strategy="round_robin",
+        name="Hot rule",
+        position=100,
+        conditions=[{"field": "territory", "op": "within", "value": "US-WEST"}],
+        target={"territory": "US-WEST"},
+        strategy="round_robin",
     )
 
 
@@ -47,8 +52,13 @@ def make_leads(n: int) -> list[int]:
     from apps.leads.models import Lead
 
     leads = Lead.objects.bulk_create(
-        Lead(email=f"lead{time.monotonic_ns()}-{i}@example{i % 97}.com", email_domain=f"example{i % 97}.com",
-             country="US", region="US-CA", company_size=100)
+        Lead(
+            email=f"lead{time.monotonic_ns()}-{i}@example{i % 97}.com",
+            email_domain=f"example{i % 97}.com",
+            country="US",
+            region="US-CA",
+            company_size=100,
+        )
         for i in range(n)
     )
     return [lead.pk for lead in leads]
@@ -105,7 +115,9 @@ def main() -> None:
         for run in range(args.runs):
             noop_rates.append(measure_noop(args.leads))
             route_rates.append(measure_routing(args.leads))
-            print(f"run {run + 1}: no-op {noop_rates[-1]:7.0f} tasks/s   route_lead {route_rates[-1]:7.0f} leads/s")
+            print(
+                f"run {run + 1}: no-op {noop_rates[-1]:7.0f} tasks/s   route_lead {route_rates[-1]:7.0f} leads/s"
+            )
     finally:
         stop_worker(worker)
 
@@ -115,7 +127,9 @@ def main() -> None:
     print()
     print("Sustained routing, 1 worker x 2 processes, PostgreSQL + Redis")
     print(f"  reference: no-op Celery task      {noop_med:8.0f} tasks/s (median of {args.runs})")
-    print(f"  route_lead (21 rules, {args.reps} reps)  {route_med:8.0f} leads/s (median of {args.runs})")
+    print(
+        f"  route_lead (21 rules, {args.reps} reps)  {route_med:8.0f} leads/s (median of {args.runs})"
+    )
     print(f"  ratio                              {route_med / noop_med:8.2f}  (budget >= 0.60)")
     per_rep = Counter(
         Assignment.objects.filter(rule__name="Hot rule").values_list("rep_id", flat=True)
@@ -123,11 +137,15 @@ def main() -> None:
     spread = max(per_rep.values()) - min(per_rep.values())
     state = RotationState.objects.get(rule__name="Hot rule")
     print("Hot rule (2 processes racing on one rotation row)")
-    print(f"  assignments {sum(per_rep.values())}, reps {len(per_rep)}, max-min per rep {spread} "
-          f"(exact rotation: <= 1), rotation counter {state.assignments}")
+    print(
+        f"  assignments {sum(per_rep.values())}, reps {len(per_rep)}, max-min per rep {spread} "
+        f"(exact rotation: <= 1), rotation counter {state.assignments}"
+    )
     total = Assignment.objects.count()
     leads = Assignment.objects.values("lead_id").distinct().count()
-    print(f"  all runs: {total} assignments for {leads} distinct leads (double assignments: {total - leads})")
+    print(
+        f"  all runs: {total} assignments for {leads} distinct leads (double assignments: {total - leads})"
+    )
 
 
 if __name__ == "__main__":

@@ -87,7 +87,9 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
-ROOT_URLCONF = os.environ.get("DJANGO_ROOT_URLCONF", "routing_portal.urls")  # bench/intake.py swaps in bench.bare_urls
+ROOT_URLCONF = os.environ.get(
+    "DJANGO_ROOT_URLCONF", "routing_portal.urls"
+)  # bench/intake.py swaps in bench.bare_urls
 WSGI_APPLICATION = "routing_portal.wsgi.application"
 ASGI_APPLICATION = "routing_portal.asgi.application"
 

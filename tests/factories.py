@@ -41,7 +41,9 @@ class RepFactory(factory.django.DjangoModelFactory):
     time_zone = "UTC"
 
     @factory.post_generation
-    def territories(self, create: bool, extracted: list[Territory] | None, **kwargs: object) -> None:
+    def territories(
+        self, create: bool, extracted: list[Territory] | None, **kwargs: object
+    ) -> None:
         if create and extracted:
             self.territories.set(extracted)
 

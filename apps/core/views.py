@@ -38,8 +38,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
     broker = _broker_state()
     healthy = database == "ok" and broker == "ok"
     return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "database": database, "broker": broker,
-         "broker_transport": settings.CELERY_BROKER_URL.split(":", 1)[0]},
+        {
+            "status": "ok" if healthy else "unavailable",
+            "database": database,
+            "broker": broker,
+            "broker_transport": settings.CELERY_BROKER_URL.split(":", 1)[0],
+        },
         status=200 if healthy else 503,
     )
 

@@ -32,7 +32,9 @@ class Lead(models.Model):
 
     # NULL, not "", for "no key": the unique constraint must allow many leads without one.
     external_id = models.CharField(  # noqa: DJ001
-        max_length=255, null=True, blank=True,
+        max_length=255,
+        null=True,
+        blank=True,
         help_text="Idempotency key from the source system; a repeat POST returns the same lead.",
     )
     email = models.EmailField(max_length=254)
@@ -63,16 +65,29 @@ class Lead(models.Model):
     # Foreign keys below are indexed by the composite indexes in Meta (owner, territory and rule
     # first), not one each: every index is rewritten on each routing step and sweep move.
     owner = models.ForeignKey(
-        "reps.Rep", null=True, blank=True, on_delete=models.PROTECT, related_name="leads",
+        "reps.Rep",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
         db_index=False,
     )
     territory = models.ForeignKey(
-        "territories.Territory", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="leads", db_index=False,
+        "territories.Territory",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+        db_index=False,
     )
     rule = models.ForeignKey(
-        "rules.RoutingRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads",
-        help_text="The rule behind the current assignment.", db_index=False,
+        "rules.RoutingRule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+        help_text="The rule behind the current assignment.",
+        db_index=False,
     )
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
@@ -92,7 +107,8 @@ class Lead(models.Model):
         constraints = [
             # A constraint rather than unique=True: no extra LIKE index on PostgreSQL.
             models.UniqueConstraint(
-                fields=["external_id"], name="lead_external_id_unique",
+                fields=["external_id"],
+                name="lead_external_id_unique",
                 violation_error_message="A lead with this external_id already exists.",
             ),
             models.CheckConstraint(
@@ -131,12 +147,14 @@ class Lead(models.Model):
             models.Index(fields=["email", "status"], name="lead_email_status_idx"),
             # The inactivity sweep scans only assigned, untouched, unescalated leads by due time.
             models.Index(
-                fields=["sla_due_at"], name="lead_sla_sweep_idx",
+                fields=["sla_due_at"],
+                name="lead_sla_sweep_idx",
                 condition=models.Q(status="assigned", escalated_at__isnull=True),
             ),
             # route_pending scans only new and unrouted leads.
             models.Index(
-                fields=["created_at"], name="lead_pending_idx",
+                fields=["created_at"],
+                name="lead_pending_idx",
                 condition=models.Q(status__in=["new", "unrouted"]),
             ),
         ]
@@ -173,7 +191,10 @@ class LeadActivity(models.Model):
     kind = models.CharField(max_length=16, choices=LeadActivityKind.choices)
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="lead_activities",
     )
     note = models.TextField(blank=True)

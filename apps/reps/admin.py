@@ -147,11 +147,7 @@ class RepAdmin(ConfigVersionAdminMixin, SimpleHistoryAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Rep]:
-        return (
-            super()
-            .get_queryset(request)
-            .prefetch_related("territories")
-        )
+        return super().get_queryset(request).prefetch_related("territories")
 
     @admin.display(description="Username", ordering="user__username")
     def username(self, obj: Rep) -> str:

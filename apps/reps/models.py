@@ -15,7 +15,9 @@ def validate_weekdays(value: list[int]) -> None:
     if (
         not isinstance(value, list)
         or not value
-        or any(not isinstance(day, int) or isinstance(day, bool) or not 0 <= day <= 6 for day in value)
+        or any(
+            not isinstance(day, int) or isinstance(day, bool) or not 0 <= day <= 6 for day in value
+        )
     ):
         raise ValidationError(
             "Weekdays must be a non-empty list of integers 0 (Monday) to 6 (Sunday).",
@@ -32,28 +34,33 @@ class Rep(BaseModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="rep"
     )
     time_zone = models.CharField(
-        max_length=64, default="UTC", validators=[validate_time_zone],
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
         help_text="IANA time zone, e.g. America/New_York. Working hours and daily caps use it.",
     )
     active = models.BooleanField(default=True, help_text="Inactive reps never receive leads.")
     away = models.BooleanField(default=False, help_text="Temporarily unavailable (set by the rep).")
-    territories = models.ManyToManyField(
-        "territories.Territory", blank=True, related_name="reps"
-    )
+    territories = models.ManyToManyField("territories.Territory", blank=True, related_name="reps")
     weight = models.PositiveSmallIntegerField(
         default=1, help_text="Relative share in weighted round robin."
     )
     max_open_leads = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Most leads assigned or contacted at once; empty = no limit."
+        null=True,
+        blank=True,
+        help_text="Most leads assigned or contacted at once; empty = no limit.",
     )
     max_daily_leads = models.PositiveIntegerField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="Most new assignments per day in the rep's time zone; empty = no limit.",
     )
     skills = models.JSONField(default=list, blank=True, validators=[validate_string_list])
     languages = models.JSONField(
-        default=list, blank=True, validators=[validate_language_list],
-        help_text="ISO 639-1 codes, e.g. [\"en\", \"es\"].",
+        default=list,
+        blank=True,
+        validators=[validate_language_list],
+        help_text='ISO 639-1 codes, e.g. ["en", "es"].',
     )
 
     # Load counters kept by the routing services in the same transaction as each assignment,
@@ -65,14 +72,21 @@ class Rep(BaseModel):
     last_assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     history = HistoricalRecords(
-        excluded_fields=["open_leads_count", "assigned_today", "assigned_today_date", "last_assigned_at", "updated_at"]
+        excluded_fields=[
+            "open_leads_count",
+            "assigned_today",
+            "assigned_today_date",
+            "last_assigned_at",
+            "updated_at",
+        ]
     )
 
     class Meta:
         ordering = ["user__username"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(weight__gte=0), name="rep_weight_not_negative",
+                condition=models.Q(weight__gte=0),
+                name="rep_weight_not_negative",
                 violation_error_message="Weight cannot be negative.",
             ),
             models.CheckConstraint(
@@ -101,7 +115,9 @@ class Rep(BaseModel):
 
     def clean(self) -> None:
         super().clean()
-        self.skills = sorted({s.strip().lower() for s in self.skills if isinstance(s, str) and s.strip()})
+        self.skills = sorted(
+            {s.strip().lower() for s in self.skills if isinstance(s, str) and s.strip()}
+        )
         self.languages = sorted({s.strip().lower() for s in self.languages if isinstance(s, str)})
 
 
@@ -154,7 +170,9 @@ class TimeOff(BaseModel):
                 violation_error_message="Time off must end after it starts.",
             ),
         ]
-        indexes = [models.Index(fields=["rep", "starts_at", "ends_at"], name="time_off_rep_span_idx")]
+        indexes = [
+            models.Index(fields=["rep", "starts_at", "ends_at"], name="time_off_rep_span_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.rep} {self.starts_at:%Y-%m-%d} to {self.ends_at:%Y-%m-%d}"

@@ -34,7 +34,10 @@ class RoutingConfigVersion(models.Model):
     number = models.PositiveIntegerField(unique=True)
     document = models.JSONField()
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="routing_config_versions",
     )
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.SYSTEM)
@@ -64,7 +67,9 @@ class RotationState(models.Model):
     """Per-rule rotation cursor and weighted counters; locked while a rule picks a rep."""
 
     rule = models.OneToOneField(
-        "rules.RoutingRule", on_delete=models.CASCADE, primary_key=True,
+        "rules.RoutingRule",
+        on_delete=models.CASCADE,
+        primary_key=True,
         related_name="rotation_state",
     )
     data = models.JSONField(default=dict, blank=True)
@@ -95,12 +100,19 @@ class Assignment(models.Model):
         "reps.Rep", on_delete=models.PROTECT, related_name="assignments", db_index=False
     )
     rule = models.ForeignKey(
-        "rules.RoutingRule", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="assignments", db_index=False,
+        "rules.RoutingRule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assignments",
+        db_index=False,
     )
     rule_name = models.CharField(max_length=200, blank=True, help_text="The rule's name then.")
     config_version = models.ForeignKey(
-        RoutingConfigVersion, null=True, blank=True, on_delete=models.PROTECT,
+        RoutingConfigVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="assignments",
     )
     strategy = models.CharField(max_length=32, blank=True)
@@ -108,7 +120,10 @@ class Assignment(models.Model):
     reason = models.TextField()
     trace = models.JSONField(default=dict, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="routing_assignments",
     )
     assigned_at = models.DateTimeField(default=timezone.now)
@@ -121,7 +136,8 @@ class Assignment(models.Model):
         constraints = [
             # The database itself refuses a second current owner for a lead.
             models.UniqueConstraint(
-                fields=["lead"], condition=models.Q(ended_at__isnull=True),
+                fields=["lead"],
+                condition=models.Q(ended_at__isnull=True),
                 name="assignment_one_current_per_lead",
                 violation_error_message="This lead already has a current assignment.",
             ),

@@ -19,8 +19,13 @@ PENDING_BATCH = 500
 
 
 @shared_task(
-    bind=True, acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=True,
-    retry_backoff_max=60, retry_jitter=True, max_retries=6,
+    bind=True,
+    acks_late=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=6,
 )
 def route_lead(self, lead_id: int) -> str:  # type: ignore[no-untyped-def]
     """Route one lead. Safe to run twice: an already-routed lead is a no-op."""
@@ -45,7 +50,8 @@ def route_pending() -> dict[str, int]:
     )
     unrouted = list(
         Lead.objects.filter(status=LeadStatus.UNROUTED)
-        .order_by("created_at", "pk").values_list("pk", flat=True)[:PENDING_BATCH]
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:PENDING_BATCH]
     )
     for lead_id in [*pending, *unrouted]:
         try:
@@ -65,7 +71,8 @@ def route_lead_enqueue(lead_id: int) -> None:
             route_lead.apply_async((lead_id,), retry=False)
         except Exception:  # kombu raises various errors when the broker is unreachable
             logger.warning(
-                "Broker unavailable: lead %s stays new and route_pending will route it", lead_id,
+                "Broker unavailable: lead %s stays new and route_pending will route it",
+                lead_id,
                 exc_info=True,
             )
 

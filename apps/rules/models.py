@@ -30,27 +30,36 @@ class RoutingRule(BaseModel):
     position = models.PositiveIntegerField(default=0, db_index=True)
     active = models.BooleanField(default=True)
     conditions = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text='All must hold: [{"field": "company_size", "op": "gte", "value": 1000}, '
         '{"any": [...]}]. Empty = every lead.',
     )
     target = models.JSONField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text='{"territory": "US-WEST"}, {"territory": "$lead"} or '
         '{"reps": [{"username": "alice", "weight": 2}]}. Not needed for account owner.',
     )
-    strategy = models.CharField(max_length=32, choices=Strategy.choices, default=Strategy.ROUND_ROBIN)
+    strategy = models.CharField(
+        max_length=32, choices=Strategy.choices, default=Strategy.ROUND_ROBIN
+    )
     sla_minutes = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Minutes to first contact before reassignment; empty = default."
+        null=True,
+        blank=True,
+        help_text="Minutes to first contact before reassignment; empty = default.",
     )
     respect_working_hours = models.BooleanField(default=False)
     sla_business_hours = models.BooleanField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="Count the SLA clock in the rep's working hours only (paused outside them and "
         "during time off). Empty = the ROUTING_SLA_BUSINESS_HOURS setting.",
     )
     require_skill_from = models.CharField(
-        max_length=100, blank=True, default="",
+        max_length=100,
+        blank=True,
+        default="",
         help_text="A lead field whose value the rep must have as a skill (e.g. industry).",
     )
     require_language = models.BooleanField(

@@ -25,16 +25,22 @@ class Territory(BaseModel):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
     countries = models.JSONField(
-        default=list, blank=True, validators=[validate_country_list],
-        help_text="ISO 3166-1 alpha-2 codes, e.g. [\"US\", \"CA\"].",
+        default=list,
+        blank=True,
+        validators=[validate_country_list],
+        help_text='ISO 3166-1 alpha-2 codes, e.g. ["US", "CA"].',
     )
     regions = models.JSONField(
-        default=list, blank=True, validators=[validate_region_list],
-        help_text="ISO 3166-2 codes, e.g. [\"US-CA\", \"US-WA\"].",
+        default=list,
+        blank=True,
+        validators=[validate_region_list],
+        help_text='ISO 3166-2 codes, e.g. ["US-CA", "US-WA"].',
     )
     postal_prefixes = models.JSONField(
-        default=list, blank=True, validators=[validate_string_list],
-        help_text="Postal code prefixes, e.g. [\"94\", \"SW1\"].",
+        default=list,
+        blank=True,
+        validators=[validate_string_list],
+        help_text='Postal code prefixes, e.g. ["94", "SW1"].',
     )
 
     history = HistoricalRecords()
@@ -68,7 +74,9 @@ class Territory(BaseModel):
         super().clean()
         if self.code:
             self.code = self.code.upper()
-        self.postal_prefixes = [p.strip().upper() for p in self.postal_prefixes if isinstance(p, str)]
+        self.postal_prefixes = [
+            p.strip().upper() for p in self.postal_prefixes if isinstance(p, str)
+        ]
         if self.parent_id is not None and self.pk is not None:
             node = self.parent
             while node is not None:

@@ -22,7 +22,9 @@ def messages(exc: ValidationError) -> dict[str, list[str]]:
 
 
 def test_territory_rejects_unknown_country_and_region():
-    territory = Territory(code="MARS", name="Mars", countries=["US", "XX"], regions=["US-CA", "US-ZZ"])
+    territory = Territory(
+        code="MARS", name="Mars", countries=["US", "XX"], regions=["US-CA", "US-ZZ"]
+    )
     with pytest.raises(ValidationError) as exc:
         territory.full_clean()
     errors = messages(exc)
@@ -31,7 +33,9 @@ def test_territory_rejects_unknown_country_and_region():
 
 
 def test_territory_accepts_real_codes_and_bad_code_format_is_explained():
-    Territory(code="DACH", name="DACH", countries=["DE", "AT", "CH"], regions=["DE-BY"]).full_clean()
+    Territory(
+        code="DACH", name="DACH", countries=["DE", "AT", "CH"], regions=["DE-BY"]
+    ).full_clean()
     with pytest.raises(ValidationError) as exc:
         Territory(code="us west", name="x").full_clean()
     assert "upper-case" in messages(exc)["code"][0]
@@ -67,10 +71,14 @@ def test_negative_capacity_is_refused_by_validation_and_by_the_database():
 def test_overlapping_time_off_is_refused_with_the_clashing_dates():
     rep = RepFactory()
     TimeOff.objects.create(
-        rep=rep, starts_at=datetime(2026, 12, 21, tzinfo=UTC), ends_at=datetime(2027, 1, 4, tzinfo=UTC)
+        rep=rep,
+        starts_at=datetime(2026, 12, 21, tzinfo=UTC),
+        ends_at=datetime(2027, 1, 4, tzinfo=UTC),
     )
     clash = TimeOff(
-        rep=rep, starts_at=datetime(2027, 1, 1, tzinfo=UTC), ends_at=datetime(2027, 1, 10, tzinfo=UTC)
+        rep=rep,
+        starts_at=datetime(2027, 1, 1, tzinfo=UTC),
+        ends_at=datetime(2027, 1, 10, tzinfo=UTC),
     )
     with pytest.raises(ValidationError) as exc:
         clash.full_clean()
@@ -79,14 +87,18 @@ def test_overlapping_time_off_is_refused_with_the_clashing_dates():
     ]
     # Back to back is fine.
     TimeOff(
-        rep=rep, starts_at=datetime(2027, 1, 4, tzinfo=UTC), ends_at=datetime(2027, 1, 10, tzinfo=UTC)
+        rep=rep,
+        starts_at=datetime(2027, 1, 4, tzinfo=UTC),
+        ends_at=datetime(2027, 1, 10, tzinfo=UTC),
     ).full_clean()
 
 
 def test_time_off_must_end_after_it_starts():
     rep = RepFactory()
     period = TimeOff(
-        rep=rep, starts_at=datetime(2027, 1, 4, tzinfo=UTC), ends_at=datetime(2027, 1, 1, tzinfo=UTC)
+        rep=rep,
+        starts_at=datetime(2027, 1, 4, tzinfo=UTC),
+        ends_at=datetime(2027, 1, 1, tzinfo=UTC),
     )
     with pytest.raises(ValidationError) as exc:
         period.full_clean()

@@ -30,7 +30,9 @@ def _route_chunk(lead_ids: list[int], start: multiprocessing.synchronize.Event) 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_processes_racing_on_one_rule_never_double_assign_and_rotate_exactly(west_org):
-    lead_ids = [LeadFactory(company_size=5000, country="US", region="US-CA").pk for _ in range(LEADS)]
+    lead_ids = [
+        LeadFactory(company_size=5000, country="US", region="US-CA").pk for _ in range(LEADS)
+    ]
     # Every lead routed by two processes at once as well: the same lead delivered twice.
     chunks = [lead_ids[i::PROCESSES] for i in range(PROCESSES)]
     chunks += [list(reversed(chunk)) for chunk in chunks[:2]]

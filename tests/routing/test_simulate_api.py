@@ -33,8 +33,14 @@ def test_simulation_explains_and_writes_nothing(west_org, manager_client):
 
 def test_simulation_shows_why_not_and_takes_a_moment(west_org, manager_client):
     response = manager_client.post(
-        URL, {"email": "x@small.com", "country": "US", "region": "US-WA", "company_size": 5,
-              "at": "2026-03-02T18:00:00+00:00"},
+        URL,
+        {
+            "email": "x@small.com",
+            "country": "US",
+            "region": "US-WA",
+            "company_size": 5,
+            "at": "2026-03-02T18:00:00+00:00",
+        },
         format="json",
     )
     body = response.json()

@@ -25,10 +25,16 @@ def wait_for(predicate, timeout: float = 30.0) -> bool:  # type: ignore[no-untyp
 
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_worker_routes_posted_leads_and_a_task_delivered_twice_assigns_once(west_org, manager_client):
+def test_worker_routes_posted_leads_and_a_task_delivered_twice_assigns_once(
+    west_org, manager_client
+):
     app.control.purge()
     with start_worker(
-        app, pool="threads", concurrency=2, perform_ping_check=False, queues=["routing"],
+        app,
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
+        queues=["routing"],
         shutdown_timeout=15,
     ):
         response = manager_client.post(

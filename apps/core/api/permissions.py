@@ -23,4 +23,6 @@ class CanSubmitLeads(BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         user = request.user
-        return user_is_manager(user) or bool(user.is_authenticated and user.has_perm("leads.add_lead"))
+        return user_is_manager(user) or bool(
+            user.is_authenticated and user.has_perm("leads.add_lead")
+        )

@@ -33,6 +33,12 @@ class RoutingSimulateApi(APIView):
         lead.email_domain = email_domain_of(lead.email)
         decision = routing_simulate(facts=lead_facts(lead), at=at)
         return Response(
-            {"outcome": decision.outcome, "rep": decision.username, "rule": decision.rule_name,
-             "territory": decision.territory, "reason": decision.reason, "trace": decision.trace}
+            {
+                "outcome": decision.outcome,
+                "rep": decision.username,
+                "rule": decision.rule_name,
+                "territory": decision.territory,
+                "reason": decision.reason,
+                "trace": decision.trace,
+            }
         )

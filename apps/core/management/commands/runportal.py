@@ -27,17 +27,36 @@ class Command(BaseCommand):
         python = sys.executable
         embedded = settings.CELERY_BROKER_URL.startswith("filesystem://")
         worker = [
-            python, "-m", "celery", "-A", "routing_portal", "worker", "--loglevel=INFO",
-            "-Q", "routing,notify,sweeps,imports", "--concurrency=2", "-n", "worker@%h",
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "routing_portal",
+            "worker",
+            "--loglevel=INFO",
+            "-Q",
+            "routing,notify,sweeps,imports",
+            "--concurrency=2",
+            "-n",
+            "worker@%h",
         ]
         if embedded:
             # The filesystem transport has no fanout: no mingle, gossip or remote control.
             worker += ["--without-mingle", "--without-gossip", "--without-heartbeat"]
         processes = {
             "web": [
-                python, "-m", "gunicorn", "routing_portal.wsgi:application",
-                "--bind", f"{host}:{port}", "--workers", str(web_workers),
-                "--access-logfile", "-", "--log-level", "info",
+                python,
+                "-m",
+                "gunicorn",
+                "routing_portal.wsgi:application",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                str(web_workers),
+                "--access-logfile",
+                "-",
+                "--log-level",
+                "info",
             ],
             "worker": worker,
             "beat": [python, "-m", "celery", "-A", "routing_portal", "beat", "--loglevel=INFO"],
@@ -73,7 +92,9 @@ class Command(BaseCommand):
             while not stopping:
                 for name, process in running.items():
                     if process.poll() is not None:
-                        self.stderr.write(f"{name} exited with code {process.returncode}; stopping.")
+                        self.stderr.write(
+                            f"{name} exited with code {process.returncode}; stopping."
+                        )
                         stopping = True
                 time.sleep(0.5)
         finally:
