@@ -184,7 +184,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"intake": os.environ.get("ROUTING_INTAKE_THROTTLE", "6000/min")},
+    "DEFAULT_THROTTLE_RATES": {"intake": os.environ.get("ROUTING_INTAKE_THROTTLE", "100/second")},
     "EXCEPTION_HANDLER": "apps.core.api.exceptions.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
