@@ -12,7 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
@@ -238,21 +237,9 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Seeds django-celery-beat's tables; managers edit the schedule in the admin afterwards.
-CELERY_BEAT_SCHEDULE = {
-    "route-pending": {
-        "task": "apps.routing.tasks.route_pending",
-        "schedule": crontab(minute="*"),
-    },
-    "reassign-inactive": {
-        "task": "apps.routing.tasks.reassign_inactive",
-        "schedule": crontab(minute="*"),
-    },
-    "unrouted-digest": {
-        "task": "apps.notifications.tasks.unrouted_digest",
-        "schedule": crontab(minute="*/15"),
-    },
-}
+# The schedule lives in django-celery-beat's tables (apps/routing/schedule.py creates the defaults
+# on migrate), so managers edit it in the admin and a beat restart does not undo their change.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 # Routing
 ROUTING_DEFAULT_SLA_MINUTES = env_int("ROUTING_DEFAULT_SLA_MINUTES", 60)

@@ -449,13 +449,26 @@ def test_the_overdue_query_uses_the_partial_index(west_org):
     assert "lead_sla_sweep_idx" in plan
 
 
-def test_sweep_is_scheduled_every_minute_on_the_sweeps_queue(settings):
-    entry = settings.CELERY_BEAT_SCHEDULE["reassign-inactive"]
-    assert entry["task"] == "apps.routing.tasks.reassign_inactive"
-    assert str(entry["schedule"]._orig_minute) == "*"
+@pytest.mark.django_db
+def test_sweep_is_scheduled_every_minute_and_a_managers_edit_survives_beat_restarts(settings):
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+    from django_celery_beat.schedulers import DatabaseScheduler
+
+    from apps.routing.schedule import beat_schedule_ensure
+    from routing_portal.celery import app
+
+    entry = PeriodicTask.objects.get(name="reassign-inactive")
+    assert entry.task == "apps.routing.tasks.reassign_inactive"
+    assert entry.crontab.minute == "*"
     assert settings.CELERY_TASK_ROUTES["apps.routing.tasks.reassign_inactive"] == {
         "queue": "sweeps"
     }
+    # A manager slows the sweep down; beat starting again and a new migrate keep the change.
+    entry.crontab = CrontabSchedule.objects.create(minute="*/5", timezone="UTC")
+    entry.save()
+    DatabaseScheduler(app=app)
+    beat_schedule_ensure()
+    assert PeriodicTask.objects.get(name="reassign-inactive").crontab.minute == "*/5"
 
 
 @pytest.mark.django_db

@@ -1,0 +1,34 @@
+"""The default beat schedule, stored in django-celery-beat's tables so managers can edit it.
+
+Created on migrate if missing and never overwritten afterwards: unlike CELERY_BEAT_SCHEDULE,
+which the database scheduler re-applies at every beat start, a manager's change here sticks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: name -> (task, crontab minute)
+DEFAULT_PERIODIC_TASKS: dict[str, tuple[str, str]] = {
+    "route-pending": ("apps.routing.tasks.route_pending", "*"),
+    "reassign-inactive": ("apps.routing.tasks.reassign_inactive", "*"),
+    "unrouted-digest": ("apps.notifications.tasks.unrouted_digest", "*/15"),
+}
+
+
+def beat_schedule_ensure(**kwargs: Any) -> None:
+    """post_migrate: create the default periodic tasks that do not exist yet."""
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    for name, (task, minute) in DEFAULT_PERIODIC_TASKS.items():
+        if PeriodicTask.objects.filter(name=name).exists():
+            continue
+        crontab, _ = CrontabSchedule.objects.get_or_create(
+            minute=minute,
+            hour="*",
+            day_of_week="*",
+            day_of_month="*",
+            month_of_year="*",
+            timezone="UTC",
+        )
+        PeriodicTask.objects.create(name=name, task=task, crontab=crontab)
