@@ -7,9 +7,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from apps.leads.models import WORKING_STATUSES, Lead, LeadActivity, LeadActivityKind, LeadStatus
+from apps.routing.models import Assignment
 from apps.routing.tasks import route_lead_enqueue
 
 #: Clock slack allowed for systems that post contact times.
@@ -108,6 +111,10 @@ def _lead_close(
             raise LeadStateError(f"A {lead.status} lead cannot be {status}.")
         if lead.owner_id is not None:
             rep_counters_release(rep_id=lead.owner_id)
+        # The lead and its recorded duplicates are no longer held by anyone.
+        Assignment.objects.filter(
+            Q(lead=lead) | Q(lead__duplicate_of=lead), ended_at__isnull=True
+        ).update(ended_at=Greatest(Value(at), F("assigned_at")))
         lead.status = status
         lead.closed_at = at
         lead.save(update_fields=["status", "closed_at", "updated_at"])

@@ -394,6 +394,12 @@ def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> Ro
         lead = Lead.objects.select_for_update().get(pk=lead_id)
         if lead.status not in (LeadStatus.ASSIGNED, LeadStatus.UNROUTED, LeadStatus.NEW):
             raise RoutingError(f"A {lead.status} lead cannot be rerouted.")
+        if lead.status == LeadStatus.NEW:
+            # Never routed: the normal path, duplicate check included.
+            result = _route_locked(lead, now=now, actor=actor, retry_unrouted=False)
+            if result.outcome == "unrouted" and result.decision is not None:
+                raise RoutingError(f"Rerouting found no eligible rep: {result.decision.reason}")
+            return result
         config = config_current()
         decision, rep, rotation_row = decision_confirm_locked(
             config=config, facts=lead_facts(lead), now=now

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
 from apps.core.models import BaseModel
+
+#: An SLA longer than a year is a typo, and would overflow date arithmetic far beyond that.
+MAX_SLA_MINUTES = 525_600
 
 
 class Strategy(models.TextChoices):
@@ -45,6 +49,7 @@ class RoutingRule(BaseModel):
         max_length=32, choices=Strategy.choices, default=Strategy.ROUND_ROBIN
     )
     sla_minutes = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_SLA_MINUTES)],
         null=True,
         blank=True,
         help_text="Minutes to first contact before reassignment; empty = default.",

@@ -199,3 +199,44 @@ def test_reroute_of_a_closed_lead_is_409(manager_client, rita):
 def test_unknown_lead_is_404(manager_client):
     assert action(manager_client, Lead(pk=999_999), "contact").status_code == 404
     assert manager_client.get(f"{URL}999999/assignments/").status_code == 404
+
+
+def test_closing_ends_the_assignment_of_the_lead_and_its_duplicates(west_org, manager_client):
+    from apps.routing.models import Assignment
+    from apps.routing.services import lead_route
+    from tests.factories import LeadFactory
+
+    original = LeadFactory(email="same@acme.com", company_size=5000, country="US", region="US-CA")
+    lead_route(lead_id=original.pk)
+    copy = LeadFactory(email="same@acme.com", company_size=5000, country="US", region="US-CA")
+    lead_route(lead_id=copy.pk)
+    response = manager_client.post(
+        f"/api/leads/{original.pk}/convert/", {"reason": "won"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert not Assignment.objects.filter(ended_at__isnull=True).exists()
+
+
+def test_rerouting_a_new_lead_still_checks_for_duplicates(west_org, manager_client):
+    from apps.routing.services import lead_route
+    from tests.factories import LeadFactory
+
+    original = LeadFactory(email="z@z.com", company_size=5000, country="US", region="US-CA")
+    lead_route(lead_id=original.pk)
+    copy = LeadFactory(email="z@z.com", company_size=5000, country="US", region="US-CA")
+    body = manager_client.post(f"/api/leads/{copy.pk}/reroute/", format="json").json()
+    assert body["status"] == "duplicate"
+    assert body["duplicate_of"] == original.pk
+
+
+@pytest.mark.parametrize(
+    ("url", "payload", "field"),
+    [
+        ("/api/routing/simulate/", {"email": "a@b.com", "at": "0001-01-01T00:00:00Z"}, "at"),
+        ("/api/leads/", {"email": "a@b.com", "created_at": "0001-01-01T00:00:00Z"}, "created_at"),
+    ],
+)
+def test_absurd_moments_are_400s(west_org, manager_client, url, payload, field):
+    response = manager_client.post(url, payload, format="json")
+    assert response.status_code == 400
+    assert field in response.json()

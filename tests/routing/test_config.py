@@ -442,3 +442,19 @@ def test_applied_rules_route_like_before(manager_client, configured):
     after = config_current().snapshot
     assert before.rules == after.rules
     assert before.territories == after.territories
+
+
+def test_an_sla_beyond_a_year_is_refused_with_its_path(manager_client):
+    document = manager_client.get(URL).json()
+    document["rules"] = [
+        {
+            "name": "Slow",
+            "conditions": [],
+            "target": None,
+            "strategy": "account_owner",
+            "sla_minutes": 2**40,
+        }
+    ]
+    response = manager_client.put(URL, document, format="json")
+    assert response.status_code == 400
+    assert "sla_minutes" in response.json()["rules"]["0"]

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.leads.models import LeadStatus
+from apps.leads.models import Lead, LeadStatus
 from apps.leads.services import lead_contact, lead_convert
 from apps.reps.models import Rep
 from apps.routing.models import Assignment, ImmutableRecordError, RotationState
@@ -206,3 +206,19 @@ def test_manual_reassign_mails_the_new_rep_and_the_previous_owner(
     recipients = sorted(address for message in mailoutbox for address in message.to)
     assert recipients == ["alice@example.com", "carol@example.com"]
     assert any("Knows the account" in message.body for message in mailoutbox)
+
+
+def test_route_pending_command_routes_leads_left_new(west_org, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.ROUTING_PENDING_GRACE = timedelta(0)
+    leads = [enterprise_lead() for _ in range(3)]
+    out = StringIO()
+    call_command("route_pending", stdout=out)
+    assert out.getvalue().strip() == "assigned: 3"
+    assert all(Lead.objects.get(pk=lead.pk).status == "assigned" for lead in leads)
+    out = StringIO()
+    call_command("route_pending", stdout=out)
+    assert out.getvalue().strip() == "Nothing pending."

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from rest_framework import serializers
 
+from apps.core.api.validators import validate_plausible_moment
 from apps.core.validators import normalize_country, normalize_region, validate_language_code
 from apps.leads.models import Lead
 from apps.reps.models import Rep
@@ -139,6 +140,7 @@ class LeadIntakeSerializer(BuiltFieldsCacheMixin, serializers.ModelSerializer):
         return value
 
     def validate_created_at(self, value: Any) -> Any:
+        validate_plausible_moment(value)
         # A minute of slack for clocks of the systems posting leads.
         if value > timezone.now() + timezone.timedelta(minutes=1):
             raise serializers.ValidationError("created_at cannot be in the future.")

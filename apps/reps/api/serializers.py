@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.core.api.validators import validate_plausible_moment
 from apps.reps.models import Rep, TimeOff
 from apps.routing.config.document import RepItemSerializer, StrictSerializer
 from apps.routing.config.export import datetime_text, rep_item
@@ -27,8 +28,8 @@ class TimeOffSerializer(StrictSerializer):
 
     id = serializers.IntegerField(read_only=True)
     rep = serializers.CharField(max_length=150, required=False)
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    starts_at = serializers.DateTimeField(validators=[validate_plausible_moment])
+    ends_at = serializers.DateTimeField(validators=[validate_plausible_moment])
     reason = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from apps.core.api.validators import validate_plausible_moment
 from apps.leads.api.serializers import LeadIntakeSerializer
 
 
 class RoutingSimulateSerializer(LeadIntakeSerializer):
     """Lead fields plus the moment to simulate at (default now)."""
 
-    at = serializers.DateTimeField(required=False)
+    at = serializers.DateTimeField(required=False, validators=[validate_plausible_moment])
 
     class Meta(LeadIntakeSerializer.Meta):
         fields = (*LeadIntakeSerializer.Meta.fields, "at")

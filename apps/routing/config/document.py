@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from apps.accounts.models import domain_validator
+from apps.core.api.validators import validate_plausible_moment
 from apps.core.validators import (
     validate_country_code,
     validate_language_code,
@@ -34,7 +35,7 @@ from apps.routing.engine import (
     WorkingWindow,
     compile_config,
 )
-from apps.rules.models import NoOneEligible, Strategy
+from apps.rules.models import MAX_SLA_MINUTES, NoOneEligible, Strategy
 from apps.territories.models import territory_code_validator
 
 from .export import DOCUMENT_FORMAT
@@ -150,8 +151,8 @@ class WorkingHoursItemSerializer(StrictSerializer):
 
 
 class TimeOffItemSerializer(StrictSerializer):
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    starts_at = serializers.DateTimeField(validators=[validate_plausible_moment])
+    ends_at = serializers.DateTimeField(validators=[validate_plausible_moment])
     reason = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -223,7 +224,7 @@ class RuleItemSerializer(StrictSerializer):
         choices=Strategy.choices, required=False, default=Strategy.ROUND_ROBIN
     )
     sla_minutes = serializers.IntegerField(
-        min_value=1, allow_null=True, required=False, default=None
+        min_value=1, max_value=MAX_SLA_MINUTES, allow_null=True, required=False, default=None
     )
     respect_working_hours = serializers.BooleanField(required=False, default=False)
     require_skill_from = serializers.CharField(
