@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
+from apps.core.filters import UtcIsoDateTimeFilter
 from apps.reps.models import Rep, TimeOff
 
 __all__ = ["RepFilterSet", "TimeOffFilterSet"]
@@ -31,8 +32,8 @@ class RepFilterSet(django_filters.FilterSet):
 
 class TimeOffFilterSet(django_filters.FilterSet):
     rep = django_filters.CharFilter(field_name="rep__user__username")
-    ends_after = django_filters.IsoDateTimeFilter(field_name="ends_at", lookup_expr="gt")
-    starts_before = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+    ends_after = UtcIsoDateTimeFilter(field_name="ends_at", lookup_expr="gt")
+    starts_before = UtcIsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
 
     class Meta:
         model = TimeOff

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
+from apps.core.filters import UtcIsoDateTimeFilter
 from apps.routing.models import RoutingConfigVersion
 
 __all__ = ["RoutingConfigVersionFilterSet"]
@@ -12,8 +13,8 @@ __all__ = ["RoutingConfigVersionFilterSet"]
 class RoutingConfigVersionFilterSet(django_filters.FilterSet):
     source = django_filters.ChoiceFilter(choices=RoutingConfigVersion.Source.choices)
     author = django_filters.CharFilter(field_name="author__username")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = RoutingConfigVersion

@@ -22,12 +22,27 @@ pytestmark = pytest.mark.django_db
 EXAMPLES = int(os.environ.get("LEADS_FUZZ_EXAMPLES", "30"))
 
 
-def lead_operations():  # type: ignore[no-untyped-def]
+#: The configuration side: config as code, versions, simulate and the CRUD endpoints.
+CONFIG_PREFIXES = (
+    "/api/routing/",
+    "/api/territories/",
+    "/api/reps/",
+    "/api/accounts/",
+    "/api/rules/",
+    "/api/time-off/",
+)
+
+
+def operations_under(*prefixes: str):  # type: ignore[no-untyped-def]
     from routing_portal.wsgi import application
 
     schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
     operations = [result.ok() for result in schema.get_all_operations()]
-    return [op for op in operations if op.path.startswith("/api/leads/")]
+    return [op for op in operations if op.path.startswith(prefixes)]
+
+
+def lead_operations():  # type: ignore[no-untyped-def]
+    return operations_under("/api/leads/")
 
 
 @pytest.fixture
@@ -62,6 +77,36 @@ def test_lead_endpoints_never_500(manager_user, west_org, keep_test_connection):
             if case.path_parameters and "id" in case.path_parameters:
                 # Aim at a real lead so actions reach their services, not just the 404.
                 case.path_parameters["id"] = lead.pk
+            case.call_and_validate(headers=headers, checks=[not_a_server_error])
+
+        check()
+
+
+def test_configuration_endpoints_never_500(manager_user, west_org, keep_test_connection):  # type: ignore[no-untyped-def]
+    headers = {"Authorization": f"Token {Token.objects.create(user=manager_user).key}"}
+    real = {
+        "code": "US-WEST",
+        "username": "alice",
+        "id": west_org["enterprise"].pk,
+        "number": 1,
+    }
+    operations = operations_under(*CONFIG_PREFIXES)
+    assert any(
+        op.path == "/api/routing/config/" and op.method.upper() == "PUT" for op in operations
+    )
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=max(5, EXAMPLES // 2),
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def check(case):  # type: ignore[no-untyped-def]
+            for name in list(case.path_parameters or {}):
+                if name in real:
+                    case.path_parameters[name] = real[name]
             case.call_and_validate(headers=headers, checks=[not_a_server_error])
 
         check()

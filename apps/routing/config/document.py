@@ -77,6 +77,10 @@ def _django_validator(validator: Any) -> Any:
     return run
 
 
+#: Capacities are stored as 32-bit integers; far beyond any real rep, and a clean 400 past it.
+MAX_CAPACITY = 1_000_000
+
+
 class StrictSerializer(serializers.Serializer):
     """Refuses keys it does not know, so typos are errors, not silently dropped settings."""
 
@@ -175,10 +179,10 @@ class RepItemSerializer(StrictSerializer):
     territories = CodeListField()
     weight = serializers.IntegerField(min_value=0, max_value=32767, required=False, default=1)
     max_open_leads = serializers.IntegerField(
-        min_value=0, allow_null=True, required=False, default=None
+        min_value=0, max_value=MAX_CAPACITY, allow_null=True, required=False, default=None
     )
     max_daily_leads = serializers.IntegerField(
-        min_value=0, allow_null=True, required=False, default=None
+        min_value=0, max_value=MAX_CAPACITY, allow_null=True, required=False, default=None
     )
     skills = CodeListField(normalise=lambda v: v.strip().lower())
     languages = CodeListField(

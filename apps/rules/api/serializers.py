@@ -15,7 +15,7 @@ class RuleSerializer(RuleItemSerializer):
     """A rule in the configuration document's shape, plus its id and position (0 = first)."""
 
     id = serializers.IntegerField(read_only=True)
-    position = serializers.IntegerField(min_value=0, required=False)
+    position = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         if isinstance(instance, RoutingRule):
@@ -24,7 +24,9 @@ class RuleSerializer(RuleItemSerializer):
 
 
 class RuleReorderSerializer(serializers.Serializer):
-    order = serializers.ListField(child=serializers.IntegerField(), allow_empty=True)
+    order = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), allow_empty=True
+    )
 
 
 class RuleChangeSerializer(serializers.Serializer):
