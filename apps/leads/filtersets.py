@@ -19,12 +19,18 @@ class LeadFilterSet(filters.FilterSet):
     external_id = filters.CharFilter(field_name="external_id")
     created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
-    escalated = filters.BooleanFilter(field_name="escalated_at", lookup_expr="isnull", exclude=True)
+    # A choice, not a BooleanFilter: "escalated=maybe" is a 400 instead of silently ignored.
+    escalated = filters.ChoiceFilter(
+        choices=[(v, v) for v in ("true", "false", "1", "0")], method="filter_escalated"
+    )
     search = filters.CharFilter(method="filter_search")
 
     class Meta:
         model = Lead
         fields = ["status", "owner", "territory", "rule", "lead_source", "country", "external_id"]
+
+    def filter_escalated(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
+        return queryset.filter(escalated_at__isnull=value in ("false", "0"))
 
     def filter_search(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
         value = value.strip()

@@ -116,7 +116,7 @@ def test_newest_first(manager_client, leads):
         ("created_after=notadate", 400),
         ("created_before=2026-13-45", 400),
         ("status=bogus", 400),
-        ("escalated=maybe", 200),  # not a boolean: the filter is ignored
+        ("escalated=maybe", 400),  # not a boolean: said so, not silently ignored
         ("page=999", 404),
         ("page=0", 404),
         ("page=abc", 404),
