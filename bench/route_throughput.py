@@ -89,8 +89,10 @@ def measure_routing(n: int) -> float:
     start = time.perf_counter()
     for lead_id in ids:
         route_lead.apply_async((lead_id,))
-    while Lead.objects.filter(pk__in=ids, status="assigned").count() < n:
-        time.sleep(0.02)
+    # A cheap poll (a primary-key range), so the measuring process takes little of the CPU.
+    done = Lead.objects.filter(pk__gte=min(ids), pk__lte=max(ids), status="assigned")
+    while done.count() < n:
+        time.sleep(0.05)
     return n / (time.perf_counter() - start)
 
 

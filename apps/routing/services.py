@@ -8,6 +8,7 @@ rotation cursor and the rep's load counters together.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -16,8 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db import connection, transaction
+from django.db.models import Case, F, OuterRef, Subquery, Value, When
 from django.utils import timezone
 
 from apps.leads.models import (
@@ -45,6 +46,11 @@ logger = logging.getLogger(__name__)
 
 #: Attempts to commit a decision when a concurrent transaction changed the rep's load.
 _MAX_PICK_ATTEMPTS = 5
+#: Write a first assignment as one statement on PostgreSQL (tests turn it off to check that the
+#: ORM path, used on other databases and for every later move, writes the same rows).
+SINGLE_STATEMENT_WRITES = True
+#: Lead fields an assignment sets (with `updated_at`).
+_ASSIGNED_LEAD_FIELDS = ("status", "owner", "rule", "territory", "assigned_at", "sla_due_at")
 
 
 class RoutingError(Exception):
@@ -104,14 +110,16 @@ def rep_counters_release(*, rep_id: int) -> None:
     )
 
 
-def _locked_rotation(rule_id: int) -> RotationStateRow:
-    row = RotationStateRow.objects.select_for_update().filter(rule_id=rule_id).first()
-    if row is None:
+def _rotation_lock(rule_id: int) -> RotationState:
+    """Lock the rule's rotation row (created on the rule's first assignment) and read its cursor."""
+    rows = RotationStateRow.objects.select_for_update().filter(rule_id=rule_id)
+    data = rows.values_list("data", flat=True).first()
+    if data is None:
         RotationStateRow.objects.bulk_create(
             [RotationStateRow(rule_id=rule_id)], ignore_conflicts=True
         )
-        row = RotationStateRow.objects.select_for_update().get(rule_id=rule_id)
-    return row
+        data = rows.values_list("data", flat=True).get()
+    return RotationState(rule_id=rule_id, data=data or {})
 
 
 def _capacity_problem(rep: Rep, *, now: datetime) -> str | None:
@@ -134,69 +142,231 @@ def _merge_trace(full: Decision, final: Decision) -> dict[str, Any]:
     return {**final.trace, "rules": [*earlier, *final.trace.get("rules", [])]}
 
 
-def decision_confirm_locked(
+@dataclass(frozen=True)
+class _Take:
+    """A decided assignment about to be written."""
+
+    lead: Lead
+    decision: Decision
+    config: CurrentConfig
+    kind: str
+    reason: str
+    now: datetime
+    actor: Any
+
+    @property
+    def rep_id(self) -> int:
+        assert self.decision.rep_id is not None
+        return self.decision.rep_id
+
+    def lead_values(self) -> dict[str, Any]:
+        """The lead's fields once assigned (attribute names)."""
+        return {
+            "status": LeadStatus.ASSIGNED,
+            "owner_id": self.rep_id,
+            "rule_id": self.decision.rule_id,
+            "territory_id": self.config.territory_ids_by_code.get(self.decision.territory or ""),
+            "assigned_at": self.now,
+            "sla_due_at": _assignment_due(
+                config=self.config, decision=self.decision, rep_id=self.rep_id, now=self.now
+            ),
+        }
+
+
+def _route_commit(
     *,
+    lead: Lead,
     config: CurrentConfig,
-    facts: LeadFacts,
     now: datetime,
-    exclude: frozenset[int] = frozenset(),
-    only_rule_id: int | None = None,
-) -> tuple[Decision, Rep | None, RotationStateRow | None]:
-    """Decide, then confirm the decision under the rule's and the rep's row locks."""
+    actor: Any,
+    kind: str,
+    reason_prefix: str = "",
+) -> tuple[Decision, Assignment | None]:
+    """Decide for the locked `lead` and write the assignment under the rule's and rep's locks.
+
+    The first pass (no lock) only finds the winning rule: whether anyone is eligible does not
+    depend on the cursor. The pick comes from the locked cursor, and the rep's capacity is
+    checked again as their row is written; a rep who filled up meanwhile means deciding again.
+    No assignment when no one can take the lead.
+    """
+    facts = lead_facts(lead)
     loads: dict[int, RepLoad] = rep_loads(now=now)
-    # The first pass only finds the winning rule (whether anyone is eligible does not depend on
-    # the cursor); the pick itself comes from the locked cursor below.
     no_rotations: Mapping[int, RotationState] = {}
-    decision = decide(
-        config.compiled,
-        facts,
-        loads=loads,
-        rotations=no_rotations,
-        now=now,
-        exclude_rep_ids=exclude,
-        only_rule_id=only_rule_id,
-    )
+    decision = decide(config.compiled, facts, loads=loads, rotations=no_rotations, now=now)
     for _ in range(_MAX_PICK_ATTEMPTS):
         if decision.outcome != "assigned" or decision.rule_id is None or decision.rep_id is None:
-            return decision, None, None
-        rotation_row = _locked_rotation(decision.rule_id)
+            return decision, None
         confirmed = decide(
             config.compiled,
             facts,
             loads=loads,
-            rotations={
-                decision.rule_id: RotationState(rule_id=decision.rule_id, data=rotation_row.data)
-            },
+            rotations={decision.rule_id: _rotation_lock(decision.rule_id)},
             now=now,
-            exclude_rep_ids=exclude,
             only_rule_id=decision.rule_id,
         )
         if confirmed.outcome == "assigned" and confirmed.rep_id is not None:
-            rep = Rep.objects.select_for_update().select_related("user").get(pk=confirmed.rep_id)
-            problem = None if confirmed.forced else _capacity_problem(rep, now=now)
-            if problem is None:
-                return (
-                    replace(confirmed, trace=_merge_trace(decision, confirmed)),
-                    rep,
-                    rotation_row,
-                )
-            logger.info("Rep %s filled up concurrently (%s); deciding again", rep.pk, problem)
-            loads[rep.pk] = replace(
-                loads.get(rep.pk) or RepLoad(rep_id=rep.pk),
-                open_leads=rep.open_leads_count,
-                leads_today=rep.assigned_today,
+            confirmed = replace(confirmed, trace=_merge_trace(decision, confirmed))
+            take = _Take(
+                lead=lead,
+                decision=confirmed,
+                config=config,
+                kind=kind,
+                reason=reason_prefix + confirmed.reason,
+                now=now,
+                actor=actor,
             )
+            assignment = _assignment_record(take)
+            if assignment is not None:
+                return confirmed, assignment
+            logger.info("Rep %s filled up concurrently; deciding again", confirmed.rep_id)
+            loads.update(rep_loads(now=now, rep_ids=[confirmed.rep_id], need_rates=False))
         # The rule found no one under the lock, or its pick filled up: decide again from scratch.
-        decision = decide(
-            config.compiled,
-            facts,
-            loads=loads,
-            rotations=no_rotations,
-            now=now,
-            exclude_rep_ids=exclude,
-            only_rule_id=only_rule_id,
+        decision = decide(config.compiled, facts, loads=loads, rotations=no_rotations, now=now)
+    return decision, None
+
+
+def _assignment_record(take: _Take) -> Assignment | None:
+    """Write `take`: the Assignment, the lead, the rotation cursor and the rep's counters.
+
+    None, and nothing written, when the rep reached a capacity limit since the decision. A first
+    assignment on PostgreSQL is one statement (the hot path: the rule's rotation row stays locked
+    for three round trips); later moves, and other databases, go through the ORM.
+    """
+    lead, decision = take.lead, take.decision
+    first = lead.status in (LeadStatus.NEW, LeadStatus.UNROUTED)
+    if first and SINGLE_STATEMENT_WRITES and connection.vendor == "postgresql":
+        return _first_assignment_write(take)
+    rep = Rep.objects.select_for_update(of=("self",)).select_related("user").get(pk=take.rep_id)
+    if not decision.forced and _capacity_problem(rep, now=take.now) is not None:
+        return None
+    assignment = assignment_start(
+        lead=lead,
+        rep=rep,
+        decision=decision,
+        kind=take.kind,
+        reason=take.reason,
+        trace=decision.trace,
+        now=take.now,
+        config=take.config,
+        actor=take.actor,
+    )
+    if decision.new_rotation is not None:
+        RotationStateRow.objects.filter(rule_id=decision.rule_id).update(
+            data=dict(decision.new_rotation.data),
+            assignments=F("assignments") + 1,
+            updated_at=take.now,
         )
-    return decision, None, None
+    for name, value in take.lead_values().items():
+        setattr(lead, name, value)
+    lead.save(update_fields=[*_ASSIGNED_LEAD_FIELDS, "updated_at"])
+    LeadActivity.objects.create(
+        lead=lead,
+        kind=LeadActivityKind.ASSIGNED,
+        at=take.now,
+        actor=take.actor,
+        note=take.reason,
+        data={"rep": rep.username, "assignment": assignment.pk},
+    )
+    return assignment
+
+
+# The rep's counters move only if they still have room (unless the rule assigns anyway); the
+# rotation, the lead and the Assignment are written only if the rep's row was.
+_FIRST_ASSIGNMENT_SQL = """
+WITH rep AS (
+    UPDATE reps_rep
+    SET open_leads_count = open_leads_count + 1,
+        assigned_today = CASE WHEN assigned_today_date = %(today)s
+                              THEN assigned_today + 1 ELSE 1 END,
+        assigned_today_date = %(today)s,
+        last_assigned_at = %(now)s
+    WHERE id = %(rep_id)s
+      AND (%(forced)s OR (
+          (max_open_leads IS NULL OR open_leads_count < max_open_leads)
+          AND (max_daily_leads IS NULL OR max_daily_leads > CASE
+               WHEN assigned_today_date = %(today)s THEN assigned_today ELSE 0 END)))
+    RETURNING id
+), rotation AS (
+    UPDATE routing_rotationstate
+    SET data = %(rotation)s::jsonb, assignments = assignments + 1, updated_at = %(now)s
+    WHERE rule_id = %(rule_id)s AND %(advance)s AND EXISTS (SELECT FROM rep)
+), lead AS (
+    UPDATE leads_lead
+    SET status = %(status)s, owner_id = %(owner_id)s, rule_id = %(rule_id)s,
+        territory_id = %(territory_id)s, assigned_at = %(assigned_at)s,
+        sla_due_at = %(sla_due_at)s, updated_at = %(now)s
+    WHERE id = %(lead_id)s AND EXISTS (SELECT FROM rep)
+), assignment AS (
+    INSERT INTO routing_assignment (lead_id, rep_id, rule_id, rule_name, config_version_id,
+                                    strategy, kind, reason, trace, actor_id, assigned_at)
+    SELECT %(lead_id)s, rep.id, %(rule_id)s, %(rule_name)s, %(config_version_id)s,
+           %(strategy)s, %(kind)s, %(reason)s, %(trace)s::jsonb, %(actor_id)s, %(now)s
+    FROM rep
+    RETURNING id
+), activity AS (
+    INSERT INTO leads_leadactivity (lead_id, kind, at, actor_id, note, data)
+    SELECT %(lead_id)s, %(activity)s, %(now)s, %(actor_id)s, %(reason)s,
+           jsonb_build_object('rep', %(username)s::text, 'assignment', assignment.id)
+    FROM assignment
+)
+SELECT id FROM assignment
+"""
+
+
+def _first_assignment_write(take: _Take) -> Assignment | None:
+    """`_assignment_record` for a lead never owned, on PostgreSQL: one data-modifying statement."""
+    lead, decision, now = take.lead, take.decision, take.now
+    values = take.lead_values()
+    rep = take.config.compiled.reps[take.rep_id]  # the engine picks only compiled reps
+    actor_id = getattr(take.actor, "pk", None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _FIRST_ASSIGNMENT_SQL,
+            {
+                **values,
+                "lead_id": lead.pk,
+                "rep_id": take.rep_id,
+                "today": now.astimezone(rep.tz).date(),
+                "now": now,
+                "forced": decision.forced,
+                "advance": decision.new_rotation is not None,
+                "rotation": json.dumps(
+                    dict(decision.new_rotation.data) if decision.new_rotation else {}
+                ),
+                "rule_name": decision.rule_name or "",
+                "config_version_id": take.config.version_id,
+                "strategy": decision.strategy or "",
+                "kind": take.kind,
+                "reason": take.reason,
+                "trace": json.dumps(decision.trace),
+                "actor_id": actor_id,
+                "activity": LeadActivityKind.ASSIGNED,
+                "username": rep.username,
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    for name, value in values.items():
+        setattr(lead, name, value)
+    lead.updated_at = now
+    assignment = Assignment(
+        id=row[0],
+        lead=lead,
+        rep_id=take.rep_id,
+        rule_id=decision.rule_id,
+        rule_name=decision.rule_name or "",
+        config_version_id=take.config.version_id,
+        strategy=decision.strategy or "",
+        kind=take.kind,
+        reason=take.reason,
+        trace=decision.trace,
+        actor_id=actor_id,
+        assigned_at=now,
+    )
+    assignment._state.adding = False
+    assignment._state.db = connection.alias
+    return assignment
 
 
 def assignment_start(
@@ -239,31 +409,35 @@ def assignment_start(
     return assignment
 
 
+def _open_original(lead: Lead) -> Lead | None:
+    """The oldest open lead with the same email created before `lead`, locked (dedup)."""
+    if getattr(lead, "open_original_id", 0) is None:  # `_lead_lock` already found none
+        return None
+    return (
+        Lead.objects.select_for_update()
+        .filter(email=lead.email, status__in=OPEN_STATUSES, pk__lt=lead.pk)
+        .order_by("pk")
+        .first()
+    )
+
+
 def _route_locked(lead: Lead, *, now: datetime, actor: Any, retry_unrouted: bool) -> RouteResult:
     if lead.status not in (LeadStatus.NEW, LeadStatus.UNROUTED):
         return RouteResult(lead=lead, outcome="noop")
     if lead.status == LeadStatus.UNROUTED and not retry_unrouted:
         return RouteResult(lead=lead, outcome="noop")
-
     if lead.status == LeadStatus.NEW:
-        original = (
-            Lead.objects.select_for_update()
-            .filter(email=lead.email, status__in=OPEN_STATUSES, pk__lt=lead.pk)
-            .order_by("pk")
-            .first()
-        )
+        original = _open_original(lead)
         if original is not None:
             return _mark_duplicate(lead, original=original, now=now, actor=actor)
 
     config = config_current()
-    facts = lead_facts(lead)
-    decision, rep, rotation_row = decision_confirm_locked(config=config, facts=facts, now=now)
-    territory_id = config.territory_ids_by_code.get(decision.territory or "")
-
-    if decision.outcome != "assigned" or rep is None or rotation_row is None:
+    kind = AssignmentKind.RETRY if lead.status == LeadStatus.UNROUTED else AssignmentKind.AUTO
+    decision, assignment = _route_commit(lead=lead, config=config, now=now, actor=actor, kind=kind)
+    if assignment is None:
         became_unrouted = lead.status != LeadStatus.UNROUTED
         lead.status = LeadStatus.UNROUTED
-        lead.territory_id = territory_id
+        lead.territory_id = config.territory_ids_by_code.get(decision.territory or "")
         lead.save(update_fields=["status", "territory", "updated_at"])
         if became_unrouted:
             LeadActivity.objects.create(
@@ -275,48 +449,6 @@ def _route_locked(lead: Lead, *, now: datetime, actor: Any, retry_unrouted: bool
                 data={"trace": decision.trace},
             )
         return RouteResult(lead=lead, outcome="unrouted", decision=decision)
-
-    kind = AssignmentKind.RETRY if lead.status == LeadStatus.UNROUTED else AssignmentKind.AUTO
-    assignment = assignment_start(
-        lead=lead,
-        rep=rep,
-        decision=decision,
-        kind=kind,
-        reason=decision.reason,
-        trace=decision.trace,
-        now=now,
-        config=config,
-        actor=actor,
-    )
-    if decision.new_rotation is not None:
-        rotation_row.data = dict(decision.new_rotation.data)
-        rotation_row.assignments = F("assignments") + 1
-        rotation_row.save(update_fields=["data", "assignments", "updated_at"])
-    lead.status = LeadStatus.ASSIGNED
-    lead.owner = rep
-    lead.rule_id = decision.rule_id
-    lead.territory_id = territory_id
-    lead.assigned_at = now
-    lead.sla_due_at = _assignment_due(config=config, decision=decision, rep_id=rep.pk, now=now)
-    lead.save(
-        update_fields=[
-            "status",
-            "owner",
-            "rule",
-            "territory",
-            "assigned_at",
-            "sla_due_at",
-            "updated_at",
-        ]
-    )
-    LeadActivity.objects.create(
-        lead=lead,
-        kind=LeadActivityKind.ASSIGNED,
-        at=now,
-        actor=actor,
-        note=decision.reason,
-        data={"rep": rep.username, "assignment": assignment.pk},
-    )
     notify_on_commit(notify_assignment, assignment.pk)
     return RouteResult(lead=lead, outcome="assigned", assignment=assignment, decision=decision)
 
@@ -377,13 +509,29 @@ def _mark_duplicate(lead: Lead, *, original: Lead, now: datetime, actor: Any) ->
     return RouteResult(lead=lead, outcome="duplicate", assignment=assignment)
 
 
+def _lead_lock(lead_id: int) -> Lead:
+    """Lock the lead; `open_original_id` names an older open lead with the same email, if any."""
+    older_open = (
+        Lead.objects.filter(
+            email=OuterRef("email"), status__in=OPEN_STATUSES, pk__lt=OuterRef("pk")
+        )
+        .order_by("pk")
+        .values("pk")[:1]
+    )
+    return (
+        Lead.objects.select_for_update(of=("self",))
+        .annotate(open_original_id=Subquery(older_open))
+        .get(pk=lead_id)
+    )
+
+
 def lead_route(
     *, lead_id: int, now: datetime | None = None, actor: Any = None, retry_unrouted: bool = True
 ) -> RouteResult:
     """Route a `new` (or retry an `unrouted`) lead; a no-op for a lead already routed."""
     now = now or timezone.now()
     with transaction.atomic():
-        lead = Lead.objects.select_for_update().get(pk=lead_id)
+        lead = _lead_lock(lead_id)
         return _route_locked(lead, now=now, actor=actor, retry_unrouted=retry_unrouted)
 
 
@@ -391,7 +539,7 @@ def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> Ro
     """Run routing again for an open lead (manager action): a fresh decision, not a no-op."""
     now = now or timezone.now()
     with transaction.atomic():
-        lead = Lead.objects.select_for_update().get(pk=lead_id)
+        lead = _lead_lock(lead_id)
         if lead.status not in (LeadStatus.ASSIGNED, LeadStatus.UNROUTED, LeadStatus.NEW):
             raise RoutingError(f"A {lead.status} lead cannot be rerouted.")
         if lead.status == LeadStatus.NEW:
@@ -400,44 +548,16 @@ def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> Ro
             if result.outcome == "unrouted" and result.decision is not None:
                 raise RoutingError(f"Rerouting found no eligible rep: {result.decision.reason}")
             return result
-        config = config_current()
-        decision, rep, rotation_row = decision_confirm_locked(
-            config=config, facts=lead_facts(lead), now=now
-        )
-        if decision.outcome != "assigned" or rep is None or rotation_row is None:
-            raise RoutingError(f"Rerouting found no eligible rep: {decision.reason}")
-        assignment = assignment_start(
+        decision, assignment = _route_commit(
             lead=lead,
-            rep=rep,
-            decision=decision,
-            kind=AssignmentKind.AUTO,
-            reason=f"Rerouted by {getattr(actor, 'username', 'system')}: {decision.reason}",
-            trace=decision.trace,
+            config=config_current(),
             now=now,
-            config=config,
             actor=actor,
+            kind=AssignmentKind.AUTO,
+            reason_prefix=f"Rerouted by {getattr(actor, 'username', 'system')}: ",
         )
-        if decision.new_rotation is not None:
-            rotation_row.data = dict(decision.new_rotation.data)
-            rotation_row.assignments = F("assignments") + 1
-            rotation_row.save(update_fields=["data", "assignments", "updated_at"])
-        lead.status = LeadStatus.ASSIGNED
-        lead.owner = rep
-        lead.rule_id = decision.rule_id
-        lead.territory_id = config.territory_ids_by_code.get(decision.territory or "")
-        lead.assigned_at = now
-        lead.sla_due_at = _assignment_due(config=config, decision=decision, rep_id=rep.pk, now=now)
-        lead.save(
-            update_fields=[
-                "status",
-                "owner",
-                "rule",
-                "territory",
-                "assigned_at",
-                "sla_due_at",
-                "updated_at",
-            ]
-        )
+        if assignment is None:
+            raise RoutingError(f"Rerouting found no eligible rep: {decision.reason}")
         LeadActivity.objects.create(
             lead=lead,
             kind=LeadActivityKind.REASSIGNED,
