@@ -26,7 +26,10 @@ def _route_four(monkeypatch, single_statement: bool) -> list[tuple]:  # type: ig
     rows = []
     for i in range(4):
         lead = LeadFactory(
-            email=f"w{i}-{single_statement}@acme{i}.com", company_size=5000, country="US", region="US-CA"
+            email=f"w{i}-{single_statement}@acme{i}.com",
+            company_size=5000,
+            country="US",
+            region="US-CA",
         )
         result = services.lead_route(lead_id=lead.pk, now=NOW)
         assert result.outcome == "assigned"
@@ -66,7 +69,6 @@ def _route_four(monkeypatch, single_statement: bool) -> list[tuple]:  # type: ig
     )
     rotation = RotationState.objects.get(rule__name="Enterprise West")
     return [*rows, counters, (rotation.data, rotation.assignments)]
-
 
 
 def test_single_statement_and_orm_paths_write_the_same_rows(west_org, monkeypatch):
