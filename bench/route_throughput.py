@@ -101,6 +101,7 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--reps", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
     args = parser.parse_args()
 
     bench_database("routing_bench_throughput")
@@ -109,7 +110,7 @@ def main() -> None:
 
     app.control.purge()
     build_config(args.reps)
-    worker = start_worker(concurrency=2)
+    worker = start_worker(concurrency=args.concurrency)
     try:
         measure_noop(200)  # warm-up
         measure_routing(200)
