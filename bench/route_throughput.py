@@ -82,9 +82,18 @@ def measure_noop(n: int) -> float:
 
 
 def measure_routing(n: int) -> float:
+    """Leads/s from the first task sent until every lead is assigned *and* every task has run.
+
+    A task may route other waiting leads with its own (ROUTING_BATCH_SIZE); their own tasks
+    still cost the worker a round trip, so the clock stops only when the queue is drained too.
+    """
+    from django.conf import settings
+    from redis import Redis
+
     from apps.leads.models import Lead
     from apps.routing.tasks import route_lead
 
+    redis = Redis.from_url(settings.REDIS_URL)
     ids = make_leads(n)
     start = time.perf_counter()
     for lead_id in ids:
@@ -93,6 +102,9 @@ def measure_routing(n: int) -> float:
     done = Lead.objects.filter(pk__gte=min(ids), pk__lte=max(ids), status="assigned")
     while done.count() < n:
         time.sleep(0.05)
+    # Kombu's Redis transport: waiting messages in the queue's list, delivered ones in `unacked`.
+    while redis.llen("routing") or redis.hlen("unacked"):
+        time.sleep(0.005)
     return n / (time.perf_counter() - start)
 
 
@@ -124,11 +136,16 @@ def main() -> None:
     finally:
         stop_worker(worker)
 
+    from django.conf import settings
+
     from apps.routing.models import Assignment, RotationState
 
     noop_med, route_med = median(noop_rates), median(route_rates)
     print()
-    print("Sustained routing, 1 worker x 2 processes, PostgreSQL + Redis")
+    print(
+        f"Sustained routing, 1 worker x {args.concurrency} processes, PostgreSQL + Redis, "
+        f"ROUTING_BATCH_SIZE={settings.ROUTING_BATCH_SIZE}"
+    )
     print(f"  reference: no-op Celery task      {noop_med:8.0f} tasks/s (median of {args.runs})")
     print(
         f"  route_lead (21 rules, {args.reps} reps)  {route_med:8.0f} leads/s (median of {args.runs})"

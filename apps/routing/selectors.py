@@ -280,11 +280,16 @@ def _conversion_rates(now: datetime) -> dict[int, float]:
 
 
 def rep_loads(
-    *, now: datetime, rep_ids: Iterable[int] | None = None, need_rates: bool = True
+    *,
+    now: datetime,
+    rep_ids: Iterable[int] | None = None,
+    need_rates: bool = True,
+    lock: bool = False,
 ) -> dict[int, RepLoad]:
     """Live load of every rep (or of `rep_ids`) at `now`: one query, plus rates when needed.
 
-    Plain SQL because routing reads it for every lead (the ORM doubled its cost).
+    `lock`: lock the rows read (in id order) until the transaction ends, so the counts stay
+    exact. Plain SQL because routing reads it for every batch (the ORM doubled its cost).
     """
     sql = (
         "SELECT id, away, open_leads_count, assigned_today, assigned_today_date,"
@@ -296,6 +301,8 @@ def rep_loads(
         if not params:
             return {}
         sql += f" WHERE id IN ({', '.join(['%s'] * len(params))})"
+    if lock and connection.features.has_select_for_update:
+        sql += " ORDER BY id FOR UPDATE"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
@@ -30,7 +30,11 @@ from apps.leads.models import (
     LeadActivityKind,
     LeadStatus,
 )
-from apps.notifications.services import notify_assignment, notify_on_commit
+from apps.notifications.services import (
+    notify_assignment,
+    notify_assignments,
+    notify_on_commit,
+)
 from apps.reps.models import Rep
 from apps.routing.engine import Decision, LeadFacts, RepLoad, RotationState, decide
 from apps.routing.models import Assignment, AssignmentKind
@@ -111,21 +115,32 @@ def rep_counters_release(*, rep_id: int) -> None:
     )
 
 
-def _rotation_lock(rule_id: int) -> RotationState:
-    """Lock the rule's rotation row (created on the rule's first assignment) and read its cursor."""
+def _rotations_lock(rule_ids: Iterable[int]) -> dict[int, RotationState]:
+    """Lock the rules' rotation rows, in rule order (two transactions never wait on each other
+    in a cycle), creating a rule's row on its first assignment; return their cursors."""
+    ids = sorted(set(rule_ids))
+    if not ids:
+        return {}
     table = RotationStateRow._meta.db_table
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    marks = ", ".join(["%s"] * len(ids))
+    sql = f"SELECT rule_id, data FROM {table} WHERE rule_id IN ({marks}) ORDER BY rule_id{lock}"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT data FROM {table} WHERE rule_id = %s{lock}", [rule_id])
-        row = cursor.fetchone()
-        if row is None:
+        cursor.execute(sql, ids)
+        rows = cursor.fetchall()
+        missing = sorted(set(ids) - {row[0] for row in rows})
+        if missing:
             RotationStateRow.objects.bulk_create(
-                [RotationStateRow(rule_id=rule_id)], ignore_conflicts=True
+                [RotationStateRow(rule_id=rule_id) for rule_id in missing], ignore_conflicts=True
             )
-            cursor.execute(f"SELECT data FROM {table} WHERE rule_id = %s{lock}", [rule_id])
-            row = cursor.fetchone()
-    data = json.loads(row[0]) if isinstance(row[0], str) else row[0]
-    return RotationState(rule_id=rule_id, data=data or {})
+            cursor.execute(sql.replace(marks, ", ".join(["%s"] * len(missing))), missing)
+            rows += cursor.fetchall()
+    return {
+        rule_id: RotationState(
+            rule_id=rule_id, data=(json.loads(data) if isinstance(data, str) else data) or {}
+        )
+        for rule_id, data in rows
+    }
 
 
 def _capacity_problem(rep: Rep, *, now: datetime) -> str | None:
@@ -179,69 +194,157 @@ class _Take:
         }
 
 
-def _route_commit(
+def _assigned(decision: Decision) -> bool:
+    return (
+        decision.outcome == "assigned"
+        and decision.rule_id is not None
+        and decision.rep_id is not None
+    )
+
+
+def _load_taken(load: RepLoad | None, *, rep_id: int, now: datetime) -> RepLoad:
+    """`load` with one more open lead and one more assignment today."""
+    if load is None:
+        return RepLoad(rep_id=rep_id, open_leads=1, leads_today=1, last_assigned_at=now)
+    return replace(
+        load,
+        open_leads=load.open_leads + 1,
+        leads_today=load.leads_today + 1,
+        last_assigned_at=now,
+    )
+
+
+def _load_counts(load: RepLoad | None) -> tuple[Any, ...]:
+    if load is None:
+        return (False, 0, 0, None)
+    return (load.away, load.open_leads, load.leads_today, load.last_assigned_at)
+
+
+@dataclass(frozen=True)
+class _Pick:
+    """The plan for one lead: a decision, and whether it was confirmed on a locked cursor."""
+
+    decision: Decision
+    confirmed: bool
+
+
+def _plan(
     *,
-    lead: Lead,
+    config: CurrentConfig,
+    facts: Sequence[LeadFacts],
+    first: Sequence[Decision],
+    loads: Mapping[int, RepLoad],
+    rotations: dict[int, RotationState],
+    now: datetime,
+) -> list[_Pick]:
+    """Pick a rep for each lead in order, from the locked cursors in `rotations` (a rule chosen
+    on a second look is locked here and added to it), each pick counting against its rep's load
+    and advancing its rule's cursor for the leads after it. Writes nothing."""
+    loads, cursors = dict(loads), dict(rotations)
+    picks: list[_Pick] = []
+    for fact, decision in zip(facts, first, strict=True):
+        confirmed = False
+        for _ in range(_MAX_PICK_ATTEMPTS):
+            if not _assigned(decision):
+                break
+            rule_id = decision.rule_id
+            assert rule_id is not None
+            if rule_id not in cursors:
+                locked = _rotations_lock([rule_id])
+                rotations.update(locked)
+                cursors.update(locked)
+            pick = decide(
+                config.compiled,
+                fact,
+                loads=loads,
+                rotations={rule_id: cursors[rule_id]},
+                now=now,
+                only_rule_id=rule_id,
+            )
+            if _assigned(pick):
+                assert pick.rep_id is not None
+                decision, confirmed = replace(pick, trace=_merge_trace(decision, pick)), True
+                if pick.new_rotation is not None:
+                    cursors[rule_id] = pick.new_rotation
+                loads[pick.rep_id] = _load_taken(
+                    loads.get(pick.rep_id), rep_id=pick.rep_id, now=now
+                )
+                break
+            # The rule found no one on the locked cursor (an earlier lead of this batch, or a
+            # concurrent transaction, filled its reps): decide again from scratch.
+            decision = decide(config.compiled, fact, loads=loads, rotations={}, now=now)
+        picks.append(_Pick(decision=decision, confirmed=confirmed))
+    return picks
+
+
+def _routes_commit(
+    leads: Sequence[Lead],
+    *,
+    kinds: Sequence[str],
     config: CurrentConfig,
     now: datetime,
     actor: Any,
-    kind: str,
     reason_prefix: str = "",
-) -> tuple[Decision, Assignment | None]:
-    """Decide for the locked `lead` and write the assignment under the rule's and rep's locks.
+) -> list[tuple[Decision, Assignment | None]]:
+    """Decide for the locked `leads`, in order, and write their assignments in one go.
 
-    The first pass (no lock) only finds the winning rule: whether anyone is eligible does not
-    depend on the cursor. The pick comes from the locked cursor, and the rep's capacity is
-    checked again as their row is written; a rep who filled up meanwhile means deciding again.
-    No assignment when no one can take the lead.
+    The first pass (no lock) only finds each lead's winning rule: whether anyone is eligible
+    does not depend on the cursor. The winning rules' rotation rows are locked, in rule order;
+    the picks come from the locked cursors, each counting against its rep for the leads after
+    it; then the picked reps' rows are locked (in id order) and read: a rep a concurrent
+    transaction filled up meanwhile means planning again with the exact counts. Nothing is
+    written before every pick sits on a locked rep with room, so no write is ever undone. A
+    lead no one can take gets no assignment.
     """
-    facts = lead_facts(lead)
+    facts = [lead_facts(lead) for lead in leads]
     loads: dict[int, RepLoad] = rep_loads(now=now)
     no_rotations: Mapping[int, RotationState] = {}
-    decision = decide(config.compiled, facts, loads=loads, rotations=no_rotations, now=now)
-    for _ in range(_MAX_PICK_ATTEMPTS):
-        if decision.outcome != "assigned" or decision.rule_id is None or decision.rep_id is None:
-            return decision, None
-        confirmed = decide(
-            config.compiled,
-            facts,
-            loads=loads,
-            rotations={decision.rule_id: _rotation_lock(decision.rule_id)},
-            now=now,
-            only_rule_id=decision.rule_id,
+    first = [
+        decide(config.compiled, fact, loads=loads, rotations=no_rotations, now=now)
+        for fact in facts
+    ]
+    rotations = _rotations_lock(d.rule_id for d in first if _assigned(d) and d.rule_id)
+    locked_reps: set[int] = set()
+    while True:
+        picks = _plan(
+            config=config, facts=facts, first=first, loads=loads, rotations=rotations, now=now
         )
-        if confirmed.outcome == "assigned" and confirmed.rep_id is not None:
-            confirmed = replace(confirmed, trace=_merge_trace(decision, confirmed))
-            take = _Take(
-                lead=lead,
-                decision=confirmed,
-                config=config,
-                kind=kind,
-                reason=reason_prefix + confirmed.reason,
-                now=now,
-                actor=actor,
-            )
-            assignment = _assignment_record(take)
-            if assignment is not None:
-                return confirmed, assignment
-            logger.info("Rep %s filled up concurrently; deciding again", confirmed.rep_id)
-            loads.update(rep_loads(now=now, rep_ids=[confirmed.rep_id], need_rates=False))
-        # The rule found no one under the lock, or its pick filled up: decide again from scratch.
-        decision = decide(config.compiled, facts, loads=loads, rotations=no_rotations, now=now)
-    return decision, None
+        unlocked = {p.decision.rep_id for p in picks if p.confirmed} - locked_reps - {None}
+        if not unlocked:
+            break
+        locked_reps |= unlocked  # type: ignore[arg-type]
+        exact = rep_loads(now=now, rep_ids=sorted(unlocked), need_rates=False, lock=True)  # type: ignore[type-var]
+        stale = False
+        for rep_id, load in exact.items():
+            before = loads.get(rep_id)
+            stale = stale or _load_counts(before) != _load_counts(load)
+            rate = before.conversion_rate_90d if before is not None else None
+            loads[rep_id] = replace(load, conversion_rate_90d=rate)
+        if not stale:
+            break
+        logger.info("A picked rep's load changed concurrently; planning the batch again")
+
+    takes = [
+        _Take(
+            lead=lead,
+            decision=pick.decision,
+            config=config,
+            kind=kind,
+            reason=reason_prefix + pick.decision.reason,
+            now=now,
+            actor=actor,
+        )
+        for lead, kind, pick in zip(leads, kinds, picks, strict=True)
+        if pick.confirmed
+    ]
+    written = dict(zip((take.lead.pk for take in takes), _assignments_record(takes), strict=True))
+    return [(pick.decision, written.get(lead.pk)) for lead, pick in zip(leads, picks, strict=True)]
 
 
 def _assignment_record(take: _Take) -> Assignment | None:
-    """Write `take`: the Assignment, the lead, the rotation cursor and the rep's counters.
-
-    None, and nothing written, when the rep reached a capacity limit since the decision. A first
-    assignment on PostgreSQL is one statement (the hot path: the rule's rotation row stays locked
-    for three round trips); later moves, and other databases, go through the ORM.
-    """
+    """Write `take` through the ORM: the Assignment, the lead, the rotation cursor and the
+    rep's counters. None, and nothing written, when the rep has no room (a last check)."""
     lead, decision = take.lead, take.decision
-    first = lead.status in (LeadStatus.NEW, LeadStatus.UNROUTED)
-    if first and SINGLE_STATEMENT_WRITES and connection.vendor == "postgresql":
-        return _first_assignment_write(take)
     rep = Rep.objects.select_for_update(of=("self",)).select_related("user").get(pk=take.rep_id)
     if not decision.forced and _capacity_problem(rep, now=take.now) is not None:
         return None
@@ -276,103 +379,140 @@ def _assignment_record(take: _Take) -> Assignment | None:
     return assignment
 
 
-# The rep's counters move only if they still have room (unless the rule assigns anyway); the
-# rotation, the lead and the Assignment are written only if the rep's row was.
-_FIRST_ASSIGNMENT_SQL = """
-WITH rep AS (
-    UPDATE reps_rep
-    SET open_leads_count = open_leads_count + 1,
-        assigned_today = CASE WHEN assigned_today_date = %(today)s
-                              THEN assigned_today + 1 ELSE 1 END,
-        assigned_today_date = %(today)s,
+# Every first assignment of a batch in one statement; the reps' rows are locked and their room
+# checked by the caller. Rows are written in batch order (`ord`), so ids follow the decisions.
+# The batch travels as one JSON document: quoting it is one call, where arrays of JSON traces
+# cost the client a regular-expression pass per quote character.
+_FIRST_ASSIGNMENTS_SQL = """
+WITH take AS (
+    SELECT * FROM jsonb_to_recordset(%(takes)s::jsonb) AS t(
+        ord int, lead_id bigint, rep_id bigint, rep_today date, rule_id bigint,
+        territory_id bigint, sla_due_at timestamptz, rule_name text, strategy text, kind text,
+        reason text, trace jsonb, username text)
+), rep AS (
+    UPDATE reps_rep r
+    SET open_leads_count = r.open_leads_count + n.taken,
+        assigned_today = CASE WHEN r.assigned_today_date = n.today
+                              THEN r.assigned_today + n.taken ELSE n.taken END,
+        assigned_today_date = n.today,
         last_assigned_at = %(now)s
-    WHERE id = %(rep_id)s
-      AND (%(forced)s OR (
-          (max_open_leads IS NULL OR open_leads_count < max_open_leads)
-          AND (max_daily_leads IS NULL OR max_daily_leads > CASE
-               WHEN assigned_today_date = %(today)s THEN assigned_today ELSE 0 END)))
-    RETURNING id
+    FROM (SELECT rep_id, min(rep_today) AS today, count(*) AS taken
+          FROM take GROUP BY rep_id) n
+    WHERE r.id = n.rep_id
 ), rotation AS (
-    UPDATE routing_rotationstate
-    SET data = %(rotation)s::jsonb, assignments = assignments + 1, updated_at = %(now)s
-    WHERE rule_id = %(rule_id)s AND %(advance)s AND EXISTS (SELECT FROM rep)
+    UPDATE routing_rotationstate s
+    SET data = c.data, assignments = s.assignments + c.taken, updated_at = %(now)s
+    FROM jsonb_to_recordset(%(cursors)s::jsonb) AS c(rule_id bigint, data jsonb, taken int)
+    WHERE s.rule_id = c.rule_id
 ), lead AS (
-    UPDATE leads_lead
-    SET status = %(status)s, owner_id = %(owner_id)s, rule_id = %(rule_id)s,
-        territory_id = %(territory_id)s, assigned_at = %(assigned_at)s,
-        sla_due_at = %(sla_due_at)s, updated_at = %(now)s
-    WHERE id = %(lead_id)s AND EXISTS (SELECT FROM rep)
+    UPDATE leads_lead l
+    SET status = %(status)s, owner_id = take.rep_id, rule_id = take.rule_id,
+        territory_id = take.territory_id, assigned_at = %(now)s,
+        sla_due_at = take.sla_due_at, updated_at = %(now)s
+    FROM take
+    WHERE l.id = take.lead_id
 ), assignment AS (
     INSERT INTO routing_assignment (lead_id, rep_id, rule_id, rule_name, config_version_id,
                                     strategy, kind, reason, trace, actor_id, assigned_at)
-    SELECT %(lead_id)s, rep.id, %(rule_id)s, %(rule_name)s, %(config_version_id)s,
-           %(strategy)s, %(kind)s, %(reason)s, %(trace)s::jsonb, %(actor_id)s, %(now)s
-    FROM rep
-    RETURNING id
+    SELECT lead_id, rep_id, rule_id, rule_name, %(config_version_id)s,
+           strategy, kind, reason, trace, %(actor_id)s, %(now)s
+    FROM take ORDER BY ord
+    RETURNING id, lead_id
 ), activity AS (
     INSERT INTO leads_leadactivity (lead_id, kind, at, actor_id, note, data)
-    SELECT %(lead_id)s, %(activity)s, %(now)s, %(actor_id)s, %(reason)s,
-           jsonb_build_object('rep', %(username)s::text, 'assignment', assignment.id)
-    FROM assignment
+    SELECT take.lead_id, %(activity)s, %(now)s, %(actor_id)s, take.reason,
+           jsonb_build_object('rep', take.username, 'assignment', assignment.id)
+    FROM take JOIN assignment USING (lead_id)
+    ORDER BY take.ord
 )
-SELECT id FROM assignment
+SELECT lead_id, id FROM assignment
 """
 
 
-def _first_assignment_write(take: _Take) -> Assignment | None:
-    """`_assignment_record` for a lead never owned, on PostgreSQL: one data-modifying statement."""
-    lead, decision, now = take.lead, take.decision, take.now
-    values = take.lead_values()
-    rep = take.config.compiled.reps[take.rep_id]  # the engine picks only compiled reps
-    actor_id = getattr(take.actor, "pk", None)
+def _assignments_record(takes: Sequence[_Take]) -> list[Assignment | None]:
+    """Write `takes`, each on a rep whose row the caller locked with room checked.
+
+    The first assignments of a batch are one statement on PostgreSQL (the hot path: the rules'
+    rotation rows stay locked for a single round trip); later moves, and other databases, go
+    through the ORM one by one.
+    """
+    firsts = [take for take in takes if take.lead.status in (LeadStatus.NEW, LeadStatus.UNROUTED)]
+    if not (firsts and SINGLE_STATEMENT_WRITES and connection.vendor == "postgresql"):
+        return [_assignment_record(take) for take in takes]
+    written = {assignment.lead_id: assignment for assignment in _first_assignments_write(firsts)}
+    return [written.get(take.lead.pk) or _assignment_record(take) for take in takes]
+
+
+def _first_assignments_write(takes: Sequence[_Take]) -> list[Assignment]:
+    """`_assignment_record` for leads never owned, on PostgreSQL: one data-modifying statement."""
+    first, now = takes[0], takes[0].now
+    config, actor_id = first.config, getattr(first.actor, "pk", None)
+    values = [take.lead_values() for take in takes]
+    cursors: dict[int, tuple[RotationState, int]] = {}
+    for take in takes:  # each rule's cursor after its last assignment of the batch
+        rotation = take.decision.new_rotation
+        if rotation is not None:
+            _, taken = cursors.get(rotation.rule_id, (rotation, 0))
+            cursors[rotation.rule_id] = (rotation, taken + 1)
+    rows = [
+        {
+            "ord": ord_,
+            "lead_id": take.lead.pk,
+            "rep_id": take.rep_id,
+            "rep_today": now.astimezone(config.compiled.reps[take.rep_id].tz).date().isoformat(),
+            "rule_id": take.decision.rule_id,
+            "territory_id": lead_values["territory_id"],
+            "sla_due_at": lead_values["sla_due_at"].isoformat(),
+            "rule_name": take.decision.rule_name or "",
+            "strategy": take.decision.strategy or "",
+            "kind": take.kind,
+            "reason": take.reason,
+            "trace": take.decision.trace,
+            "username": config.compiled.reps[take.rep_id].username,
+        }
+        for ord_, (take, lead_values) in enumerate(zip(takes, values, strict=True))
+    ]
+    params = {
+        "takes": json.dumps(rows),
+        "cursors": json.dumps(
+            [
+                {"rule_id": rule_id, "data": dict(rotation.data), "taken": taken}
+                for rule_id, (rotation, taken) in cursors.items()
+            ]
+        ),
+        "now": now,
+        "status": LeadStatus.ASSIGNED,
+        "config_version_id": config.version_id,
+        "actor_id": actor_id,
+        "activity": LeadActivityKind.ASSIGNED,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            _FIRST_ASSIGNMENT_SQL,
-            {
-                **values,
-                "lead_id": lead.pk,
-                "rep_id": take.rep_id,
-                "today": now.astimezone(rep.tz).date(),
-                "now": now,
-                "forced": decision.forced,
-                "advance": decision.new_rotation is not None,
-                "rotation": json.dumps(
-                    dict(decision.new_rotation.data) if decision.new_rotation else {}
-                ),
-                "rule_name": decision.rule_name or "",
-                "config_version_id": take.config.version_id,
-                "strategy": decision.strategy or "",
-                "kind": take.kind,
-                "reason": take.reason,
-                "trace": json.dumps(decision.trace),
-                "actor_id": actor_id,
-                "activity": LeadActivityKind.ASSIGNED,
-                "username": rep.username,
-            },
+        cursor.execute(_FIRST_ASSIGNMENTS_SQL, params)
+        ids = dict(cursor.fetchall())
+    assignments = []
+    for take, lead_values in zip(takes, values, strict=True):
+        lead, decision = take.lead, take.decision
+        for name, value in lead_values.items():
+            setattr(lead, name, value)
+        lead.updated_at = now
+        assignment = Assignment(
+            id=ids[lead.pk],
+            lead=lead,
+            rep_id=take.rep_id,
+            rule_id=decision.rule_id,
+            rule_name=decision.rule_name or "",
+            config_version_id=config.version_id,
+            strategy=decision.strategy or "",
+            kind=take.kind,
+            reason=take.reason,
+            trace=decision.trace,
+            actor_id=actor_id,
+            assigned_at=now,
         )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    for name, value in values.items():
-        setattr(lead, name, value)
-    lead.updated_at = now
-    assignment = Assignment(
-        id=row[0],
-        lead=lead,
-        rep_id=take.rep_id,
-        rule_id=decision.rule_id,
-        rule_name=decision.rule_name or "",
-        config_version_id=take.config.version_id,
-        strategy=decision.strategy or "",
-        kind=take.kind,
-        reason=take.reason,
-        trace=decision.trace,
-        actor_id=actor_id,
-        assigned_at=now,
-    )
-    assignment._state.adding = False
-    assignment._state.db = connection.alias
-    return assignment
+        assignment._state.adding = False
+        assignment._state.db = connection.alias
+        assignments.append(assignment)
+    return assignments
 
 
 def assignment_start(
@@ -427,43 +567,85 @@ def _open_original(lead: Lead) -> Lead | None:
     )
 
 
-def _route_locked(lead: Lead, *, now: datetime, actor: Any, retry_unrouted: bool) -> RouteResult:
-    if lead.status not in (LeadStatus.NEW, LeadStatus.UNROUTED):
-        return RouteResult(lead=lead, outcome="noop")
-    if lead.status == LeadStatus.UNROUTED and not retry_unrouted:
-        return RouteResult(lead=lead, outcome="noop")
-    if lead.status == LeadStatus.NEW:
-        original = _open_original(lead)
-        if original is not None:
-            return _mark_duplicate(lead, original=original, now=now, actor=actor)
+def _routable(lead: Lead, *, retry_unrouted: bool) -> bool:
+    return lead.status == LeadStatus.NEW or (lead.status == LeadStatus.UNROUTED and retry_unrouted)
 
-    config = config_current()
-    kind = AssignmentKind.RETRY if lead.status == LeadStatus.UNROUTED else AssignmentKind.AUTO
-    decision, assignment = _route_commit(lead=lead, config=config, now=now, actor=actor, kind=kind)
-    if assignment is None:
-        became_unrouted = lead.status != LeadStatus.UNROUTED
-        lead.status = LeadStatus.UNROUTED
-        lead.territory_id = config.territory_ids_by_code.get(decision.territory or "")
-        lead.save(update_fields=["status", "territory", "updated_at"])
-        if became_unrouted:
-            LeadActivity.objects.create(
-                lead=lead,
-                kind=LeadActivityKind.UNROUTED,
-                at=now,
-                actor=actor,
-                note=decision.reason,
-                data={"trace": decision.trace},
+
+def _route_locked(
+    leads: Sequence[Lead], *, now: datetime, actor: Any, retry_unrouted: bool
+) -> dict[int, RouteResult]:
+    """Route the locked `leads` (in id order) in the current transaction, by lead id."""
+    results: dict[int, RouteResult] = {}
+    routable: list[Lead] = []
+    duplicates: list[Lead] = []
+    for lead in leads:
+        if not _routable(lead, retry_unrouted=retry_unrouted):
+            results[lead.pk] = RouteResult(lead=lead, outcome="noop")
+        elif lead.status == LeadStatus.NEW and getattr(lead, "open_original_id", 0) is not None:
+            duplicates.append(lead)  # after the others: its original may be routed among them
+        else:
+            routable.append(lead)
+
+    if routable:
+        config = config_current()
+        kinds = [
+            AssignmentKind.RETRY if lead.status == LeadStatus.UNROUTED else AssignmentKind.AUTO
+            for lead in routable
+        ]
+        committed = _routes_commit(routable, kinds=kinds, config=config, now=now, actor=actor)
+        assigned: list[int] = []
+        for lead, (decision, assignment) in zip(routable, committed, strict=True):
+            if assignment is None:
+                results[lead.pk] = _mark_unrouted(
+                    lead, decision=decision, config=config, now=now, actor=actor
+                )
+                continue
+            assigned.append(assignment.pk)
+            results[lead.pk] = RouteResult(
+                lead=lead, outcome="assigned", assignment=assignment, decision=decision
             )
-        return RouteResult(lead=lead, outcome="unrouted", decision=decision)
-    notify_on_commit(notify_assignment, assignment.pk)
-    return RouteResult(lead=lead, outcome="assigned", assignment=assignment, decision=decision)
+        if len(assigned) == 1:
+            notify_on_commit(notify_assignment, assigned[0])
+        elif assigned:
+            notify_on_commit(notify_assignments, assigned)
+
+    for lead in duplicates:
+        original = _open_original(lead)
+        if original is None:  # the older lead closed meanwhile: route this one normally
+            lead.open_original_id = None
+            results.update(
+                _route_locked([lead], now=now, actor=actor, retry_unrouted=retry_unrouted)
+            )
+        else:
+            results[lead.pk] = _mark_duplicate(lead, original=original, now=now, actor=actor)
+    return results
+
+
+def _mark_unrouted(
+    lead: Lead, *, decision: Decision, config: CurrentConfig, now: datetime, actor: Any
+) -> RouteResult:
+    """No one can take `lead`: it waits `unrouted` (route_pending retries it)."""
+    became_unrouted = lead.status != LeadStatus.UNROUTED
+    lead.status = LeadStatus.UNROUTED
+    lead.territory_id = config.territory_ids_by_code.get(decision.territory or "")
+    lead.save(update_fields=["status", "territory", "updated_at"])
+    if became_unrouted:
+        LeadActivity.objects.create(
+            lead=lead,
+            kind=LeadActivityKind.UNROUTED,
+            at=now,
+            actor=actor,
+            note=decision.reason,
+            data={"trace": decision.trace},
+        )
+    return RouteResult(lead=lead, outcome="unrouted", decision=decision)
 
 
 def _mark_duplicate(lead: Lead, *, original: Lead, now: datetime, actor: Any) -> RouteResult:
     """Record `lead` as a duplicate of the open `original`, owned by the original's owner."""
     if original.status == LeadStatus.NEW:
         # Route the original first, under the same locks, so the copy follows its owner.
-        _route_locked(original, now=now, actor=actor, retry_unrouted=False)
+        _route_locked([original], now=now, actor=actor, retry_unrouted=False)
         original.refresh_from_db()
     lead.status = LeadStatus.DUPLICATE
     lead.duplicate_of = original
@@ -516,19 +698,27 @@ def _mark_duplicate(lead: Lead, *, original: Lead, now: datetime, actor: Any) ->
 
 
 @cache
-def _lead_lock_sql(vendor: str) -> str:
+def _lead_lock_sql(vendor: str, *, waiting: bool = False) -> str:
     """One statement: the lead, locked, with the oldest older open lead sharing its email.
 
-    Hand-written because it runs for every lead: the ORM spent longer building the annotated
-    query than PostgreSQL spent answering it.
+    `waiting`: instead, up to N `new` leads other than one, oldest first, skipping those another
+    transaction holds. Hand-written because it runs for every lead: the ORM spent longer
+    building the annotated query than PostgreSQL spent answering it.
     """
     table = Lead._meta.db_table
     open_statuses = ", ".join(f"'{status}'" for status in OPEN_STATUSES)  # constants, not input
-    lock = " FOR UPDATE OF l" if vendor == "postgresql" else ""
-    return (
+    select = (
         f"SELECT l.*, (SELECT MIN(o.id) FROM {table} o WHERE o.email = l.email"
         f" AND o.status IN ({open_statuses}) AND o.id < l.id) AS open_original_id"
-        f" FROM {table} l WHERE l.id = %s{lock}"
+        f" FROM {table} l"
+    )
+    lock = " FOR UPDATE OF l" if vendor == "postgresql" else ""
+    if not waiting:
+        return f"{select} WHERE l.id = %s{lock}"
+    skip = " SKIP LOCKED" if lock else ""
+    return (
+        f"{select} WHERE l.status = '{LeadStatus.NEW}' AND l.id <> %s"
+        f" ORDER BY l.created_at, l.id LIMIT %s{lock}{skip}"
     )
 
 
@@ -539,14 +729,37 @@ def _lead_lock(lead_id: int) -> Lead:
     raise Lead.DoesNotExist(f"Lead {lead_id} does not exist.")
 
 
+def _waiting_leads_lock(*, besides: int, limit: int) -> list[Lead]:
+    """Lock up to `limit` other `new` leads, oldest first, that no other transaction holds."""
+    if limit <= 0:
+        return []
+    sql = _lead_lock_sql(connection.vendor, waiting=True)
+    return list(Lead.objects.raw(sql, [besides, limit]))
+
+
 def lead_route(
-    *, lead_id: int, now: datetime | None = None, actor: Any = None, retry_unrouted: bool = True
+    *,
+    lead_id: int,
+    now: datetime | None = None,
+    actor: Any = None,
+    retry_unrouted: bool = True,
+    batch: int = 1,
 ) -> RouteResult:
-    """Route a `new` (or retry an `unrouted`) lead; a no-op for a lead already routed."""
+    """Route a `new` (or retry an `unrouted`) lead; a no-op for a lead already routed.
+
+    `batch` > 1 (the Celery task): up to `batch` - 1 other `new` leads, oldest first and none
+    another worker holds, are routed in the same transaction. Under a backlog one task then does
+    the work of many (the config, loads and rule locks are read once) and the others' own tasks
+    find their leads routed; with no backlog nothing waits and the batch is the lead alone.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         lead = _lead_lock(lead_id)
-        return _route_locked(lead, now=now, actor=actor, retry_unrouted=retry_unrouted)
+        leads = [lead]
+        if batch > 1 and lead.status == LeadStatus.NEW:
+            leads += _waiting_leads_lock(besides=lead_id, limit=batch - 1)
+            leads.sort(key=lambda each: each.pk)
+        return _route_locked(leads, now=now, actor=actor, retry_unrouted=retry_unrouted)[lead_id]
 
 
 def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> RouteResult:
@@ -558,16 +771,16 @@ def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> Ro
             raise RoutingError(f"A {lead.status} lead cannot be rerouted.")
         if lead.status == LeadStatus.NEW:
             # Never routed: the normal path, duplicate check included.
-            result = _route_locked(lead, now=now, actor=actor, retry_unrouted=False)
+            result = _route_locked([lead], now=now, actor=actor, retry_unrouted=False)[lead.pk]
             if result.outcome == "unrouted" and result.decision is not None:
                 raise RoutingError(f"Rerouting found no eligible rep: {result.decision.reason}")
             return result
-        decision, assignment = _route_commit(
-            lead=lead,
+        [(decision, assignment)] = _routes_commit(
+            [lead],
+            kinds=[AssignmentKind.AUTO],
             config=config_current(),
             now=now,
             actor=actor,
-            kind=AssignmentKind.AUTO,
             reason_prefix=f"Rerouted by {getattr(actor, 'username', 'system')}: ",
         )
         if assignment is None:

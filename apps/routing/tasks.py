@@ -10,6 +10,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from apps.leads.models import Lead, LeadStatus
+from apps.leads.selectors import lead_status
 from apps.routing.services import lead_route
 
 logger = logging.getLogger(__name__)
@@ -28,9 +29,15 @@ PENDING_BATCH = 500
     max_retries=6,
 )
 def route_lead(self, lead_id: int) -> str:  # type: ignore[no-untyped-def]
-    """Route one lead. Safe to run twice: an already-routed lead is a no-op."""
+    """Route one lead, and others waiting behind it (ROUTING_BATCH_SIZE). Safe to run twice:
+    an already-routed lead is a no-op."""
+    status = lead_status(lead_id=lead_id)
+    if status is not None and status != LeadStatus.NEW:
+        return "noop"  # routed already, often with another lead's task under a backlog
     try:
-        result = lead_route(lead_id=lead_id, retry_unrouted=False)
+        result = lead_route(
+            lead_id=lead_id, retry_unrouted=False, batch=settings.ROUTING_BATCH_SIZE
+        )
     except Lead.DoesNotExist:
         logger.warning("route_lead: lead %s does not exist", lead_id)
         return "missing"

@@ -85,18 +85,19 @@ def test_single_statement_and_orm_paths_write_the_same_rows(west_org, monkeypatc
 
 
 def test_the_guard_refuses_a_rep_who_filled_up_since_the_decision(west_org, monkeypatch):
-    """A concurrent assignment filled alice after the decision: nothing is half-written."""
+    """A concurrent assignment filled alice after the decision: her locked row says so, the
+    batch is planned again, and nothing is half-written."""
     alice = Rep.objects.get(user__username="alice")
     Rep.objects.filter(pk=alice.pk).update(max_open_leads=1)
     config_cache_clear()
-    real_lock = services._rotation_lock
+    real_lock = services._rotations_lock
 
-    def lock_then_fill(rule_id):  # type: ignore[no-untyped-def]
-        state = real_lock(rule_id)
+    def lock_then_fill(rule_ids):  # type: ignore[no-untyped-def]
+        state = real_lock(rule_ids)
         Rep.objects.filter(pk=alice.pk).update(open_leads_count=1)  # "someone else" took one
         return state
 
-    monkeypatch.setattr(services, "_rotation_lock", lock_then_fill)
+    monkeypatch.setattr(services, "_rotations_lock", lock_then_fill)
     lead = LeadFactory(company_size=5000, country="US", region="US-CA")
     result = services.lead_route(lead_id=lead.pk, now=NOW)
     assert result.outcome == "assigned"
