@@ -1,9 +1,9 @@
 """Write side of routing: every assignment is one transaction with its audit records.
 
-`lead_route` decides with the pure engine outside any lock, then locks the winning rule's
-RotationState row (held for milliseconds), re-decides that rule against the locked cursor,
-locks the chosen rep's row to re-check capacity, and writes the Assignment, the lead, the
-rotation cursor and the rep's load counters together.
+`lead_route` locks the lead (and, under a backlog, other waiting leads: a batch), decides each
+with the pure engine outside any rule lock, then locks the winning rules' RotationState rows,
+picks from the locked cursors, locks the picked reps' rows to confirm their capacity, and writes
+the Assignments, the leads, the rotation cursors and the reps' load counters together.
 """
 
 from __future__ import annotations

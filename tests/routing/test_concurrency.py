@@ -16,20 +16,22 @@ PROCESSES = 4
 LEADS = 120
 
 
-def _route_chunk(lead_ids: list[int], start: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-defined]
+def _route_chunk(lead_ids: list[int], start: multiprocessing.synchronize.Event, batch: int) -> None:  # type: ignore[name-defined]
     from apps.routing.services import lead_route
 
     start.wait(timeout=30)
     try:
         for lead_id in lead_ids:
-            lead_route(lead_id=lead_id)
+            lead_route(lead_id=lead_id, batch=batch)
     finally:
         connections.close_all()
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_processes_racing_on_one_rule_never_double_assign_and_rotate_exactly(west_org):
+@pytest.mark.parametrize("batch", [1, 7], ids=["one-by-one", "batches"])
+def test_processes_racing_on_one_rule_never_double_assign_and_rotate_exactly(west_org, batch):
+    """With batches, each process also takes waiting leads the others may be reaching for."""
     lead_ids = [
         LeadFactory(company_size=5000, country="US", region="US-CA").pk for _ in range(LEADS)
     ]
@@ -39,7 +41,7 @@ def test_processes_racing_on_one_rule_never_double_assign_and_rotate_exactly(wes
     connections.close_all()
     ctx = multiprocessing.get_context("fork")
     start = ctx.Event()
-    workers = [ctx.Process(target=_route_chunk, args=(chunk, start)) for chunk in chunks]
+    workers = [ctx.Process(target=_route_chunk, args=(chunk, start, batch)) for chunk in chunks]
     for worker in workers:
         worker.start()
     start.set()

@@ -1,4 +1,5 @@
-"""The one-statement first assignment (PostgreSQL) writes exactly what the ORM path writes."""
+"""The one-statement batch write (PostgreSQL) writes exactly what the ORM path writes, and a
+batch routes exactly as the same leads routed one by one."""
 
 from __future__ import annotations
 
@@ -18,20 +19,34 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
-def _route_four(monkeypatch, single_statement: bool) -> list[tuple]:  # type: ignore[no-untyped-def]
+def _route_four(monkeypatch, single_statement: bool, batch: bool = False) -> list[tuple]:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(services, "SINGLE_STATEMENT_WRITES", single_statement)
-    # alice may hold one open lead: the third enterprise lead must skip her under the guard.
+    # alice may hold one open lead: the third enterprise lead must skip her.
     Rep.objects.filter(user__username="alice").update(max_open_leads=1)
     config_cache_clear()
-    rows = []
-    for i in range(4):
-        lead = LeadFactory(
-            email=f"w{i}-{single_statement}@acme{i}.com",
+    leads = [
+        LeadFactory(
+            email=f"w{i}-{single_statement}-{batch}@acme{i}.com",
             company_size=5000,
             country="US",
             region="US-CA",
         )
-        result = services.lead_route(lead_id=lead.pk, now=NOW)
+        for i in range(4)
+    ]
+    if batch:  # the first lead's call routes all four in one transaction
+        batched = services.lead_route(lead_id=leads[0].pk, now=NOW, batch=10)
+        assert batched.outcome == "assigned"
+        assert not Lead.objects.filter(status="new").exists()
+    rows = []
+    for lead in leads:
+        result = services.lead_route(lead_id=lead.pk, now=NOW) if not batch else batched
+        if batch and lead != leads[0]:
+            result = services.RouteResult(
+                lead=Lead.objects.get(pk=lead.pk),
+                outcome="assigned",
+                assignment=Assignment.objects.get(lead=lead),
+            )
+            assert services.lead_route(lead_id=lead.pk, now=NOW).outcome == "noop"
         assert result.outcome == "assigned"
         stored = Lead.objects.get(pk=lead.pk)
         assignment = Assignment.objects.get(lead=lead)
@@ -71,17 +86,31 @@ def _route_four(monkeypatch, single_statement: bool) -> list[tuple]:  # type: ig
     return [*rows, counters, (rotation.data, rotation.assignments)]
 
 
-def test_single_statement_and_orm_paths_write_the_same_rows(west_org, monkeypatch):
-    orm = _route_four(monkeypatch, single_statement=False)
-    # Start over from the same counters and cursor (assignments are append-only: leads stay).
+def _start_over() -> None:
+    """The same counters and cursor again (assignments are append-only: the leads stay)."""
     Rep.objects.update(
         open_leads_count=0, assigned_today=0, assigned_today_date=None, last_assigned_at=None
     )
     RotationState.objects.all().delete()
+
+
+def test_single_statement_and_orm_paths_write_the_same_rows(west_org, monkeypatch):
+    orm = _route_four(monkeypatch, single_statement=False)
+    _start_over()
     single = _route_four(monkeypatch, single_statement=True)
     assert single == orm
     owners = [row[1] for row in single[:4]]
     assert owners == ["alice", "bob", "carol", "bob"]  # alice full after one: skipped
+
+
+@pytest.mark.parametrize("single_statement", [True, False])
+def test_a_batch_writes_what_the_leads_routed_one_by_one_write(
+    west_org, monkeypatch, single_statement
+):
+    one_by_one = _route_four(monkeypatch, single_statement=False)
+    _start_over()
+    batched = _route_four(monkeypatch, single_statement=single_statement, batch=True)
+    assert batched == one_by_one
 
 
 def test_the_guard_refuses_a_rep_who_filled_up_since_the_decision(west_org, monkeypatch):
