@@ -120,3 +120,41 @@ def eager_tasks():  # type: ignore[no-untyped-def]
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def live_worker():  # type: ignore[no-untyped-def]
+    """Start a real Celery worker (threads, on the configured broker) for the given queues.
+
+    Each task closes its thread's database connections when it ends: the worker's threads
+    would otherwise keep sessions open on the test database past its teardown.
+    """
+    from contextlib import contextmanager
+
+    from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+    from django.db import connections
+
+    from routing_portal.celery import app
+
+    def close_connections(**kwargs: object) -> None:
+        connections.close_all()
+
+    @contextmanager
+    def running(*queues: str):  # type: ignore[no-untyped-def]
+        app.control.purge()
+        task_postrun.connect(close_connections, weak=False)
+        try:
+            with start_worker(
+                app,
+                pool="threads",
+                concurrency=2,
+                perform_ping_check=False,
+                queues=list(queues),
+                shutdown_timeout=15,
+            ):
+                yield
+        finally:
+            task_postrun.disconnect(close_connections)
+
+    return running

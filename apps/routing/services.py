@@ -309,11 +309,12 @@ def _routes_commit(
         picks = _plan(
             config=config, facts=facts, first=first, loads=loads, rotations=rotations, now=now
         )
-        unlocked = {p.decision.rep_id for p in picks if p.confirmed} - locked_reps - {None}
+        picked = {pick.decision.rep_id for pick in picks if pick.confirmed}
+        unlocked = sorted(rep for rep in picked if rep is not None and rep not in locked_reps)
         if not unlocked:
             break
-        locked_reps |= unlocked  # type: ignore[arg-type]
-        exact = rep_loads(now=now, rep_ids=sorted(unlocked), need_rates=False, lock=True)  # type: ignore[type-var]
+        locked_reps.update(unlocked)
+        exact = rep_loads(now=now, rep_ids=unlocked, need_rates=False, lock=True)
         stale = False
         for rep_id, load in exact.items():
             before = loads.get(rep_id)
@@ -612,7 +613,7 @@ def _route_locked(
     for lead in duplicates:
         original = _open_original(lead)
         if original is None:  # the older lead closed meanwhile: route this one normally
-            lead.open_original_id = None
+            lead.open_original_id = None  # type: ignore[attr-defined]  # set by _lead_lock
             results.update(
                 _route_locked([lead], now=now, actor=actor, retry_unrouted=retry_unrouted)
             )

@@ -232,20 +232,12 @@ def wait_for(predicate, timeout: float = 30.0) -> bool:  # type: ignore[no-untyp
 
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_worker_retries_a_failing_webhook_through_the_broker(west_org, settings, receiver):
-    from celery.contrib.testing.worker import start_worker
-
+def test_worker_retries_a_failing_webhook_through_the_broker(
+    west_org, settings, receiver, live_worker
+):
     settings.NOTIFY_WEBHOOK_RETRY_BASE_SECONDS = 0.5
     WebhookEndpoint.objects.create(url=receiver.url, event_types=["lead.assigned"])
-    app.control.purge()
-    with start_worker(
-        app,
-        pool="threads",
-        concurrency=2,
-        perform_ping_check=False,
-        queues=["notify"],
-        shutdown_timeout=15,
-    ):
+    with live_worker("notify"):
         lead = LeadFactory(company_size=5000, country="US", region="US-CA")
         assert lead_route(lead_id=lead.pk).outcome == "assigned"  # commits, then enqueues
         assert wait_for(lambda: WebhookDelivery.objects.filter(status="succeeded").exists())

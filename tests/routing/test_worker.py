@@ -5,12 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 
 from apps.leads.models import Lead
 from apps.routing.models import Assignment
 from apps.routing.tasks import route_lead
-from routing_portal.celery import app
 from tests.factories import LeadFactory
 
 
@@ -26,17 +24,9 @@ def wait_for(predicate, timeout: float = 30.0) -> bool:  # type: ignore[no-untyp
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_worker_routes_posted_leads_and_a_task_delivered_twice_assigns_once(
-    west_org, manager_client
+    west_org, manager_client, live_worker
 ):
-    app.control.purge()
-    with start_worker(
-        app,
-        pool="threads",
-        concurrency=2,
-        perform_ping_check=False,
-        queues=["routing"],
-        shutdown_timeout=15,
-    ):
+    with live_worker("routing"):
         response = manager_client.post(
             "/api/leads/",
             {"email": "ops@bigco.com", "country": "US", "region": "CA", "company_size": 4000},
