@@ -327,6 +327,16 @@ def rep_loads(
     return loads
 
 
+def rep_caps(*, rep_ids: Iterable[int]) -> dict[int, tuple[int | None, int | None]]:
+    """The reps' live (max_open_leads, max_daily_leads), as stored now."""
+    return {
+        rep_id: (max_open, max_daily)
+        for rep_id, max_open, max_daily in Rep.objects.filter(pk__in=list(rep_ids)).values_list(
+            "pk", "max_open_leads", "max_daily_leads"
+        )
+    }
+
+
 def rotation_states(*, rule_ids: Iterable[int] | None = None) -> dict[int, RotationState]:
     queryset = RotationStateRow.objects.all()
     if rule_ids is not None:

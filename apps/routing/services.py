@@ -41,8 +41,10 @@ from apps.routing.models import Assignment, AssignmentKind
 from apps.routing.models import RotationState as RotationStateRow
 from apps.routing.selectors import (
     CurrentConfig,
+    config_cache_clear,
     config_current,
     lead_facts,
+    rep_caps,
     rep_loads,
     rotation_states,
 )
@@ -277,6 +279,15 @@ def _plan(
     return picks
 
 
+def _caps_stale(config: CurrentConfig, caps: Mapping[int, tuple[int | None, int | None]]) -> bool:
+    """Whether a rep's stored limits differ from those the compiled configuration holds."""
+    for rep_id, live in caps.items():
+        rep = config.compiled.reps.get(rep_id)
+        if rep is not None and (rep.max_open, rep.max_daily) != live:
+            return True
+    return False
+
+
 def _routes_commit(
     leads: Sequence[Lead],
     *,
@@ -288,14 +299,17 @@ def _routes_commit(
 ) -> list[tuple[Decision, Assignment | None]]:
     """Decide for the locked `leads`, in order, and write their assignments in one go.
 
-    The first pass (no lock) only finds each lead's winning rule: whether anyone is eligible
-    does not depend on the cursor. The winning rules' rotation rows are locked, in rule order;
-    the picks come from the locked cursors, each counting against its rep for the leads after
-    it; then the picked reps' rows are locked (in id order) and read: a rep a concurrent
-    transaction filled up meanwhile means planning again with the exact counts. Nothing is
-    written before every pick sits on a locked rep with room, so no write is ever undone. A
-    lead no one can take gets no assignment.
+    Lock order, the same as the SLA sweep's: lead rows, then every rule's rotation row (by rule
+    id), then rep rows. Holding all the rules' rows, two routing transactions (or routing and
+    a sweep) queue behind each other instead of deadlocking, and a lead that falls back to a
+    later rule needs no further rule lock. The picks come from the locked cursors, each
+    counting against its rep for the leads after it; then the picked reps' rows are locked and
+    read: a rep a concurrent transaction filled up meanwhile means planning again with the
+    exact counts, and limits changed since the configuration was compiled mean compiling it
+    again. Nothing is written before every pick sits on a locked rep with room. A lead no one
+    can take gets no assignment.
     """
+    rotations = _rotations_lock(rule.rule_id for rule in config.snapshot.rules if rule.rule_id)
     facts = [lead_facts(lead) for lead in leads]
     loads: dict[int, RepLoad] = rep_loads(now=now)
     no_rotations: Mapping[int, RotationState] = {}
@@ -303,8 +317,8 @@ def _routes_commit(
         decide(config.compiled, fact, loads=loads, rotations=no_rotations, now=now)
         for fact in facts
     ]
-    rotations = _rotations_lock(d.rule_id for d in first if _assigned(d) and d.rule_id)
     locked_reps: set[int] = set()
+    refreshed = False
     while True:
         picks = _plan(
             config=config, facts=facts, first=first, loads=loads, rotations=rotations, now=now
@@ -321,9 +335,25 @@ def _routes_commit(
             stale = stale or _load_counts(before) != _load_counts(load)
             rate = before.conversion_rate_90d if before is not None else None
             loads[rep_id] = replace(load, conversion_rate_90d=rate)
+        if not refreshed and _caps_stale(config, rep_caps(rep_ids=unlocked)):
+            # A limit changed since the configuration was compiled: compile it again now.
+            config_cache_clear()
+            refreshed, config = True, config_current()
+            rotations.update(
+                _rotations_lock(
+                    r.rule_id
+                    for r in config.snapshot.rules
+                    if r.rule_id and r.rule_id not in rotations
+                )
+            )
+            first = [
+                decide(config.compiled, fact, loads=loads, rotations=no_rotations, now=now)
+                for fact in facts
+            ]
+            stale = True
         if not stale:
             break
-        logger.info("A picked rep's load changed concurrently; planning the batch again")
+        logger.info("A picked rep's load or limits changed concurrently; planning again")
 
     takes = [
         _Take(
@@ -556,9 +586,14 @@ def assignment_start(
     return assignment
 
 
+def _may_be_duplicate(lead: Lead) -> bool:
+    """False when `_lead_lock` found no older open lead with the same email."""
+    return getattr(lead, "open_original_id", 0) is not None
+
+
 def _open_original(lead: Lead) -> Lead | None:
     """The oldest open lead with the same email created before `lead`, locked (dedup)."""
-    if getattr(lead, "open_original_id", 0) is None:  # `_lead_lock` already found none
+    if not _may_be_duplicate(lead):
         return None
     return (
         Lead.objects.select_for_update()
@@ -578,14 +613,17 @@ def _route_locked(
     """Route the locked `leads` (in id order) in the current transaction, by lead id."""
     results: dict[int, RouteResult] = {}
     routable: list[Lead] = []
-    duplicates: list[Lead] = []
     for lead in leads:
         if not _routable(lead, retry_unrouted=retry_unrouted):
             results[lead.pk] = RouteResult(lead=lead, outcome="noop")
-        elif lead.status == LeadStatus.NEW and getattr(lead, "open_original_id", 0) is not None:
-            duplicates.append(lead)  # after the others: its original may be routed among them
-        else:
-            routable.append(lead)
+            continue
+        if lead.status == LeadStatus.NEW and _may_be_duplicate(lead):
+            # First, like every writer: the original's lead row before any rule or rep row.
+            original = _open_original(lead)
+            if original is not None:
+                results[lead.pk] = _mark_duplicate(lead, original=original, now=now, actor=actor)
+                continue
+        routable.append(lead)
 
     if routable:
         config = config_current()
@@ -610,15 +648,6 @@ def _route_locked(
         elif assigned:
             notify_on_commit(notify_assignments, assigned)
 
-    for lead in duplicates:
-        original = _open_original(lead)
-        if original is None:  # the older lead closed meanwhile: route this one normally
-            lead.open_original_id = None  # type: ignore[attr-defined]  # set by _lead_lock
-            results.update(
-                _route_locked([lead], now=now, actor=actor, retry_unrouted=retry_unrouted)
-            )
-        else:
-            results[lead.pk] = _mark_duplicate(lead, original=original, now=now, actor=actor)
     return results
 
 
@@ -757,8 +786,11 @@ def lead_route(
     with transaction.atomic():
         lead = _lead_lock(lead_id)
         leads = [lead]
-        if batch > 1 and lead.status == LeadStatus.NEW:
-            leads += _waiting_leads_lock(besides=lead_id, limit=batch - 1)
+        if batch > 1 and lead.status == LeadStatus.NEW and not _may_be_duplicate(lead):
+            # A possible duplicate is never taken along: its original must be locked before
+            # any rule or rep row (the lock order), which its own task does.
+            waiting = _waiting_leads_lock(besides=lead_id, limit=batch - 1)
+            leads += [each for each in waiting if not _may_be_duplicate(each)]
             leads.sort(key=lambda each: each.pk)
         return _route_locked(leads, now=now, actor=actor, retry_unrouted=retry_unrouted)[lead_id]
 

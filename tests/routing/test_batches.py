@@ -48,18 +48,41 @@ def test_batch_size_one_routes_the_lead_alone(west_org, settings):
     assert _owners(leads) == [None, "alice", None]
 
 
-def test_a_batch_keeps_dedup_a_copy_follows_its_original_in_the_same_batch(west_org, settings):
+def test_a_possible_duplicate_is_routed_alone_and_follows_its_original(west_org, settings):
+    """A copy's original is locked before any rule or rep row, so copies never join a batch."""
     settings.ROUTING_BATCH_SIZE = 10
     original, other = _waiting(2)
     copy = LeadFactory(email=original.email, company_size=5000, country="US", region="US-CA")
     assert route_lead(copy.pk) == "duplicate"
     copy.refresh_from_db()
     assert copy.status == "duplicate" and copy.duplicate_of_id == original.pk
-    assert _owners([original, other, copy]) == ["alice", "bob", "alice"]
-    # The copy took no turn: the next enterprise lead goes to carol.
+    assert _owners([original, other, copy]) == ["alice", None, "alice"]
+
+    late_copy = LeadFactory(email=other.email, company_size=5000, country="US", region="US-CA")
+    assert route_lead(other.pk) == "assigned"
+    assert Lead.objects.get(pk=late_copy.pk).status == "new"  # not taken along
+    assert route_lead(late_copy.pk) == "duplicate"
+    assert _owners([other, late_copy]) == ["bob", "bob"]
+    # The copies took no turn: the next enterprise lead goes to carol.
     nxt = LeadFactory(email="next@acme.com", company_size=5000, country="US", region="US-CA")
     assert route_lead(nxt.pk) == "assigned"
     assert _owners([nxt]) == ["carol"]
+
+
+def test_a_limit_lowered_after_the_config_was_compiled_is_respected(west_org, settings):
+    """The configuration is cached for ROUTING_CONFIG_RECHECK_SECONDS; the locked rep rows'
+    stored limits win over it."""
+    from apps.reps.models import Rep
+    from apps.routing.selectors import config_current
+
+    settings.ROUTING_BATCH_SIZE = 10
+    settings.ROUTING_CONFIG_RECHECK_SECONDS = 3600
+    config_current()  # compiled and cached: alice without a limit
+    Rep.objects.filter(user__username="alice").update(max_open_leads=1)
+    leads = _waiting(4)
+    route_lead(leads[0].pk)
+    assert _owners(leads) == ["alice", "bob", "carol", "bob"]
+    assert Rep.objects.get(user__username="alice").open_leads_count == 1
 
 
 def test_a_batch_mails_each_rep_once_per_lead(
