@@ -139,6 +139,61 @@ def reference_queries(now: object) -> tuple[float, float]:
     return indexed, scan
 
 
+#: The sweep's phases, timed with --phases ("commit and rest": a page's time outside the others).
+PHASES = ("_pages", "_lock_page", "_routing_load", "_move", "_flush", "leads_reassign_inactive")
+
+
+def phase_timers() -> dict[str, float]:
+    """Wrap the sweep's phase functions with wall-clock accumulators (seconds per phase)."""
+    import functools
+
+    from apps.routing import sla
+
+    totals = dict.fromkeys(PHASES, 0.0)
+
+    def timed(name: str, function):  # type: ignore[no-untyped-def]
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+            start = time.perf_counter()
+            try:
+                result = function(*args, **kwargs)
+                if name == "_pages":  # a generator: time each page's query
+                    return timed_pages(result)
+                return result
+            finally:
+                totals[name] += time.perf_counter() - start
+
+        return wrapper
+
+    def timed_pages(pages):  # type: ignore[no-untyped-def]
+        while True:
+            start = time.perf_counter()
+            try:
+                page = next(pages)
+            except StopIteration:
+                return
+            finally:
+                totals["_pages"] += time.perf_counter() - start
+            yield page
+
+    for name in PHASES:
+        setattr(sla, name, timed(name, getattr(sla, name)))
+    return totals
+
+
+def phases_line(totals: dict[str, float]) -> str:
+    inner = sum(totals[name] for name in ("_lock_page", "_routing_load", "_move", "_flush"))
+    parts = [
+        f"candidate pages {totals['_pages']:.2f}",
+        f"lock {totals['_lock_page']:.2f}",
+        f"routing load {totals['_routing_load']:.2f}",
+        f"decide {totals['_move']:.2f}",
+        f"write {totals['_flush']:.2f}",
+        f"commit and rest {totals['leads_reassign_inactive'] - inner:.2f}",
+    ]
+    return "  phases (s): " + ", ".join(parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--leads", type=int, default=1_000_000)
@@ -148,6 +203,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
         "--profile", action="store_true", help="cProfile the last run; print the top functions"
+    )
+    parser.add_argument(
+        "--phases", action="store_true", help="print where each run's time went, by sweep phase"
     )
     args = parser.parse_args()
 
@@ -176,7 +234,10 @@ def main() -> None:
     assert len(overdue_ids) == args.overdue, len(overdue_ids)
 
     timings: list[float] = []
+    totals = phase_timers() if args.phases else None
     for run in range(args.runs):
+        if totals is not None:
+            totals.update(dict.fromkeys(totals, 0.0))
         if run:
             rearm(overdue_ids)
         now = timezone.now()
@@ -199,6 +260,8 @@ def main() -> None:
             f"reference: candidate page via lead_sla_sweep_idx {indexed * 1000:.1f} ms, "
             f"full-table scan of the same predicate {scan * 1000:.0f} ms"
         )
+        if totals is not None:
+            print(phases_line(totals))
         app.control.purge()  # the notification tasks the sweep queued (no worker here)
     print(
         f"median sweep: {median(timings):.2f} s for {args.overdue:,} overdue of {args.leads:,} leads "

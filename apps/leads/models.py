@@ -145,9 +145,11 @@ class Lead(models.Model):
             models.Index(fields=["rule", "status"], name="lead_rule_status_idx"),
             # Dedup looks up open leads by email.
             models.Index(fields=["email", "status"], name="lead_email_status_idx"),
-            # The inactivity sweep scans only assigned, untouched, unescalated leads by due time.
+            # The inactivity sweep pages through assigned, unescalated leads by (due time, id):
+            # the id makes the order total, so a page never re-reads leads due at the same
+            # instant (one sweep's moves all share a due time).
             models.Index(
-                fields=["sla_due_at"],
+                fields=["sla_due_at", "id"],
                 name="lead_sla_sweep_idx",
                 condition=models.Q(status="assigned", escalated_at__isnull=True),
             ),

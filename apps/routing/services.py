@@ -414,7 +414,16 @@ def _assignment_record(take: _Take) -> Assignment | None:
 # checked by the caller. Rows are written in batch order (`ord`), so ids follow the decisions.
 # The batch travels as one JSON document: quoting it is one call, where arrays of JSON traces
 # cost the client a regular-expression pass per quote character.
-_FIRST_ASSIGNMENTS_SQL = """
+#: A CTE that stores each rule's rotation cursor after a batch and counts its assignments
+#: (`%(cursors)s`: a JSON array of {rule_id, data, taken}; `%(cursors_at)s`: the write time).
+ROTATION_CURSORS_CTE = """rotation AS (
+    UPDATE routing_rotationstate s
+    SET data = c.data, assignments = s.assignments + c.taken, updated_at = %(cursors_at)s
+    FROM jsonb_to_recordset(%(cursors)s::jsonb) AS c(rule_id bigint, data jsonb, taken int)
+    WHERE s.rule_id = c.rule_id
+)"""
+
+_FIRST_ASSIGNMENTS_SQL = f"""
 WITH take AS (
     SELECT * FROM jsonb_to_recordset(%(takes)s::jsonb) AS t(
         ord int, lead_id bigint, rep_id bigint, rep_today date, rule_id bigint,
@@ -430,12 +439,7 @@ WITH take AS (
     FROM (SELECT rep_id, min(rep_today) AS today, count(*) AS taken
           FROM take GROUP BY rep_id) n
     WHERE r.id = n.rep_id
-), rotation AS (
-    UPDATE routing_rotationstate s
-    SET data = c.data, assignments = s.assignments + c.taken, updated_at = %(now)s
-    FROM jsonb_to_recordset(%(cursors)s::jsonb) AS c(rule_id bigint, data jsonb, taken int)
-    WHERE s.rule_id = c.rule_id
-), lead AS (
+), {ROTATION_CURSORS_CTE}, lead AS (
     UPDATE leads_lead l
     SET status = %(status)s, owner_id = take.rep_id, rule_id = take.rule_id,
         territory_id = take.territory_id, assigned_at = %(now)s,
@@ -512,6 +516,7 @@ def _first_assignments_write(takes: Sequence[_Take]) -> list[Assignment]:
             ]
         ),
         "now": now,
+        "cursors_at": now,
         "status": LeadStatus.ASSIGNED,
         "config_version_id": config.version_id,
         "actor_id": actor_id,

@@ -1,18 +1,18 @@
 """SLA ladder: remind the owner, reassign for inactivity, move leads of unavailable reps, escalate.
 
 The sweep (`sla_sweep`, run every minute by the `reassign_inactive` task and by hand with
-`manage.py reassign_inactive --as-of`) never scans the lead table in Python: it pages candidate
-ids through the partial index `lead_sla_sweep_idx` (`status='assigned' AND escalated_at IS NULL`,
-by `sla_due_at`) and handles each page in one transaction. The page's leads are locked in one
+`manage.py reassign_inactive --as-of`) never scans the lead table in Python: it pages candidate ids
+through the partial index `lead_sla_sweep_idx` (`status='assigned' AND escalated_at IS NULL`, by
+`(sla_due_at, id)`) and handles each page in one transaction. The page's leads are locked in one
 `SELECT ... FOR UPDATE SKIP LOCKED` that re-checks the condition; then, if any lead has to move,
 the rotation rows (by rule id) and the rep rows (by id) are locked and read once, every lead is
-decided in memory with the pure engine (each move carries the loads and rotation cursors on to
-the next lead, so caps and rotation stay exact), and the page is written in a fixed handful of
-bulk statements. Two sweeps running at once never move a lead twice: the second one skips the
-rows the first holds and, once the first commits, no longer matches them; their rotation and rep
-locks are taken in the same order, so they queue instead of deadlocking. A page that fails is
-retried lead by lead, so one bad lead costs only itself. Notifications go out on commit as one
-task per page (one mail per lead still).
+decided in memory with the pure engine (each move carries the loads and rotation cursors on to the
+next lead, so caps and rotation stay exact), and the page is written in one statement on PostgreSQL
+(fed by JSON documents; a handful of bulk statements elsewhere). Two sweeps running at once never
+move a lead twice: the second one skips the rows the first holds and, once the first commits, no
+longer matches them; their rotation and rep locks are taken in the same order, so they queue
+instead of deadlocking. A page that fails is retried lead by lead, so one bad lead costs only
+itself. Notifications go out on commit as one task per page (one mail per lead still).
 
 Ladder per assignment: a reminder to the owner at `ROUTING_SLA_REMINDER_FRACTION` of the SLA
 window (once per assignment), the move at 100% (`reassign_inactivity`, same rule, a rep who has
@@ -28,6 +28,7 @@ never ping-pongs between two reps either way.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -36,10 +37,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import psycopg
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import DateTimeField, F, Field, JSONField, Model, Q, QuerySet
+from django.db.models import BooleanField, DateTimeField, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -51,12 +51,19 @@ from apps.notifications.services import (
     notify_sla_reminders,
 )
 from apps.reps.models import Rep, TimeOff
+from apps.routing import services as routing_services
 from apps.routing.engine import Decision, RepLoad, RepProfile, RotationState, decide
 from apps.routing.engine.eligibility import compile_rep
 from apps.routing.models import Assignment, AssignmentKind
 from apps.routing.models import RotationState as RotationStateRow
-from apps.routing.selectors import CurrentConfig, config_current, lead_facts, rep_loads
-from apps.routing.services import rep_counters_release
+from apps.routing.selectors import (
+    LEAD_FACT_FIELDS,
+    CurrentConfig,
+    config_current,
+    lead_facts,
+    rep_loads,
+)
+from apps.routing.services import ROTATION_CURSORS_CTE, rep_counters_release
 from apps.rules.models import RoutingRule
 
 logger = logging.getLogger(__name__)
@@ -188,7 +195,7 @@ class _Page:
     #: leads whose row is written back (moved, deferred, escalated, reminded)
     changed: dict[int, Lead] = field(default_factory=dict)
     moves: list[_Move] = field(default_factory=list)
-    #: LeadActivity rows, values in `_ACTIVITY_FIELDS` order
+    #: LeadActivity rows: (lead id, kind, at, actor id, note, data)
     activities: list[tuple[Any, ...]] = field(default_factory=list)
     escalated: list[int] = field(default_factory=list)
     reminded: list[int] = field(default_factory=list)
@@ -208,11 +215,28 @@ class _Page:
         return self._profiles.get(rep_id) if rep_id is not None else None
 
 
+#: The lead fields a page writes back (with `updated_at`).
+_LEAD_SLA_FIELDS = (
+    "owner",
+    "rule",
+    "territory",
+    "assigned_at",
+    "sla_due_at",
+    "sla_reminded_at",
+    "reassignment_count",
+    "escalated_at",
+)
+#: The lead columns a page reads: routing facts and the SLA state it rewrites (no contact, close,
+#: or audit timestamps: parsing those was a fifth of a page's Python time).
+_PAGE_LEAD_FIELDS = (*LEAD_FACT_FIELDS, "extra", "status", *_LEAD_SLA_FIELDS)
+
+
 def _lock_page(ids: list[int], condition: Q, *, order: tuple[str, ...]) -> list[Lead]:
     """The page's leads that still match `condition`, row-locked; rows another holds are skipped."""
     return list(
         Lead.objects.select_for_update(skip_locked=True)
         .filter(condition, pk__in=ids)
+        .only(*_PAGE_LEAD_FIELDS)
         .order_by(*order)
     )
 
@@ -452,32 +476,6 @@ def _move(page: _Page, lead: Lead, *, kind: str, why: str) -> str:
     return REASSIGNED
 
 
-_LEAD_FIELDS_WRITTEN = (
-    "owner",
-    "rule",
-    "territory",
-    "assigned_at",
-    "sla_due_at",
-    "sla_reminded_at",
-    "reassignment_count",
-    "escalated_at",
-    "updated_at",
-)
-_ASSIGNMENT_FIELDS = (
-    "lead",
-    "rep",
-    "rule",
-    "rule_name",
-    "config_version",
-    "strategy",
-    "kind",
-    "reason",
-    "trace",
-    "actor",
-    "assigned_at",
-    "ended_at",
-)
-_ACTIVITY_FIELDS = ("lead", "kind", "at", "actor", "note", "data")
 _REP_COUNTER_FIELDS = (
     "open_leads_count",
     "assigned_today",
@@ -485,141 +483,157 @@ _REP_COUNTER_FIELDS = (
     "last_assigned_at",
 )
 
-
-def _pg_cursor() -> psycopg.Cursor[Any]:
-    """A server-side-binding cursor on Django's connection (same transaction): parameters travel
-    as binary arrays instead of being quoted into the SQL text, the costly part of a 500-row
-    statement with Django's default client-side binding."""
-    connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
-
-
-def _concrete(model: type[Model], name: str) -> Field[Any, Any]:
-    model_field = model._meta.get_field(name)
-    assert isinstance(model_field, Field)
-    return model_field
-
-
-def _arrays(
-    model: type[Model], field_names: tuple[str, ...], rows: list[tuple[Any, ...]]
-) -> tuple[list[Any], list[str], list[list[Any]]]:
-    """The model fields, their array casts and one array of values per field (unnest input).
-
-    `%b`: binary parameters, so long texts and JSON are not escaped element by element.
-    """
-    fields = [_concrete(model, name) for name in field_names]
-    casts, arrays = [], []
-    for model_field, values in zip(fields, zip(*rows, strict=True), strict=True):
-        column = list(values)
-        if isinstance(model_field, JSONField):
-            encoder = model_field.encoder
-            column = [
-                connection.ops.adapt_json_value(value, encoder) if value is not None else None
-                for value in column
-            ]
-        casts.append(f"%b::{model_field.cast_db_type(connection)}[]")
-        arrays.append(column)
-    return fields, casts, arrays
-
-
-def _rows_insert(
-    model: type[Model], field_names: tuple[str, ...], rows: list[tuple[Any, ...]]
-) -> list[int]:
-    """Insert rows (values in `field_names` order) in one statement; their ids, in order.
-
-    PostgreSQL: `INSERT ... SELECT FROM unnest(arrays) WITH ORDINALITY ORDER BY ordinality`;
-    elsewhere `bulk_create`.
-    """
-    if not rows:
-        return []
-    if connection.vendor != "postgresql":
-        attnames = [_concrete(model, name).attname for name in field_names]
-        objs = [model(**dict(zip(attnames, row, strict=True))) for row in rows]
-        return [obj.pk for obj in model._default_manager.bulk_create(objs)]
-    fields, casts, arrays = _arrays(model, field_names, rows)
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(model_field.column) for model_field in fields)
-    aliases = ", ".join(f"c{i}" for i in range(len(fields)))
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
-        f"SELECT {aliases} FROM unnest({', '.join(casts)}) WITH ORDINALITY AS v({aliases}, n) "
-        f"ORDER BY n RETURNING {quote(model._meta.pk.attname)}"
-    )
-    with connection.wrap_database_errors, _pg_cursor() as cursor:
-        cursor.execute(sql, arrays)
-        return [row[0] for row in cursor.fetchall()]
+# The page's writes on PostgreSQL: one data-modifying statement fed by JSON documents (one
+# round trip whatever the page size; psycopg sends each document as one text parameter).
+_PAGE_WRITE_SQL = f"""
+WITH move AS (
+    SELECT * FROM jsonb_to_recordset(%(moves)s::jsonb) AS m(
+        ord int, lead_id bigint, previous_owner_id bigint, rep_id bigint, rule_id bigint,
+        rule_name text, strategy text, kind text, reason text, trace jsonb)
+), ended AS (
+    UPDATE routing_assignment a SET ended_at = %(now)s
+    FROM move WHERE a.lead_id = move.lead_id AND a.ended_at IS NULL
+), assignment AS (
+    INSERT INTO routing_assignment (lead_id, rep_id, rule_id, rule_name, config_version_id,
+                                    strategy, kind, reason, trace, actor_id, assigned_at)
+    SELECT lead_id, rep_id, rule_id, rule_name, %(config_version_id)s, strategy, kind, reason,
+           trace, NULL, %(now)s
+    FROM move ORDER BY ord
+    RETURNING id, lead_id
+), rep AS (
+    UPDATE reps_rep r
+    SET open_leads_count = c.open_leads_count, assigned_today = c.assigned_today,
+        assigned_today_date = c.assigned_today_date, last_assigned_at = c.last_assigned_at
+    FROM jsonb_to_recordset(%(reps)s::jsonb) AS c(id bigint, open_leads_count int,
+        assigned_today int, assigned_today_date date, last_assigned_at timestamptz)
+    WHERE r.id = c.id
+), {ROTATION_CURSORS_CTE}, lead AS (
+    UPDATE leads_lead l
+    SET owner_id = c.owner_id, rule_id = c.rule_id, territory_id = c.territory_id,
+        assigned_at = c.assigned_at, sla_due_at = c.sla_due_at,
+        sla_reminded_at = c.sla_reminded_at, reassignment_count = c.reassignment_count,
+        escalated_at = c.escalated_at, updated_at = %(touched)s
+    FROM jsonb_to_recordset(%(leads)s::jsonb) AS c(id bigint, owner_id bigint, rule_id bigint,
+        territory_id bigint, assigned_at timestamptz, sla_due_at timestamptz,
+        sla_reminded_at timestamptz, reassignment_count int, escalated_at timestamptz)
+    WHERE l.id = c.id
+), activity AS (
+    INSERT INTO leads_leadactivity (lead_id, kind, at, actor_id, note, data)
+    SELECT lead_id, kind, at, NULL, note, data FROM (
+        SELECT ord, lead_id, kind, at, note, data
+        FROM jsonb_to_recordset(%(activities)s::jsonb) AS a(ord int, lead_id bigint, kind text,
+            at timestamptz, note text, data jsonb)
+        UNION ALL
+        SELECT %(moves_after)s + move.ord, move.lead_id, %(reassigned)s, %(now)s, move.reason,
+               jsonb_build_object('from', move.previous_owner_id, 'to', move.rep_id,
+                                  'kind', move.kind, 'assignment', assignment.id)
+        FROM move JOIN assignment USING (lead_id)
+    ) AS written ORDER BY ord
+)
+SELECT lead_id, id FROM assignment
+"""
 
 
-def _rows_update(model: type[Model], objs: list[Any], field_names: tuple[str, ...]) -> None:
-    """Write `field_names` of many rows in one statement (PostgreSQL: UPDATE ... FROM unnest)."""
-    if not objs:
-        return
-    if connection.vendor != "postgresql":
-        model._default_manager.bulk_update(objs, list(field_names))
-        return
-    names = (model._meta.pk.name, *field_names)
-    attnames = [_concrete(model, name).attname for name in names]
-    rows = [tuple(getattr(obj, attname) for attname in attnames) for obj in objs]
-    fields, casts, arrays = _arrays(model, names, rows)
-    quote = connection.ops.quote_name
-    columns = [quote(model_field.column) for model_field in fields]
-    sets = ", ".join(f"{column} = v.{column}" for column in columns[1:])
-    sql = (
-        f"UPDATE {quote(model._meta.db_table)} AS t SET {sets} "
-        f"FROM unnest({', '.join(casts)}) AS v({', '.join(columns)}) "
-        f"WHERE t.{columns[0]} = v.{columns[0]}"
-    )
-    with connection.wrap_database_errors, _pg_cursor() as cursor:
-        cursor.execute(sql, arrays)
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
-def _flush(page: _Page) -> None:
-    """Write everything the page decided: a fixed handful of statements, whatever its size."""
+def _page_write_statement(page: _Page, touched: datetime) -> list[int]:
+    """Everything the page decided, in one statement; the new assignments' ids in move order."""
+    moves = [
+        {
+            "ord": ord_,
+            "lead_id": move.lead.pk,
+            "previous_owner_id": move.previous_owner_id,
+            "rep_id": move.rep_id,
+            "rule_id": move.decision.rule_id,
+            "rule_name": move.decision.rule_name or "",
+            "strategy": move.decision.strategy or "",
+            "kind": move.kind,
+            "reason": move.reason,
+            "trace": move.trace,
+        }
+        for ord_, move in enumerate(page.moves)
+    ]
+    reps = [
+        {
+            "id": rep_id,
+            "open_leads_count": c.open_leads,
+            "assigned_today": c.assigned_today,
+            "assigned_today_date": _iso(c.assigned_today_date),
+            "last_assigned_at": _iso(c.last_assigned_at),
+        }
+        for rep_id, c in sorted(page.reps.items())
+        if c.changed
+    ]
+    cursors = [
+        {"rule_id": rule_id, "data": page.rotations[rule_id].data, "taken": uses}
+        for rule_id, uses in sorted(page.rotation_uses.items())
+    ]
+    leads = [
+        {
+            "id": lead.pk,
+            "owner_id": lead.owner_id,
+            "rule_id": lead.rule_id,
+            "territory_id": lead.territory_id,
+            "assigned_at": _iso(lead.assigned_at),
+            "sla_due_at": _iso(lead.sla_due_at),
+            "sla_reminded_at": _iso(lead.sla_reminded_at),
+            "reassignment_count": lead.reassignment_count,
+            "escalated_at": _iso(lead.escalated_at),
+        }
+        for lead in page.changed.values()
+    ]
+    activities = [
+        {"ord": ord_, "lead_id": lead_id, "kind": kind, "at": _iso(at), "note": note, "data": data}
+        for ord_, (lead_id, kind, at, _actor, note, data) in enumerate(page.activities)
+    ]
+    params: dict[str, Any] = {
+        "moves": json.dumps(moves),
+        "reps": json.dumps(reps),
+        "cursors": json.dumps(cursors),
+        "cursors_at": touched,
+        "leads": json.dumps(leads),
+        "activities": json.dumps(activities),
+        "moves_after": len(activities),
+        "reassigned": LeadActivityKind.REASSIGNED,
+        "config_version_id": page.config.version_id,
+        "now": page.now,
+        "touched": touched,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_PAGE_WRITE_SQL, params)
+        ids = dict(cursor.fetchall())
+    return [ids[move.lead.pk] for move in page.moves]
+
+
+def _page_write_orm(page: _Page, touched: datetime) -> list[int]:
+    """`_page_write_statement` through the ORM (other databases): a handful of bulk statements."""
     now = page.now
     assignment_ids: list[int] = []
     if page.moves:
         Assignment.objects.filter(
             lead_id__in=[move.lead.pk for move in page.moves], ended_at__isnull=True
         ).update(ended_at=now)
-        assignment_ids = _rows_insert(
-            Assignment,
-            _ASSIGNMENT_FIELDS,
+        created = Assignment.objects.bulk_create(
             [
-                (
-                    move.lead.pk,
-                    move.rep_id,
-                    move.decision.rule_id,
-                    move.decision.rule_name or "",
-                    page.config.version_id,
-                    move.decision.strategy or "",
-                    move.kind,
-                    move.reason,
-                    move.trace,
-                    None,
-                    now,
-                    None,
+                Assignment(
+                    lead_id=move.lead.pk,
+                    rep_id=move.rep_id,
+                    rule_id=move.decision.rule_id,
+                    rule_name=move.decision.rule_name or "",
+                    config_version_id=page.config.version_id,
+                    strategy=move.decision.strategy or "",
+                    kind=move.kind,
+                    reason=move.reason,
+                    trace=move.trace,
+                    assigned_at=now,
                 )
                 for move in page.moves
-            ],
+            ]
         )
-        for move, assignment_id in zip(page.moves, assignment_ids, strict=True):
-            page.activities.append(
-                (
-                    move.lead.pk,
-                    LeadActivityKind.REASSIGNED,
-                    now,
-                    None,
-                    move.reason,
-                    {
-                        "from": move.previous_owner_id,
-                        "to": move.rep_id,
-                        "kind": move.kind,
-                        "assignment": assignment_id,
-                    },
-                )
-            )
-        _rows_update(
-            Rep,
+        assignment_ids = [assignment.pk for assignment in created]
+        Rep.objects.bulk_update(
             [
                 Rep(
                     pk=rep_id,
@@ -631,24 +645,49 @@ def _flush(page: _Page) -> None:
                 for rep_id, c in sorted(page.reps.items())
                 if c.changed
             ],
-            _REP_COUNTER_FIELDS,
+            list(_REP_COUNTER_FIELDS),
         )
-        for rep_id in page.stray_releases:
-            rep_counters_release(rep_id=rep_id)
-        touched = timezone.now()
         for rule_id, uses in sorted(page.rotation_uses.items()):
             RotationStateRow.objects.filter(rule_id=rule_id).update(
                 data=dict(page.rotations[rule_id].data),
                 assignments=F("assignments") + uses,
                 updated_at=touched,
             )
-    if page.changed:
-        touched = timezone.now()
-        for lead in page.changed.values():
-            lead.updated_at = touched
-        _rows_update(Lead, list(page.changed.values()), _LEAD_FIELDS_WRITTEN)
-    if page.activities:
-        _rows_insert(LeadActivity, _ACTIVITY_FIELDS, page.activities)
+    for lead in page.changed.values():
+        lead.updated_at = touched
+    Lead.objects.bulk_update(list(page.changed.values()), [*_LEAD_SLA_FIELDS, "updated_at"])
+    activities = [
+        LeadActivity(lead_id=lead_id, kind=kind, at=at, actor_id=actor_id, note=note, data=data)
+        for lead_id, kind, at, actor_id, note, data in page.activities
+    ]
+    activities += [
+        LeadActivity(
+            lead_id=move.lead.pk,
+            kind=LeadActivityKind.REASSIGNED,
+            at=now,
+            note=move.reason,
+            data={
+                "from": move.previous_owner_id,
+                "to": move.rep_id,
+                "kind": move.kind,
+                "assignment": assignment_id,
+            },
+        )
+        for move, assignment_id in zip(page.moves, assignment_ids, strict=True)
+    ]
+    LeadActivity.objects.bulk_create(activities)
+    return assignment_ids
+
+
+def _flush(page: _Page) -> None:
+    """Write everything the page decided: one statement on PostgreSQL, a handful elsewhere."""
+    for rep_id in page.stray_releases:
+        rep_counters_release(rep_id=rep_id)
+    touched = timezone.now()
+    single = routing_services.SINGLE_STATEMENT_WRITES and connection.vendor == "postgresql"
+    assignment_ids = (_page_write_statement if single else _page_write_orm)(page, touched)
+    for lead in page.changed.values():
+        lead.updated_at = touched
     # One notification task per page and kind; the mail itself stays one per lead.
     if assignment_ids:
         notify_on_commit(notify_assignments, assignment_ids)
@@ -825,24 +864,42 @@ def lead_remind(*, lead_id: int, now: datetime) -> str:
 # --- the sweep ----------------------------------------------------------------------------
 
 
+def _page_after(
+    queryset: QuerySet[Lead], last: tuple[datetime | None, int] | None, *, by_due: bool
+) -> QuerySet[Lead]:
+    """The candidates after `last` (the previous page's final due time and id), in page order.
+
+    By due time the keyset is the row value `(sla_due_at, id)`, which `lead_sla_sweep_idx`
+    holds in order: each page reads only its own rows, however many leads share a due time.
+    """
+    if by_due:
+        if last is not None:
+            table = connection.ops.quote_name(Lead._meta.db_table)
+            due = Lead._meta.get_field("sla_due_at").get_db_prep_value(last[0], connection)
+            queryset = queryset.filter(
+                RawSQL(
+                    f"({table}.sla_due_at, {table}.id) > (%s, %s)",
+                    (due, last[1]),
+                    output_field=BooleanField(),
+                )
+            )
+        return queryset.order_by("sla_due_at", "pk")
+    if last is not None:
+        queryset = queryset.filter(pk__gt=last[1])
+    return queryset.order_by("pk")
+
+
 def _pages(
     queryset: QuerySet[Lead], *, batch_size: int, by_due: bool
 ) -> Iterator[list[tuple[int, datetime | None, datetime | None]]]:
     """Candidate (id, assigned_at, sla_due_at) rows, a page at a time, by keyset (a skipped row
     never stalls the loop)."""
     last: tuple[datetime | None, int] | None = None
-    order = ("sla_due_at", "pk") if by_due else ("pk",)
     while True:
-        page = queryset
-        if last is not None:
-            if by_due:
-                page = page.filter(
-                    Q(sla_due_at__gt=last[0]) | Q(sla_due_at=last[0], pk__gt=last[1])
-                )
-            else:
-                page = page.filter(pk__gt=last[1])
         rows = list(
-            page.order_by(*order).values_list("pk", "assigned_at", "sla_due_at")[:batch_size]
+            _page_after(queryset, last, by_due=by_due).values_list(
+                "pk", "assigned_at", "sla_due_at"
+            )[:batch_size]
         )
         if not rows:
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import re
 from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -436,17 +437,41 @@ def test_two_concurrent_sweeps_move_each_lead_once(west_org):
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_the_overdue_query_uses_the_partial_index(west_org):
+def test_an_overdue_page_is_read_in_index_order_from_its_keyset(west_org):
     from django.db import connection
 
-    qs = Lead.objects.filter(
-        status="assigned", escalated_at__isnull=True, sla_due_at__lte=T0
-    ).order_by("sla_due_at", "pk")
+    from apps.routing.sla import _page_after
+
+    overdue = Lead.objects.filter(status="assigned", escalated_at__isnull=True, sla_due_at__lte=T0)
     with connection.cursor() as cursor:
         cursor.execute("SET enable_seqscan = off")
-        plan = qs.values_list("pk")[:500].explain()
+        first = _page_after(overdue, None, by_due=True).values_list("pk")[:500].explain()
+        later = _page_after(overdue, (T0, 10), by_due=True).values_list("pk")[:500].explain()
         cursor.execute("SET enable_seqscan = on")
-    assert "lead_sla_sweep_idx" in plan
+    for plan in (first, later):
+        assert "lead_sla_sweep_idx" in plan
+        assert "Sort" not in plan  # the index holds (sla_due_at, id): no rereading of ties
+    assert re.search(r"Index Cond: .*ROW\(sla_due_at, id\) > ROW\(", later)  # seeks, no filter
+
+
+@pytest.mark.django_db
+def test_a_page_costs_the_same_statements_whatever_its_size(
+    west_org, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.routing.sla import leads_reassign_inactive
+
+    def statements(size: int, now: datetime) -> int:
+        leads = [route(django_capture_on_commit_callbacks) for _ in range(size)]
+        with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks():
+            outcomes = leads_reassign_inactive(lead_ids=[lead.pk for lead in leads], now=now)
+        assert list(outcomes.values()) == ["reassigned"] * size
+        Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(status="converted")
+        return len(queries)
+
+    assert statements(2, T0 + timedelta(minutes=31)) == statements(9, T0 + timedelta(minutes=32))
 
 
 @pytest.mark.django_db

@@ -133,3 +133,99 @@ def test_the_guard_refuses_a_rep_who_filled_up_since_the_decision(west_org, monk
     assert result.lead.owner.username == "bob"
     assert Assignment.objects.filter(lead=lead).count() == 1
     assert Rep.objects.get(pk=alice.pk).open_leads_count == 1  # only the concurrent one
+
+
+def _sweep_scenario(monkeypatch, single_statement: bool) -> list[object]:  # type: ignore[no-untyped-def]
+    """Route five leads, then sweep: three moves, one escalation, one reminder page; every row
+    the sweep wrote, with ids replaced by positions (the two runs get different ids)."""
+    from datetime import timedelta
+
+    from apps.routing.sla import sla_sweep
+
+    monkeypatch.setattr(services, "SINGLE_STATEMENT_WRITES", single_statement)
+    config_cache_clear()
+    leads = [
+        LeadFactory(email=f"s{i}@acme{i}.com", company_size=5000, country="US", region="US-CA")
+        for i in range(5)
+    ]
+    for lead in leads[:4]:
+        assert services.lead_route(lead_id=lead.pk, now=NOW).outcome == "assigned"
+    Lead.objects.filter(pk=leads[3].pk).update(reassignment_count=2)  # at the limit: escalates
+    moved = sla_sweep(now=NOW + timedelta(minutes=31))
+    assert services.lead_route(lead_id=leads[4].pk, now=NOW + timedelta(minutes=31)).outcome
+    reminded = sla_sweep(now=NOW + timedelta(minutes=47))
+    assert (moved["reassigned"], moved["escalated"], reminded["reminded"]) == (3, 1, 4)
+
+    position = {lead.pk: i for i, lead in enumerate(leads)}
+    assignment_position = {
+        pk: i for i, pk in enumerate(Assignment.objects.order_by("pk").values_list("pk", flat=True))
+    }
+    rows: list[object] = []
+    for lead in Lead.objects.filter(pk__in=position).order_by("pk"):
+        rows.append(
+            (
+                lead.status,
+                lead.owner.username,
+                lead.rule.name,
+                lead.territory.code,
+                lead.assigned_at,
+                lead.sla_due_at,
+                lead.sla_reminded_at,
+                lead.reassignment_count,
+                lead.escalated_at,
+            )
+        )
+        for assignment in lead.assignments.order_by("pk"):
+            rows.append(
+                (
+                    assignment.rep.username,
+                    assignment.rule.name,
+                    assignment.rule_name,
+                    assignment.strategy,
+                    assignment.kind,
+                    assignment.reason,
+                    assignment.trace,
+                    assignment.assigned_at,
+                    assignment.ended_at,
+                    assignment.config_version_id is not None,
+                )
+            )
+        for activity in lead.activities.order_by("pk"):
+            data = dict(activity.data)
+            if "assignment" in data:
+                data["assignment"] = assignment_position[data["assignment"]]
+            rows.append((activity.kind, activity.at, activity.note, data, activity.actor_id))
+    rows.append(
+        list(
+            Rep.objects.order_by("user__username").values_list(
+                "user__username",
+                "open_leads_count",
+                "assigned_today",
+                "assigned_today_date",
+                "last_assigned_at",
+            )
+        )
+    )
+    rows.append(
+        list(RotationState.objects.order_by("rule__name").values_list("data", "assignments"))
+    )
+    return rows
+
+
+def test_the_sweep_writes_the_same_rows_in_one_statement_as_through_the_orm(west_org, monkeypatch):
+    from django.db import transaction
+
+    class Undo(Exception):
+        pass
+
+    written: dict[bool, list[object]] = {}
+    for single_statement in (False, True):
+        try:
+            with transaction.atomic():
+                written[single_statement] = _sweep_scenario(monkeypatch, single_statement)
+                raise Undo  # start the second run from the same state
+        except Undo:
+            pass
+    assert written[True] == written[False]
+    escalated = [row for row in written[True] if isinstance(row, tuple) and row[0] == "escalated"]
+    assert len(escalated) == 1
