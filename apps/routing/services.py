@@ -733,12 +733,13 @@ def _mark_duplicate(lead: Lead, *, original: Lead, now: datetime, actor: Any) ->
 
 
 @cache
-def _lead_lock_sql(vendor: str, *, waiting: bool = False) -> str:
+def _lead_lock_sql(vendor: str, *, waiting: bool = False, many: bool = False) -> str:
     """One statement: the lead, locked, with the oldest older open lead sharing its email.
 
     `waiting`: instead, up to N `new` leads other than one, oldest first, skipping those another
-    transaction holds. Hand-written because it runs for every lead: the ORM spent longer
-    building the annotated query than PostgreSQL spent answering it.
+    transaction holds. `many`: the leads whose ids are given (one array parameter), in id order,
+    skipping those another transaction holds. Hand-written because it runs for every lead: the
+    ORM spent longer building the annotated query than PostgreSQL spent answering it.
     """
     table = Lead._meta.db_table
     open_statuses = ", ".join(f"'{status}'" for status in OPEN_STATUSES)  # constants, not input
@@ -748,9 +749,12 @@ def _lead_lock_sql(vendor: str, *, waiting: bool = False) -> str:
         f" FROM {table} l"
     )
     lock = " FOR UPDATE OF l" if vendor == "postgresql" else ""
+    skip = " SKIP LOCKED" if lock else ""
+    if many:
+        ids = "l.id = ANY(%s)" if lock else "l.id IN (SELECT value FROM json_each(%s))"
+        return f"{select} WHERE {ids} ORDER BY l.id{lock}{skip}"
     if not waiting:
         return f"{select} WHERE l.id = %s{lock}"
-    skip = " SKIP LOCKED" if lock else ""
     return (
         f"{select} WHERE l.status = '{LeadStatus.NEW}' AND l.id <> %s"
         f" ORDER BY l.created_at, l.id LIMIT %s{lock}{skip}"
@@ -770,6 +774,31 @@ def _waiting_leads_lock(*, besides: int, limit: int) -> list[Lead]:
         return []
     sql = _lead_lock_sql(connection.vendor, waiting=True)
     return list(Lead.objects.raw(sql, [besides, limit]))
+
+
+def _leads_lock(lead_ids: Sequence[int]) -> list[Lead]:
+    """Lock these leads (id order), skipping those another transaction holds."""
+    sql = _lead_lock_sql(connection.vendor, many=True)
+    ids = list(lead_ids) if connection.vendor == "postgresql" else json.dumps(list(lead_ids))
+    return list(Lead.objects.raw(sql, [ids]))
+
+
+def leads_route(*, lead_ids: Sequence[int], now: datetime | None = None) -> dict[int, RouteResult]:
+    """Route these `new` leads and retry these `unrouted` ones, together in one transaction
+    (`route_pending`: a backlog left by a broker outage drains a batch at a time).
+
+    A lead another transaction holds is skipped (missing from the answer). A possible duplicate
+    is routed on its own afterwards, its original locked first as always.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        leads = _leads_lock(lead_ids)
+        alone = [lead.pk for lead in leads if _may_be_duplicate(lead)]
+        batch = [lead for lead in leads if not _may_be_duplicate(lead)]
+        results = _route_locked(batch, now=now, actor=None, retry_unrouted=True)
+    for lead_id in alone:
+        results[lead_id] = lead_route(lead_id=lead_id, now=now)
+    return results
 
 
 def lead_route(
@@ -901,6 +930,7 @@ __all__ = [
     "lead_reassign",
     "lead_reroute",
     "lead_route",
+    "leads_route",
     "rep_counters_release",
     "routing_simulate",
 ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
 
 from celery import shared_task
 from django.conf import settings
@@ -11,12 +13,16 @@ from django.utils import timezone
 
 from apps.leads.models import Lead, LeadStatus
 from apps.leads.selectors import lead_status
-from apps.routing.services import lead_route
+from apps.routing.services import lead_route, leads_route
 
 logger = logging.getLogger(__name__)
 
-#: Leads routed per route_pending run; the next run takes the rest.
-PENDING_BATCH = 500
+#: At most this many `new` leads are taken per route_pending run (oldest first; the next run
+#: takes the rest), and this many `unrouted` ones retried (least recently tried first).
+PENDING_LIMIT = 20_000
+UNROUTED_RETRY_LIMIT = 500
+#: A run stops starting batches after this long (beat starts one every minute).
+PENDING_RUN_SECONDS = 50.0
 
 
 @shared_task(
@@ -46,28 +52,52 @@ def route_lead(self, lead_id: int) -> str:  # type: ignore[no-untyped-def]
 
 @shared_task(acks_late=True)
 def route_pending() -> dict[str, int]:
-    """Safety net: route leads left `new` (the broker was down) and retry `unrouted` ones."""
+    """Safety net: route leads left `new` (their task was never queued: the broker was down)
+    and retry `unrouted` ones, ROUTING_BATCH_SIZE leads per transaction."""
     cutoff = timezone.now() - settings.ROUTING_PENDING_GRACE
-    counts: dict[str, int] = {}
     # A back-dated (imported) lead may be picked up before its own task: routing is idempotent.
     pending = list(
         Lead.objects.filter(status=LeadStatus.NEW, created_at__lte=cutoff)
         .order_by("created_at", "pk")
-        .values_list("pk", flat=True)[:PENDING_BATCH]
+        .values_list("pk", flat=True)[:PENDING_LIMIT]
     )
+    # Each retry saves the lead, so ordering by updated_at gives every unrouted lead its turn.
     unrouted = list(
         Lead.objects.filter(status=LeadStatus.UNROUTED)
-        .order_by("created_at", "pk")
-        .values_list("pk", flat=True)[:PENDING_BATCH]
+        .order_by("updated_at", "pk")
+        .values_list("pk", flat=True)[:UNROUTED_RETRY_LIMIT]
     )
-    for lead_id in [*pending, *unrouted]:
-        try:
-            outcome = lead_route(lead_id=lead_id).outcome
-        except DatabaseError:
-            logger.exception("route_pending: lead %s failed; it stays pending", lead_id)
-            outcome = "error"
-        counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
+    counts: Counter[str] = Counter()
+    ids = [*pending, *unrouted]
+    size = max(1, settings.ROUTING_BATCH_SIZE)
+    stop_at = time.monotonic() + PENDING_RUN_SECONDS
+    for start in range(0, len(ids), size):
+        if time.monotonic() > stop_at:
+            counts["left_for_next_run"] += len(ids) - start
+            break
+        _route_batch(counts, ids[start : start + size])
+    return dict(counts)
+
+
+def _route_batch(counts: Counter[str], lead_ids: list[int]) -> None:
+    """One transaction for the batch; if it fails, lead by lead, so one bad lead costs only
+    itself (it stays pending for the next run)."""
+    try:
+        results = leads_route(lead_ids=lead_ids)
+    except DatabaseError:
+        if len(lead_ids) == 1:
+            logger.exception("route_pending: lead %s failed; it stays pending", lead_ids[0])
+            counts["error"] += 1
+            return
+        logger.warning(
+            "route_pending: a batch of %s failed; routing it lead by lead", len(lead_ids)
+        )
+        for lead_id in lead_ids:
+            _route_batch(counts, [lead_id])
+        return
+    for lead_id in lead_ids:
+        result = results.get(lead_id)
+        counts[result.outcome if result is not None else "skipped"] += 1
 
 
 def route_lead_enqueue(lead_id: int) -> None:
