@@ -6,17 +6,24 @@ contacted or closed), then times `sla_sweep` three times, re-arming the overdue 
 Printed beside it, in the same run: the candidate query alone (the partial index) and a full
 scan of the lead table with the same predicate (what the index saves).
 
+--probe also routes a fresh lead every 20 ms while each sweep runs, and for as long again without
+one, and prints both latencies: what the sweep's page locks cost live routing (--page-size sets
+the page, default ROUTING_SWEEP_PAGE_SIZE). --phases prints where the sweep's time went.
+
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/x REDIS_URL=redis://127.0.0.1:6379/13 \
-       .venv/bin/python bench/sweep.py [--leads 1000000] [--overdue 10000] [--runs 3] [--profile]
+       .venv/bin/python bench/sweep.py [--leads 1000000] [--overdue 10000] [--runs 3]
+       [--page-size N] [--probe] [--phases] [--profile]
 (the scratch database is bench_sweep_<name of the DATABASE_URL database>)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import os
 import pstats
+import threading
 import time
 
 from _setup import bench_database, django_setup, median
@@ -194,6 +201,53 @@ def phases_line(totals: dict[str, float]) -> str:
     return "  phases (s): " + ", ".join(parts)
 
 
+class RoutingProbe:
+    """Routes one fresh lead every `interval` seconds in its own thread (own connection) and
+    records how long each `lead_route` call took: what a sweep's locks cost live routing."""
+
+    def __init__(self, interval: float = 0.02) -> None:
+        self.interval = interval
+        self.timings: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        from apps.leads.models import Lead
+        from apps.routing.services import lead_route
+
+        try:
+            while not self._stop.is_set():
+                lead = Lead.objects.create(
+                    email=f"probe{time.monotonic_ns()}@probe.example.com",
+                    email_domain="probe.example.com",
+                    country="US",
+                    region="US-CA",
+                )
+                start = time.perf_counter()
+                lead_route(lead_id=lead.pk)
+                self.timings.append(time.perf_counter() - start)
+                self._stop.wait(self.interval)
+        finally:
+            connection.close()
+
+    def __enter__(self) -> RoutingProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def line(self) -> str:
+        ms = sorted(t * 1000 for t in self.timings)
+        if not ms:
+            return "no probe"
+        p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+        return f"p50 {median(ms):.1f} ms, p99 {p99:.1f} ms, max {ms[-1]:.1f} ms ({len(ms)} leads)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--leads", type=int, default=1_000_000)
@@ -201,8 +255,14 @@ def main() -> None:
     parser.add_argument("--pending", type=int, default=20_000)
     parser.add_argument("--reps", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--page-size", type=int, default=None, help="default: the sweep's own")
     parser.add_argument(
         "--profile", action="store_true", help="cProfile the last run; print the top functions"
+    )
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="route a fresh lead every 20 ms during each sweep, and as long without one",
     )
     parser.add_argument(
         "--phases", action="store_true", help="print where each run's time went, by sweep phase"
@@ -245,11 +305,19 @@ def main() -> None:
         before = Assignment.objects.count()
         profiler = cProfile.Profile() if args.profile and run == args.runs - 1 else None
         start = time.perf_counter()
-        if profiler is not None:
-            counts = profiler.runcall(sla_sweep, now=now)
-        else:
-            counts = sla_sweep(now=now)
+        pages = {"batch_size": args.page_size} if args.page_size else {}
+        probe = RoutingProbe() if args.probe else contextlib.nullcontext()
+        with probe:
+            if profiler is not None:
+                counts = profiler.runcall(sla_sweep, now=now, **pages)
+            else:
+                counts = sla_sweep(now=now, **pages)
         elapsed = time.perf_counter() - start
+        if isinstance(probe, RoutingProbe):
+            alone = RoutingProbe()
+            with alone:
+                time.sleep(elapsed)
+            print(f"  routing during the sweep: {probe.line()}; without: {alone.line()}")
         if profiler is not None:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)

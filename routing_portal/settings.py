@@ -246,11 +246,16 @@ ROUTING_DEFAULT_SLA_MINUTES = env_int("ROUTING_DEFAULT_SLA_MINUTES", 60)
 ROUTING_MAX_REASSIGNMENTS = env_int("ROUTING_MAX_REASSIGNMENTS", 2)
 # A worker notices configuration changes within this many seconds (one cheap query then).
 ROUTING_CONFIG_RECHECK_SECONDS = float(os.environ.get("ROUTING_CONFIG_RECHECK_SECONDS", "1.0"))
-# Leads still `new` this long after intake are picked up by route_pending (the broker was down).
 # A route_lead task also routes up to this many - 1 other waiting `new` leads in its transaction
 # (oldest first): under a backlog the work is shared, with none there is no wait. 1 turns it off.
+# route_pending routes its backlog in transactions of this many leads too.
 ROUTING_BATCH_SIZE = max(1, env_int("ROUTING_BATCH_SIZE", 50))
+# Leads still `new` this long after intake are picked up by route_pending (the broker was down).
 ROUTING_PENDING_GRACE = timedelta(seconds=env_int("ROUTING_PENDING_GRACE_SECONDS", 30))
+# Leads per SLA sweep transaction. A page holds the rotation and rep locks that routing needs
+# until it commits, so live routing waits up to one page during a large sweep: smaller pages
+# keep that wait short, larger ones sweep a big backlog a little faster (bench/sweep.py --probe).
+ROUTING_SWEEP_PAGE_SIZE = max(1, env_int("ROUTING_SWEEP_PAGE_SIZE", 200))
 # SLA ladder (apps/routing/sla.py): remind the owner at this fraction of the SLA window, move the
 # lead at 100%, escalate after ROUTING_MAX_REASSIGNMENTS inactivity moves.
 ROUTING_SLA_REMINDER_FRACTION = float(os.environ.get("ROUTING_SLA_REMINDER_FRACTION", "0.5"))

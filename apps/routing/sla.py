@@ -958,9 +958,11 @@ def _run_page(
         counts[key] = counts.get(key, 0) + 1
 
 
-def sla_sweep(*, now: datetime | None = None, batch_size: int = 500) -> dict[str, int]:
-    """One pass of the SLA ladder as of `now`; returns counts per outcome."""
+def sla_sweep(*, now: datetime | None = None, batch_size: int | None = None) -> dict[str, int]:
+    """One pass of the SLA ladder as of `now`, `batch_size` leads per transaction (default
+    ROUTING_SWEEP_PAGE_SIZE); returns counts per outcome."""
     now = now or timezone.now()
+    batch_size = batch_size or settings.ROUTING_SWEEP_PAGE_SIZE
     counts = dict.fromkeys(
         (
             "unavailable_moved",

@@ -37,7 +37,12 @@ class Command(BaseCommand):
             default=None,
             help="Sweep as of this ISO 8601 moment (naive = UTC); default now.",
         )
-        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=None,
+            help="Leads per transaction; default ROUTING_SWEEP_PAGE_SIZE.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         now = _as_of(options["as_of"]) if options.get("as_of") is not None else timezone.now()
