@@ -149,13 +149,25 @@ def _rule_sla_minutes(config: CurrentConfig, rule_id: int | None) -> int:
     return int(settings.ROUTING_DEFAULT_SLA_MINUTES)
 
 
+#: Beat starts the sweep on the minute, give or take milliseconds, and a lead the previous sweep
+#: moved falls due exactly one SLA window after that sweep: a hair after the tick that should
+#: catch it. Deadlines this close count as reached, so such a lead does not wait a whole extra
+#: minute (and get its reminder at its deadline); nothing is moved or reminded more than this early.
+SWEEP_CLOCK_TOLERANCE = timedelta(seconds=1)
+
+
+def _due_by(now: datetime) -> datetime:
+    """Deadlines up to this moment count as reached by a sweep as of `now`."""
+    return now + SWEEP_CLOCK_TOLERANCE
+
+
 def _reminder_due(
     *, assigned_at: datetime | None, sla_due_at: datetime | None, now: datetime
 ) -> bool:
     if assigned_at is None or sla_due_at is None:
         return False
     fraction = settings.ROUTING_SLA_REMINDER_FRACTION
-    return assigned_at + (sla_due_at - assigned_at) * fraction <= now
+    return assigned_at + (sla_due_at - assigned_at) * fraction <= _due_by(now)
 
 
 # --- one page of leads, one transaction ---------------------------------------------------
@@ -242,7 +254,7 @@ def _lock_page(ids: list[int], condition: Q, *, order: tuple[str, ...]) -> list[
 
 
 def _overdue(now: datetime) -> Q:
-    return Q(status=LeadStatus.ASSIGNED, escalated_at__isnull=True, sla_due_at__lte=now)
+    return Q(status=LeadStatus.ASSIGNED, escalated_at__isnull=True, sla_due_at__lte=_due_by(now))
 
 
 def _usernames(page: _Page, rep_ids: set[int]) -> dict[int, str]:
@@ -723,7 +735,7 @@ def leads_reassign_inactive(*, lead_ids: list[int], now: datetime) -> dict[int, 
                     rep=page.profile(lead.owner_id),
                     business_hours=True,
                 )
-                if deadline > now:
+                if deadline > _due_by(now):
                     # The wall-clock due time passed, but the owner's working time has not: re-arm.
                     lead.sla_due_at = deadline
                     page.changed[lead.pk] = lead
@@ -821,7 +833,7 @@ def lead_escalate(*, lead_id: int, now: datetime, reason: str = "") -> str:
 
 
 def _remindable(now: datetime) -> Q:
-    return Q(status=LeadStatus.ASSIGNED, escalated_at__isnull=True, sla_due_at__gt=now) & (
+    return Q(status=LeadStatus.ASSIGNED, escalated_at__isnull=True, sla_due_at__gt=_due_by(now)) & (
         Q(sla_reminded_at__isnull=True) | Q(sla_reminded_at__lt=F("assigned_at"))
     )
 
@@ -928,7 +940,7 @@ def _reminder_horizon(now: datetime) -> datetime | None:
         [settings.ROUTING_DEFAULT_SLA_MINUTES]
         + [r.sla_minutes for r in config.snapshot.rules if r.sla_minutes is not None]
     )
-    return now + timedelta(minutes=longest) * (1 - settings.ROUTING_SLA_REMINDER_FRACTION)
+    return _due_by(now) + timedelta(minutes=longest) * (1 - settings.ROUTING_SLA_REMINDER_FRACTION)
 
 
 def _run_page(
@@ -991,19 +1003,20 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int | None = None) -> 
             )
 
     # 2. Past due and untouched: move or escalate (the partial index lead_sla_sweep_idx).
-    overdue = sweepable.filter(sla_due_at__lte=now)
+    overdue = sweepable.filter(sla_due_at__lte=_due_by(now))
     for rows in _pages(overdue, batch_size=batch_size, by_due=True):
         _run_page(counts, leads_reassign_inactive, [pk for pk, _, _ in rows], now=now)
 
     # 3. Reminders: not yet due, not reminded in this assignment, past the reminder point.
-    reminders = sweepable.filter(sla_due_at__gt=now).filter(
+    reminders = sweepable.filter(sla_due_at__gt=_due_by(now)).filter(
         Q(sla_reminded_at__isnull=True) | Q(sla_reminded_at__lt=F("assigned_at"))
     )
     horizon = _reminder_horizon(now)
     if horizon is not None:
         reminders = reminders.filter(sla_due_at__lte=horizon)
     if connection.vendor == "postgresql":
-        # Page only leads at (or within a second of) their reminder point; Python decides exactly.
+        # Page only leads at their reminder point (a second of slack for the float product);
+        # Python decides exactly.
         table = connection.ops.quote_name(Lead._meta.db_table)
         reminders = reminders.alias(
             reminder_at=RawSQL(
@@ -1011,7 +1024,7 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int | None = None) -> 
                 (settings.ROUTING_SLA_REMINDER_FRACTION,),
                 output_field=DateTimeField(),
             )
-        ).filter(reminder_at__lte=now + timedelta(seconds=1))
+        ).filter(reminder_at__lte=_due_by(now) + timedelta(seconds=1))
     for rows in _pages(reminders, batch_size=batch_size, by_due=True):
         due = sorted(
             pk

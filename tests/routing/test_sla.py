@@ -142,6 +142,29 @@ def test_full_ladder_reminds_moves_twice_then_escalates(
 
 
 @pytest.mark.django_db
+def test_a_tick_a_few_milliseconds_early_still_catches_the_leads_the_last_sweep_moved(
+    west_org, django_capture_on_commit_callbacks
+):
+    """Beat ticks every minute with jitter: the second move must not wait a whole extra minute."""
+    lead = route(django_capture_on_commit_callbacks)
+    tick = T0 + timedelta(minutes=30, milliseconds=7)
+    assert sla_sweep(now=tick)["reassigned"] == 1
+    lead.refresh_from_db()
+    assert lead.sla_due_at == tick + timedelta(minutes=30)
+
+    early = tick + timedelta(minutes=15) - timedelta(milliseconds=2)  # reminder point, early tick
+    assert sla_sweep(now=early)["reminded"] == 1
+    next_tick = tick + timedelta(minutes=30) - timedelta(milliseconds=2)
+    result = sla_sweep(now=next_tick)
+    assert (result["reassigned"], result["reminded"]) == (1, 0)
+    assert owner(lead) == "carol"
+
+    too_early = next_tick + timedelta(minutes=30) - timedelta(seconds=2)  # beyond the tolerance
+    assert sla_sweep(now=too_early)["escalated"] == 0
+    assert sla_sweep(now=too_early + timedelta(seconds=2))["escalated"] == 1
+
+
+@pytest.mark.django_db
 def test_previous_holders_are_skipped_and_no_one_left_escalates(
     west_org, manager_user, sweep, django_capture_on_commit_callbacks
 ):
