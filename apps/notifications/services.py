@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 from django.conf import settings
@@ -25,6 +26,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import Q
+from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -134,13 +136,23 @@ def manager_emails() -> list[str]:
     return sorted(set(users.values_list("email", flat=True)))
 
 
-def _send_mail(*, template: str, subject: str, to: Iterable[str], context: dict[str, Any]) -> int:
+def _send_mail(
+    *,
+    template: str,
+    subject: str,
+    to: Iterable[str],
+    context: dict[str, Any],
+    time_zone: str | None = None,
+) -> int:
+    """Render `template` (text and HTML) and send it; times read in `time_zone` (the recipient
+    rep's), else in TIME_ZONE (UTC: managers may sit anywhere)."""
     recipients = [address for address in to if address]
     if not recipients:
         return 0
     context = {**context, "site_url": getattr(settings, "ROUTING_SITE_URL", "")}
-    text = render_to_string(f"notifications/{template}.txt", context)
-    html = render_to_string(f"notifications/{template}.html", context)
+    with timezone.override(ZoneInfo(time_zone) if time_zone else None):
+        text = render_to_string(f"notifications/{template}.txt", context)
+        html = render_to_string(f"notifications/{template}.html", context)
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
@@ -210,6 +222,7 @@ def assignment_notifications_send(*, assignment_id: int) -> dict[str, int]:
         template="lead_assigned",
         to=[assignment.rep.user.email],
         context=context,
+        time_zone=assignment.rep.time_zone,
         subject=f"New lead for you: {lead.full_name or lead.email}"
         + (f" ({lead.company})" if lead.company else ""),
     )
@@ -218,7 +231,8 @@ def assignment_notifications_send(*, assignment_id: int) -> dict[str, int]:
             template="lead_taken_away",
             to=[previous.rep.user.email],
             context=context,
-            subject=f"Lead moved to {assignment.rep.username}: {lead.full_name or lead.email}",
+            time_zone=previous.rep.time_zone,
+            subject=f"Lead moved to {assignment.rep.name}: {lead.full_name or lead.email}",
         )
     event = (
         EventType.LEAD_REASSIGNED
@@ -254,7 +268,7 @@ def escalation_notifications_send(*, lead_id: int) -> dict[str, int]:
         to=manager_emails(),
         context=context,
         subject=f"Escalated: {lead.full_name or lead.email} not contacted after "
-        f"{lead.reassignment_count} reassignment(s)",
+        f"{lead.reassignment_count} reassignment{pluralize(lead.reassignment_count)}",
     )
     webhook_event_emit(event_type=EventType.LEAD_ESCALATED, data={"lead": lead_payload(lead)})
     return {"mails": sent}
@@ -262,17 +276,21 @@ def escalation_notifications_send(*, lead_id: int) -> dict[str, int]:
 
 def sla_reminder_send(*, lead_id: int) -> dict[str, int]:
     lead = _lead(lead_id)
-    if lead.status != LeadStatus.ASSIGNED or lead.owner_id is None:
+    owner = lead.owner
+    if lead.status != LeadStatus.ASSIGNED or owner is None:
         return {"mails": 0}  # contacted meanwhile: nothing to remind
-    context = {"lead": lead, "facts": lead_payload(lead), "rep": lead.owner}
+    context = {"lead": lead, "facts": lead_payload(lead), "rep": owner}
+    deadline = (
+        f" before {lead.sla_due_at.astimezone(ZoneInfo(owner.time_zone)):%H:%M %Z}"
+        if lead.sla_due_at
+        else ""
+    )
     sent = _send_mail(
         template="sla_reminder",
-        to=[lead.owner.user.email],
+        to=[owner.user.email],
         context=context,
-        subject=f"Reminder: contact {lead.full_name or lead.email} before "
-        f"{timezone.localtime(lead.sla_due_at):%H:%M %Z}"
-        if lead.sla_due_at
-        else "Reminder",
+        time_zone=owner.time_zone,
+        subject=f"Reminder: contact {lead.full_name or lead.email}{deadline}",
     )
     webhook_event_emit(event_type=EventType.LEAD_SLA_REMINDER, data={"lead": lead_payload(lead)})
     return {"mails": sent}
@@ -309,9 +327,36 @@ def assignments_notifications_send(*, assignment_ids: list[int]) -> dict[str, in
 
 
 def escalations_notifications_send(*, lead_ids: list[int]) -> dict[str, int]:
-    return _each(
-        escalation_notifications_send, lead_ids, keyword="lead_id", single_task="escalation_notify"
+    """The escalations of one sweep page: one digest mail to managers when there are several
+    (a backlog must not become a mail per lead), and a `lead.escalated` event per lead."""
+    if len(lead_ids) <= 1:
+        return _each(
+            escalation_notifications_send,
+            lead_ids,
+            keyword="lead_id",
+            single_task="escalation_notify",
+        )
+    leads = list(
+        Lead.objects.select_related("owner__user", "territory", "rule")
+        .filter(pk__in=lead_ids)
+        .order_by("pk")
     )
+    try:
+        sent = _send_mail(
+            template="leads_escalated_digest",
+            to=manager_emails(),
+            context={"leads": leads},
+            subject=f"{len(leads)} leads escalated: not contacted after their reassignments",
+        )
+    except Exception:
+        # Mail down: each lead goes to its own retrying task (mail and event there).
+        logger.exception("Escalation digest for %s leads failed; retrying lead by lead", len(leads))
+        for lead in leads:
+            _enqueue("escalation_notify", lead.pk)
+        return {"mails": 0, "failed": len(leads)}
+    for lead in leads:
+        webhook_event_emit(event_type=EventType.LEAD_ESCALATED, data={"lead": lead_payload(lead)})
+    return {"mails": sent, "failed": 0}
 
 
 def sla_reminders_send(*, lead_ids: list[int]) -> dict[str, int]:

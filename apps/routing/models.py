@@ -158,7 +158,7 @@ class Assignment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Lead {self.lead_id} -> {self.rep_id} ({self.kind})"
+        return f"Lead {self.lead_id} to {self.rep} ({self.get_kind_display().lower()})"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:

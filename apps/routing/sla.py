@@ -375,14 +375,6 @@ def _escalate(page: _Page, lead: Lead, *, reason: str) -> str:
     return ESCALATED
 
 
-def _without_rule_prefix(decision: Decision) -> str:
-    """ "Enterprise West: round robin ..." -> "Enterprise West round robin ..." after our prefix."""
-    name = decision.rule_name or ""
-    if name and decision.reason.startswith(f"{name}: "):
-        return f"{name} {decision.reason[len(name) + 2 :]}"
-    return decision.reason
-
-
 def _assignable(page: _Page, decision: Decision | None) -> bool:
     return (
         decision is not None
@@ -436,7 +428,7 @@ def _move(page: _Page, lead: Lead, *, kind: str, why: str) -> str:
     rule_id = decision.rule_id
     assert rep_id is not None and rule_id is not None
 
-    reason = f"{why}: {_without_rule_prefix(decision)}"
+    reason = f"{why}. {decision.reason}"
     if fallback:
         reason += " (no one else eligible under the original rule; full rules applied)"
     trace = {

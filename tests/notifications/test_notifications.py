@@ -267,3 +267,83 @@ def test_admin_pages_for_endpoints_and_deliveries_open(admin_client):
             == 200
         )
     assert admin_client.get(reverse("admin:notifications_webhookendpoint_add")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_sla_mails_speak_the_reps_time_and_names_and_escalations_read_as_history(
+    west_org, manager_user, eager, django_capture_on_commit_callbacks
+):
+    from zoneinfo import ZoneInfo
+
+    from apps.reps.models import Rep
+    from apps.routing.sla import sla_sweep
+
+    start = timezone.now().replace(microsecond=0) - timedelta(days=1)
+    lead = LeadFactory(company_size=5000, country="US", region="US-CA", first_name="Dana")
+    with django_capture_on_commit_callbacks(execute=True):
+        lead_route(lead_id=lead.pk, now=start)
+    lead.refresh_from_db()
+    pacific = lead.sla_due_at.astimezone(ZoneInfo("America/Los_Angeles"))
+    (assigned,) = mail.outbox
+    assert f"Contact before: {pacific:%Y-%m-%d %H:%M} {pacific:%Z}" in assigned.body
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sla_sweep(now=start + timedelta(minutes=15))["reminded"] == 1
+    (reminder,) = mail.outbox
+    assert reminder.subject.endswith(f"before {pacific:%H:%M %Z}")
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sla_sweep(now=start + timedelta(minutes=30))["reassigned"] == 1
+    bob = Rep.objects.get(user__username="bob")
+    taken = next(m for m in mail.outbox if m.to == ["alice@example.com"])
+    assert taken.subject.startswith(f"Lead moved to {bob.name}:")
+    assert f"it now belongs to {bob.name}" in taken.body
+    moved_to_bob = next(m for m in mail.outbox if m.to == ["bob@example.com"])
+    alice = Rep.objects.get(user__username="alice")
+    assert f"moved to you from {alice.name}" in moved_to_bob.body
+
+    for minutes in (60, 90):
+        with django_capture_on_commit_callbacks(execute=True):
+            sla_sweep(now=start + timedelta(minutes=minutes))
+    escalation = mail.outbox[-1]
+    assert escalation.subject.endswith("after 2 reassignments")
+    assert "(reassigned for inactivity)" in escalation.body
+    assert "(reassign_inactivity)" not in escalation.body
+    assert "Was due:" in escalation.body and "Contact before" not in escalation.body
+
+
+@pytest.mark.django_db
+def test_a_sweep_escalating_many_leads_sends_managers_one_digest_and_an_event_each(
+    west_org, manager_user, eager, django_capture_on_commit_callbacks
+):
+    from apps.routing.sla import sla_sweep
+
+    start = timezone.now().replace(microsecond=0) - timedelta(days=1)
+    endpoint = WebhookEndpoint.objects.create(
+        url="http://127.0.0.1:9/hook", event_types=["lead.escalated"]
+    )
+    leads = [LeadFactory(company_size=5000, country="US", region="US-CA") for _ in range(3)]
+    with django_capture_on_commit_callbacks(execute=True):
+        for lead in leads:
+            lead_route(lead_id=lead.pk, now=start)
+    Lead.objects.update(reassignment_count=2)
+    mail.outbox.clear()
+    from unittest import mock
+
+    from apps.notifications import tasks
+
+    with (
+        mock.patch.object(tasks.webhook_deliver, "apply_async"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert sla_sweep(now=start + timedelta(minutes=30))["escalated"] == 3
+
+    (digest,) = mail.outbox
+    assert digest.to == ["manager@example.com"]
+    assert digest.subject.startswith("3 leads escalated")
+    for lead in leads:
+        assert f"#{lead.pk} " in digest.body
+    deliveries = WebhookDelivery.objects.filter(endpoint=endpoint, event_type="lead.escalated")
+    assert sorted(d.payload["lead"]["id"] for d in deliveries) == sorted(lead.pk for lead in leads)

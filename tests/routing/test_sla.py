@@ -108,7 +108,7 @@ def test_full_ladder_reminds_moves_twice_then_escalates(
     assert moved.kind == "reassign_inactivity"
     assert moved.actor is None
     assert moved.reason.startswith(
-        "Not contacted within 30 min by alice: Enterprise West round robin"
+        "Not contacted within 30 min by alice. Enterprise West: round robin"
     )
     assert "US-WEST" in moved.reason
     first = lead.assignments.order_by("id").first()

@@ -98,7 +98,7 @@ def pick_round_robin(
         why = why_not(rep)
         if why is None:
             trace.add(rep, True, "next in rotation")
-            summary = f"round robin among {n} reps"
+            summary = f"round robin among {_reps(n)}"
             if skipped:
                 summary += f" (skipped {skipped} ineligible)"
             return Pick(rep=rep, state={"last": rep.rep_id}, eligible=1, summary=summary)
@@ -165,7 +165,7 @@ def pick_weighted(
         rep=best,
         state={"cw": {k: v for k, v in cw.items() if v}},
         eligible=len(eligible),
-        summary=f"{label} among {len(eligible)} eligible reps",
+        summary=f"{label} among {_reps(len(eligible), 'eligible ')}",
     )
 
 
@@ -225,10 +225,15 @@ def pick_load_balanced(
     listed = len(trace.entries) + trace.omitted
     if considered > listed:
         trace.omitted += considered - listed
-    summary = f"fewest open leads ({best_open}) among {considered} reps"
+    summary = f"fewest open leads ({best_open}) among {_reps(considered)}"
     if skipped:
         summary += f" (skipped {skipped} ineligible)"
     return Pick(rep=best, state=None, eligible=1, summary=summary)
+
+
+def _reps(n: int, kind: str = "") -> str:
+    """ "1 rep", "3 eligible reps": the count in a reason, in plain English."""
+    return f"{n} {kind}rep{'' if n == 1 else 's'}"
 
 
 def _load_text(ctx: EligibilityContext, rep: CompiledRep) -> str:

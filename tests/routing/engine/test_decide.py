@@ -33,7 +33,7 @@ def test_first_matching_rule_with_an_eligible_rep_wins_and_later_rules_are_not_e
     assert [r["rule"] for r in rules] == ["Off", "Big", "East"]
     assert rules[0]["detail"] == "inactive" and rules[0]["matched"] is False
     assert rules[2]["chosen"] == "rep2"
-    assert d.reason == "East: round robin among 1 reps of US-EAST"
+    assert d.reason == "East: round robin among 1 rep of US-EAST"
 
 
 def test_rules_run_in_position_order_not_list_order() -> None:
