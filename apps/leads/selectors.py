@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from apps.core.roles import user_is_manager, user_rep
-from apps.leads.models import Lead
+from apps.leads.models import Lead, LeadActivity
 from apps.routing.models import Assignment
 
 
@@ -49,6 +49,12 @@ def lead_get_by_external_id(*, external_id: str) -> Lead | None:
         return _lead_queryset().get(external_id=external_id)
     except Lead.DoesNotExist:
         return None
+
+
+def lead_activity_list(*, lead_id: int) -> QuerySet[LeadActivity]:
+    """Everything that happened to a lead (created, assigned, reminded, reassigned, escalated,
+    contacted, closed, notes), oldest first."""
+    return LeadActivity.objects.filter(lead_id=lead_id).select_related("actor").order_by("at", "id")
 
 
 def lead_assignment_list(*, lead_id: int) -> QuerySet[Assignment]:

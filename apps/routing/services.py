@@ -376,6 +376,7 @@ def _assignment_record(take: _Take) -> Assignment | None:
     """Write `take` through the ORM: the Assignment, the lead, the rotation cursor and the
     rep's counters. None, and nothing written, when the rep has no room (a last check)."""
     lead, decision = take.lead, take.decision
+    previous_owner_id = lead.owner_id if lead.status in WORKING_STATUSES else None
     rep = Rep.objects.select_for_update(of=("self",)).select_related("user").get(pk=take.rep_id)
     if not decision.forced and _capacity_problem(rep, now=take.now) is not None:
         return None
@@ -399,6 +400,9 @@ def _assignment_record(take: _Take) -> Assignment | None:
     for name, value in take.lead_values().items():
         setattr(lead, name, value)
     lead.save(update_fields=[*_ASSIGNED_LEAD_FIELDS, "updated_at"])
+    if previous_owner_id is not None:  # a reroute: the lead moved
+        _reassigned_activity(assignment, previous_owner_id=previous_owner_id)
+        return assignment
     LeadActivity.objects.create(
         lead=lead,
         kind=LeadActivityKind.ASSIGNED,
@@ -852,15 +856,26 @@ def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> Ro
         )
         if assignment is None:
             raise RoutingError(f"Rerouting found no eligible rep: {decision.reason}")
-        LeadActivity.objects.create(
-            lead=lead,
-            kind=LeadActivityKind.REASSIGNED,
-            at=now,
-            actor=actor,
-            note=assignment.reason,
-        )
         notify_on_commit(notify_assignment, assignment.pk)
         return RouteResult(lead=lead, outcome="assigned", assignment=assignment, decision=decision)
+
+
+def _reassigned_activity(assignment: Assignment, *, previous_owner_id: int | None) -> None:
+    """The lead's `reassigned` activity for a move outside the sweep (reroute, by hand), with the
+    data the sweep writes for its moves."""
+    LeadActivity.objects.create(
+        lead_id=assignment.lead_id,
+        kind=LeadActivityKind.REASSIGNED,
+        at=assignment.assigned_at,
+        actor=assignment.actor,
+        note=assignment.reason,
+        data={
+            "from": previous_owner_id,
+            "to": assignment.rep_id,
+            "kind": assignment.kind,
+            "assignment": assignment.pk,
+        },
+    )
 
 
 def lead_reassign(
@@ -877,6 +892,7 @@ def lead_reassign(
         if lead.owner_id == rep.pk and lead.status in WORKING_STATUSES:
             raise RoutingError(f"The lead already belongs to {rep.username}.")
         rep = Rep.objects.select_for_update().select_related("user").get(pk=rep.pk)
+        previous_owner_id = lead.owner_id if lead.status in WORKING_STATUSES else None
         actor_name = getattr(actor, "username", "system")
         reason = f"Reassigned by {actor_name} to {rep.username}: {note.strip()}"
         assignment = assignment_start(
@@ -908,9 +924,7 @@ def lead_reassign(
         lead.save(
             update_fields=["status", "owner", "rule", "assigned_at", "sla_due_at", "updated_at"]
         )
-        LeadActivity.objects.create(
-            lead=lead, kind=LeadActivityKind.REASSIGNED, at=now, actor=actor, note=reason
-        )
+        _reassigned_activity(assignment, previous_owner_id=previous_owner_id)
         notify_on_commit(notify_assignment, assignment.pk)
         return assignment
 

@@ -178,6 +178,29 @@ def test_reroute_runs_routing_again(manager_client, routed):
     assert kinds == ["alice", "bob"]
 
 
+@pytest.mark.parametrize(
+    ("name", "payload", "kind"),
+    [("reassign", {"rep": "carol", "note": "speaks Spanish"}, "manual"), ("reroute", {}, "auto")],
+)
+def test_a_move_by_hand_is_logged_like_a_sweep_move(manager_client, routed, name, payload, kind):
+    from apps.reps.models import Rep
+
+    alice = Rep.objects.get(user__username="alice")
+    assert action(manager_client, routed, name, payload).status_code == 200
+    rows = manager_client.get(f"{URL}{routed.pk}/activity/").json()["results"]
+    assert [row["kind"] for row in rows] == ["assigned", "reassigned"]
+    moved = rows[-1]
+    current = Assignment.objects.get(lead=routed, ended_at__isnull=True)
+    assert moved["actor"] == "manager"
+    assert moved["note"] == current.reason
+    assert moved["data"] == {
+        "from": alice.pk,
+        "to": current.rep_id,
+        "kind": kind,
+        "assignment": current.pk,
+    }
+
+
 def test_reroute_with_no_one_eligible_is_409_and_changes_nothing(manager_client, routed):
     from apps.reps.models import Rep
 

@@ -31,6 +31,7 @@ def database_down():  # type: ignore[no-untyped-def]
         ("post", "", {"email": "a@b.com"}),
         ("get", "{id}/", None),
         ("get", "{id}/assignments/", None),
+        ("get", "{id}/activity/", None),
         ("post", "{id}/contact/", {}),
         ("post", "{id}/convert/", {"reason": "x"}),
     ],

@@ -39,6 +39,7 @@ def lead_of(rep, status="assigned"):  # type: ignore[no-untyped-def]
         ("post", ""),
         ("get", "{id}/"),
         ("get", "{id}/assignments/"),
+        ("get", "{id}/activity/"),
         *[("post", f"{{id}}/{name}/") for name in (*OWNER_ACTIONS, *MANAGER_ACTIONS)],
     ],
 )
@@ -69,6 +70,7 @@ def test_rep_reads_own_lead_and_its_history(rita, rita_client):
     lead = lead_of(rita)
     assert rita_client.get(f"{URL}{lead.pk}/").status_code == 200
     assert rita_client.get(f"{URL}{lead.pk}/assignments/").status_code == 200
+    assert rita_client.get(f"{URL}{lead.pk}/activity/").status_code == 200
     assert [row["id"] for row in rita_client.get(URL).json()["results"]] == [lead.pk]
 
 
@@ -77,6 +79,7 @@ def test_rep_reads_own_lead_and_its_history(rita, rita_client):
     [
         ("get", "", None),
         ("get", "assignments/", None),
+        ("get", "activity/", None),
         *[("post", f"{name}/", payload) for name, payload in OWNER_ACTIONS.items()],
     ],
 )

@@ -142,6 +142,31 @@ def test_full_ladder_reminds_moves_twice_then_escalates(
 
 
 @pytest.mark.django_db
+def test_the_ladder_reads_through_the_api_activity_log(
+    west_org, manager_client, sweep, django_capture_on_commit_callbacks
+):
+    lead = route(django_capture_on_commit_callbacks)
+    for minutes in (15, 30, 45, 60, 90):
+        sweep(minutes)
+    response = manager_client.get(f"/api/leads/{lead.pk}/activity/")
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    assert [row["kind"] for row in rows] == [
+        "assigned",
+        "reminded",
+        "reassigned",
+        "reminded",
+        "reassigned",
+        "escalated",
+    ]
+    escalated = rows[-1]
+    assert escalated["at"].startswith((T0 + timedelta(minutes=90)).strftime("%Y-%m-%dT%H:%M"))
+    assert escalated["actor"] is None
+    assert "after 2 reassignment" in escalated["note"]
+    assert rows[2]["data"]["kind"] == "reassign_inactivity"
+
+
+@pytest.mark.django_db
 def test_a_tick_a_few_milliseconds_early_still_catches_the_leads_the_last_sweep_moved(
     west_org, django_capture_on_commit_callbacks
 ):

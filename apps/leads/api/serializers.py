@@ -12,7 +12,7 @@ from rest_framework.utils.serializer_helpers import BindingDict
 
 from apps.core.api.validators import validate_plausible_moment
 from apps.core.validators import normalize_country, normalize_region, validate_language_code
-from apps.leads.models import Lead
+from apps.leads.models import Lead, LeadActivity
 from apps.reps.models import Rep
 from apps.routing.models import Assignment
 
@@ -223,6 +223,17 @@ class LeadReassignSerializer(serializers.Serializer):
         if not rep.active:
             raise serializers.ValidationError(f"Rep '{value}' is inactive.")
         return rep
+
+
+class LeadActivitySerializer(BuiltFieldsCacheMixin, serializers.ModelSerializer):
+    """One entry of a lead's activity log (read-only: the log is append-only)."""
+
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = LeadActivity
+        fields = ("kind", "at", "actor", "note", "data")
+        read_only_fields = fields
 
 
 class LeadAssignmentSerializer(BuiltFieldsCacheMixin, serializers.ModelSerializer):

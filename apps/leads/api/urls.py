@@ -11,6 +11,11 @@ urlpatterns = [
     path("leads/<int:pk>/reassign/", views.LeadReassignApi.as_view(), name="lead-reassign"),
     path("leads/<int:pk>/reroute/", views.LeadRerouteApi.as_view(), name="lead-reroute"),
     path(
+        "leads/<int:pk>/activity/",
+        views.LeadActivityListApi.as_view(),
+        name="lead-activity",
+    ),
+    path(
         "leads/<int:pk>/assignments/",
         views.LeadAssignmentListApi.as_view(),
         name="lead-assignments",

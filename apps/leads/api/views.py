@@ -22,6 +22,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from apps.core.api.permissions import CanSubmitLeads, IsManager
 from apps.leads.api.parsers import SafeJSONParser
 from apps.leads.api.serializers import (
+    LeadActivitySerializer,
     LeadAssignmentSerializer,
     LeadCloseSerializer,
     LeadContactSerializer,
@@ -30,8 +31,9 @@ from apps.leads.api.serializers import (
     LeadSerializer,
 )
 from apps.leads.filtersets import LeadFilterSet
-from apps.leads.models import Lead
+from apps.leads.models import Lead, LeadActivity
 from apps.leads.selectors import (
+    lead_activity_list,
     lead_assignment_list,
     lead_get,
     lead_get_by_external_id,
@@ -194,14 +196,35 @@ class LeadRerouteApi(_LeadActionApi):
         lead_reroute(lead_id=lead.pk, actor=self.request.user)
 
 
-class LeadAssignmentListApi(generics.ListAPIView):
-    """A lead's assignment history, oldest first. Read-only: assignments are never edited."""
+class _LeadHistoryApi(generics.ListAPIView):
+    """A read-only history of one lead the user may see (404 for any other lead)."""
 
-    serializer_class = LeadAssignmentSerializer
     filter_backends: list[Any] = []
 
-    def get_queryset(self) -> QuerySet[Assignment]:
+    def history(self, lead_id: int) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def get_queryset(self) -> QuerySet[Any]:
         visible = lead_list_visible(user=self.request.user).filter(pk=self.kwargs["pk"])
         if not visible.select_related(None).exists():
             raise NotFound()
-        return lead_assignment_list(lead_id=self.kwargs["pk"])
+        return self.history(self.kwargs["pk"])
+
+
+class LeadAssignmentListApi(_LeadHistoryApi):
+    """A lead's assignment history, oldest first. Read-only: assignments are never edited."""
+
+    serializer_class = LeadAssignmentSerializer
+
+    def history(self, lead_id: int) -> QuerySet[Assignment]:
+        return lead_assignment_list(lead_id=lead_id)
+
+
+class LeadActivityListApi(_LeadHistoryApi):
+    """A lead's activity log, oldest first: assigned, SLA reminders, moves, escalation, contact,
+    closing, notes. Read-only: the log is append-only."""
+
+    serializer_class = LeadActivitySerializer
+
+    def history(self, lead_id: int) -> QuerySet[LeadActivity]:
+        return lead_activity_list(lead_id=lead_id)
