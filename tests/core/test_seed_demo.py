@@ -54,6 +54,8 @@ def test_organisation_spans_three_regions_and_many_time_zones(seeded: str) -> No
 
 def test_rules_use_every_strategy_and_leads_reach_every_status(seeded: str) -> None:
     assert set(RoutingRule.objects.values_list("strategy", flat=True)) == set(Strategy.values)
+    positions = list(RoutingRule.objects.order_by("position").values_list("position", flat=True))
+    assert positions == list(range(len(positions)))  # from 0, as the API numbers them
     statuses = set(Lead.objects.values_list("status", flat=True))
     assert {
         LeadStatus.ASSIGNED,

@@ -228,10 +228,9 @@ class Command(BaseCommand):
             account.full_clean()
             account.save()
 
-        position = (
-            RoutingRule.objects.order_by("-position").values_list("position", flat=True).first()
-            or 0
-        ) + 1
+        # Positions count from 0 (first), as the rules API and the admin's ordering number them.
+        last = RoutingRule.objects.order_by("-position").values_list("position", flat=True).first()
+        position = 0 if last is None else last + 1
         for row in data.RULES:
             if RoutingRule.objects.filter(name=row["name"]).exists():
                 continue
