@@ -488,15 +488,15 @@ _REP_COUNTER_FIELDS = (
 )
 
 # The page's writes on PostgreSQL: one data-modifying statement fed by JSON documents (one
-# round trip whatever the page size; psycopg sends each document as one text parameter).
+# round trip whatever the page size; psycopg sends each document as one text parameter). The
+# moved leads' current assignments are ended by a statement before it: every CTE of a statement
+# sees the same snapshot, so the new assignments would meet the old ones still current in the
+# unique index assignment_one_current_per_lead.
 _PAGE_WRITE_SQL = f"""
 WITH move AS (
     SELECT * FROM jsonb_to_recordset(%(moves)s::jsonb) AS m(
         ord int, lead_id bigint, previous_owner_id bigint, rep_id bigint, rule_id bigint,
         rule_name text, strategy text, kind text, reason text, trace jsonb)
-), ended AS (
-    UPDATE routing_assignment a SET ended_at = %(now)s
-    FROM move WHERE a.lead_id = move.lead_id AND a.ended_at IS NULL
 ), assignment AS (
     INSERT INTO routing_assignment (lead_id, rep_id, rule_id, rule_name, config_version_id,
                                     strategy, kind, reason, trace, actor_id, assigned_at)
@@ -605,20 +605,27 @@ def _page_write_statement(page: _Page, touched: datetime) -> list[int]:
         "now": page.now,
         "touched": touched,
     }
+    _current_assignments_end(page)
     with connection.cursor() as cursor:
         cursor.execute(_PAGE_WRITE_SQL, params)
         ids = dict(cursor.fetchall())
     return [ids[move.lead.pk] for move in page.moves]
 
 
+def _current_assignments_end(page: _Page) -> None:
+    """End the current assignment of every lead the page moves."""
+    if page.moves:
+        Assignment.objects.filter(
+            lead_id__in=[move.lead.pk for move in page.moves], ended_at__isnull=True
+        ).update(ended_at=page.now)
+
+
 def _page_write_orm(page: _Page, touched: datetime) -> list[int]:
     """`_page_write_statement` through the ORM (other databases): a handful of bulk statements."""
     now = page.now
     assignment_ids: list[int] = []
+    _current_assignments_end(page)
     if page.moves:
-        Assignment.objects.filter(
-            lead_id__in=[move.lead.pk for move in page.moves], ended_at__isnull=True
-        ).update(ended_at=now)
         created = Assignment.objects.bulk_create(
             [
                 Assignment(
