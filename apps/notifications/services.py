@@ -196,8 +196,40 @@ def _lead(lead_id: int) -> Lead:
     return Lead.objects.select_related("owner__user", "territory", "rule").get(pk=lead_id)
 
 
-def assignment_notifications_send(*, assignment_id: int) -> dict[str, int]:
-    """Mail the new owner (and the previous one when the lead was taken away); emit the event."""
+def _event_then_mail(
+    task: str,
+    object_id: int,
+    *,
+    mail: bool,
+    event: bool,
+    emit: Callable[[], None],
+    send_mail: Callable[[], int],
+) -> dict[str, int]:
+    """Emit the webhook event, then send the mail; a mail that fails is retried alone by `task`
+    (with `event=False`), so webhooks never depend on the mail server and are never sent twice.
+
+    An error emitting the event (the database) propagates: nothing was sent yet, the task
+    retries whole. A mail-only run that fails propagates too: its task retries it with backoff.
+    """
+    if event:
+        emit()
+    if not mail:
+        return {"mails": 0}
+    try:
+        return {"mails": send_mail()}
+    except Exception:
+        if not event:
+            raise
+        logger.exception("Mail of %s(%s) failed; retrying the mail alone", task, object_id)
+        _enqueue(task, object_id, True, False)
+        return {"mails": 0, "failed": 1}
+
+
+def assignment_notifications_send(
+    *, assignment_id: int, mail: bool = True, event: bool = True
+) -> dict[str, int]:
+    """Emit lead.assigned (or lead.reassigned); mail the new owner, and the previous one when
+    the lead was taken away."""
     assignment = Assignment.objects.select_related("rep__user", "lead", "actor").get(
         pk=assignment_id
     )
@@ -218,29 +250,34 @@ def assignment_notifications_send(*, assignment_id: int) -> dict[str, int]:
         "rep": assignment.rep,
         "previous": previous,
     }
-    sent = _send_mail(
-        template="lead_assigned",
-        to=[assignment.rep.user.email],
-        context=context,
-        time_zone=assignment.rep.time_zone,
-        subject=f"New lead for you: {lead.full_name or lead.email}"
-        + (f" ({lead.company})" if lead.company else ""),
-    )
-    if previous is not None:
-        sent += _send_mail(
-            template="lead_taken_away",
-            to=[previous.rep.user.email],
+
+    def send_mail() -> int:
+        sent = _send_mail(
+            template="lead_assigned",
+            to=[assignment.rep.user.email],
             context=context,
-            time_zone=previous.rep.time_zone,
-            subject=f"Lead moved to {assignment.rep.name}: {lead.full_name or lead.email}",
+            time_zone=assignment.rep.time_zone,
+            subject=f"New lead for you: {lead.full_name or lead.email}"
+            + (f" ({lead.company})" if lead.company else ""),
         )
-    event = (
+        if previous is not None:
+            sent += _send_mail(
+                template="lead_taken_away",
+                to=[previous.rep.user.email],
+                context=context,
+                time_zone=previous.rep.time_zone,
+                subject=f"Lead moved to {assignment.rep.name}: {lead.full_name or lead.email}",
+            )
+        return sent
+
+    event_type = (
         EventType.LEAD_REASSIGNED
         if assignment.kind in REASSIGN_KINDS or previous
         else EventType.LEAD_ASSIGNED
     )
-    webhook_event_emit(
-        event_type=event,
+    emit = partial(
+        webhook_event_emit,
+        event_type=event_type,
         data={
             "lead": lead_payload(lead),
             "assignment": {
@@ -256,25 +293,35 @@ def assignment_notifications_send(*, assignment_id: int) -> dict[str, int]:
             },
         },
     )
-    return {"mails": sent}
+    return _event_then_mail(
+        "assignment_notify", assignment_id, mail=mail, event=event, emit=emit, send_mail=send_mail
+    )
 
 
-def escalation_notifications_send(*, lead_id: int) -> dict[str, int]:
+def escalation_notifications_send(
+    *, lead_id: int, mail: bool = True, event: bool = True
+) -> dict[str, int]:
+    """Emit lead.escalated and mail managers the lead's facts and history."""
     lead = _lead(lead_id)
     history = list(Assignment.objects.select_related("rep__user").filter(lead_id=lead_id))
     context = {"lead": lead, "facts": lead_payload(lead), "history": history}
-    sent = _send_mail(
+    emit = partial(
+        webhook_event_emit, event_type=EventType.LEAD_ESCALATED, data={"lead": lead_payload(lead)}
+    )
+    send_mail = partial(
+        _send_mail,
         template="lead_escalated",
         to=manager_emails(),
         context=context,
         subject=f"Escalated: {lead.full_name or lead.email} not contacted after "
         f"{lead.reassignment_count} reassignment{pluralize(lead.reassignment_count)}",
     )
-    webhook_event_emit(event_type=EventType.LEAD_ESCALATED, data={"lead": lead_payload(lead)})
-    return {"mails": sent}
+    return _event_then_mail(
+        "escalation_notify", lead_id, mail=mail, event=event, emit=emit, send_mail=send_mail
+    )
 
 
-def sla_reminder_send(*, lead_id: int) -> dict[str, int]:
+def sla_reminder_send(*, lead_id: int, mail: bool = True, event: bool = True) -> dict[str, int]:
     lead = _lead(lead_id)
     owner = lead.owner
     if lead.status != LeadStatus.ASSIGNED or owner is None:
@@ -285,15 +332,22 @@ def sla_reminder_send(*, lead_id: int) -> dict[str, int]:
         if lead.sla_due_at
         else ""
     )
-    sent = _send_mail(
+    emit = partial(
+        webhook_event_emit,
+        event_type=EventType.LEAD_SLA_REMINDER,
+        data={"lead": lead_payload(lead)},
+    )
+    send_mail = partial(
+        _send_mail,
         template="sla_reminder",
         to=[owner.user.email],
         context=context,
         time_zone=owner.time_zone,
         subject=f"Reminder: contact {lead.full_name or lead.email}{deadline}",
     )
-    webhook_event_emit(event_type=EventType.LEAD_SLA_REMINDER, data={"lead": lead_payload(lead)})
-    return {"mails": sent}
+    return _event_then_mail(
+        "sla_reminder_notify", lead_id, mail=mail, event=event, emit=emit, send_mail=send_mail
+    )
 
 
 def _each(
@@ -327,8 +381,8 @@ def assignments_notifications_send(*, assignment_ids: list[int]) -> dict[str, in
 
 
 def escalations_notifications_send(*, lead_ids: list[int]) -> dict[str, int]:
-    """The escalations of one sweep page: one digest mail to managers when there are several
-    (a backlog must not become a mail per lead), and a `lead.escalated` event per lead."""
+    """The escalations of one sweep page: a `lead.escalated` event per lead, and one digest mail
+    to managers when there are several (a backlog must not become a mail per lead)."""
     if len(lead_ids) <= 1:
         return _each(
             escalation_notifications_send,
@@ -341,22 +395,30 @@ def escalations_notifications_send(*, lead_ids: list[int]) -> dict[str, int]:
         .filter(pk__in=lead_ids)
         .order_by("pk")
     )
+    failed = 0
+    for lead in leads:
+        try:
+            webhook_event_emit(
+                event_type=EventType.LEAD_ESCALATED, data={"lead": lead_payload(lead)}
+            )
+        except Exception:
+            logger.exception("Escalation event for lead %s failed; retrying it alone", lead.pk)
+            _enqueue("escalation_notify", lead.pk, False, True)
+            failed += 1
     try:
         sent = _send_mail(
             template="leads_escalated_digest",
             to=manager_emails(),
             context={"leads": leads},
-            subject=f"{len(leads)} leads escalated: not contacted after their reassignments",
+            subject=f"{len(leads)} lead{pluralize(len(leads))} escalated: not contacted in time",
         )
     except Exception:
-        # Mail down: each lead goes to its own retrying task (mail and event there).
-        logger.exception("Escalation digest for %s leads failed; retrying lead by lead", len(leads))
+        # Mail down: each lead's mail goes to its own retrying task (its event is out already).
+        logger.exception("Escalation digest for %s leads failed; mailing lead by lead", len(leads))
         for lead in leads:
-            _enqueue("escalation_notify", lead.pk)
-        return {"mails": 0, "failed": len(leads)}
-    for lead in leads:
-        webhook_event_emit(event_type=EventType.LEAD_ESCALATED, data={"lead": lead_payload(lead)})
-    return {"mails": sent, "failed": 0}
+            _enqueue("escalation_notify", lead.pk, True, False)
+        return {"mails": 0, "failed": failed + len(leads)}
+    return {"mails": sent, "failed": failed}
 
 
 def sla_reminders_send(*, lead_ids: list[int]) -> dict[str, int]:

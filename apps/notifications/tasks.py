@@ -12,9 +12,11 @@ from apps.notifications import services
 
 logger = logging.getLogger(__name__)
 
+# A single item's task retries a database error (nothing was sent) and, when it is a mail-only
+# retry, a mail error (smtplib's errors are OSErrors).
 _RETRYING = {
     "acks_late": True,
-    "autoretry_for": (DatabaseError,),
+    "autoretry_for": (DatabaseError, OSError),
     "retry_backoff": True,
     "retry_backoff_max": 300,
     "retry_jitter": True,
@@ -23,18 +25,20 @@ _RETRYING = {
 
 
 @shared_task(**_RETRYING)
-def assignment_notify(assignment_id: int) -> dict[str, int]:
-    return services.assignment_notifications_send(assignment_id=assignment_id)
+def assignment_notify(assignment_id: int, mail: bool = True, event: bool = True) -> dict[str, int]:
+    return services.assignment_notifications_send(
+        assignment_id=assignment_id, mail=mail, event=event
+    )
 
 
 @shared_task(**_RETRYING)
-def escalation_notify(lead_id: int) -> dict[str, int]:
-    return services.escalation_notifications_send(lead_id=lead_id)
+def escalation_notify(lead_id: int, mail: bool = True, event: bool = True) -> dict[str, int]:
+    return services.escalation_notifications_send(lead_id=lead_id, mail=mail, event=event)
 
 
 @shared_task(**_RETRYING)
-def sla_reminder_notify(lead_id: int) -> dict[str, int]:
-    return services.sla_reminder_send(lead_id=lead_id)
+def sla_reminder_notify(lead_id: int, mail: bool = True, event: bool = True) -> dict[str, int]:
+    return services.sla_reminder_send(lead_id=lead_id, mail=mail, event=event)
 
 
 # Batch tasks (one per sweep page): a failing item is handed to its single-item task above, so
