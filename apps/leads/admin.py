@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.defaultfilters import pluralize
 from django.utils.html import format_html
 
 from apps.core.admin_utils import (
@@ -236,7 +237,7 @@ class LeadAdmin(admin.ModelAdmin):
             except RoutingError as exc:
                 failed.append(f"#{lead_id}: {exc}")
         if done:
-            messages.success(request, f"{done} lead(s) rerouted.")
+            messages.success(request, f"{done} lead{pluralize(done)} rerouted.")
         for line in failed:
             messages.warning(request, line)
 

@@ -52,7 +52,7 @@ def lead_get_by_external_id(*, external_id: str) -> Lead | None:
 
 
 def lead_activity_list(*, lead_id: int) -> QuerySet[LeadActivity]:
-    """Everything that happened to a lead (created, assigned, reminded, reassigned, escalated,
+    """Everything that happened to a lead (assigned, reminded, reassigned, escalated,
     contacted, closed, notes), oldest first."""
     return LeadActivity.objects.filter(lead_id=lead_id).select_related("actor").order_by("at", "id")
 

@@ -202,7 +202,7 @@ def _event_then_mail(
     *,
     mail: bool,
     event: bool,
-    emit: Callable[[], None],
+    emit: Callable[[], object],
     send_mail: Callable[[], int],
 ) -> dict[str, int]:
     """Emit the webhook event, then send the mail; a mail that fails is retried alone by `task`
@@ -456,7 +456,8 @@ def unrouted_digest_send(*, now: datetime | None = None, limit: int = 200) -> di
             template="unrouted_digest",
             to=manager_emails(),
             context={"rows": rows, "total": total_unrouted, "now": now},
-            subject=f"{len(leads)} lead(s) waiting unrouted ({total_unrouted} in the queue)",
+            subject=f"{len(leads)} lead{pluralize(len(leads))} waiting unrouted "
+            f"({total_unrouted} in the queue)",
         )
         for lead in leads:
             LeadNotice.objects.update_or_create(

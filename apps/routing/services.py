@@ -318,12 +318,15 @@ def _routes_commit(
         for fact in facts
     ]
     locked_reps: set[int] = set()
+    # A reroute releases the lead's current owner: that rep's row is locked with the picked
+    # ones, in id order, never after them (a manual reassign locks its two reps the same way).
+    owners = {lead.owner_id for lead in leads if lead.status in WORKING_STATUSES}
     refreshed = False
     while True:
         picks = _plan(
             config=config, facts=facts, first=first, loads=loads, rotations=rotations, now=now
         )
-        picked = {pick.decision.rep_id for pick in picks if pick.confirmed}
+        picked = {pick.decision.rep_id for pick in picks if pick.confirmed} | owners
         unlocked = sorted(rep for rep in picked if rep is not None and rep not in locked_reps)
         if not unlocked:
             break
@@ -891,8 +894,17 @@ def lead_reassign(
             raise RoutingError(f"A {lead.status} lead cannot be reassigned.")
         if lead.owner_id == rep.pk and lead.status in WORKING_STATUSES:
             raise RoutingError(f"The lead already belongs to {rep.username}.")
-        rep = Rep.objects.select_for_update().select_related("user").get(pk=rep.pk)
         previous_owner_id = lead.owner_id if lead.status in WORKING_STATUSES else None
+        # Both reps' rows, in id order (the sweep locks every rep in id order): the previous
+        # owner is released below, and locking it after the new rep could deadlock.
+        locked = {
+            each.pk: each
+            for each in Rep.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(pk__in=[rep.pk] if previous_owner_id is None else [rep.pk, previous_owner_id])
+            .order_by("pk")
+        }
+        rep = locked[rep.pk]
         actor_name = getattr(actor, "username", "system")
         reason = f"Reassigned by {actor_name} to {rep.username}: {note.strip()}"
         assignment = assignment_start(
@@ -918,11 +930,23 @@ def lead_reassign(
         lead.owner = rep
         lead.rule = None
         lead.assigned_at = now
+        # A manager's hand-over settles an escalation: the new owner's SLA ladder starts afresh.
+        lead.escalated_at = None
+        lead.reassignment_count = 0
         if lead.status != LeadStatus.CONTACTED:
             lead.status = LeadStatus.ASSIGNED
             lead.sla_due_at = sla_due_at(now=now, sla_minutes=None)
         lead.save(
-            update_fields=["status", "owner", "rule", "assigned_at", "sla_due_at", "updated_at"]
+            update_fields=[
+                "status",
+                "owner",
+                "rule",
+                "assigned_at",
+                "sla_due_at",
+                "escalated_at",
+                "reassignment_count",
+                "updated_at",
+            ]
         )
         _reassigned_activity(assignment, previous_owner_id=previous_owner_id)
         notify_on_commit(notify_assignment, assignment.pk)

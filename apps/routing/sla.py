@@ -41,6 +41,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import BooleanField, DateTimeField, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from apps.leads.models import Lead, LeadActivity, LeadActivityKind, LeadStatus
@@ -746,7 +747,8 @@ def leads_reassign_inactive(*, lead_ids: list[int], now: datetime) -> dict[int, 
                 page.outcomes[lead.pk] = _escalate(
                     page,
                     lead,
-                    reason=f"{why} after {lead.reassignment_count} reassignment(s): "
+                    reason=f"{why} after {lead.reassignment_count} "
+                    f"reassignment{pluralize(lead.reassignment_count)}: "
                     "escalated to managers",
                 )
                 continue

@@ -68,7 +68,9 @@ def route_pending() -> dict[str, int]:
         .values_list("pk", flat=True)[:UNROUTED_RETRY_LIMIT]
     )
     counts: Counter[str] = Counter()
-    ids = [*pending, *unrouted]
+    # Unrouted retries first: they are capped, and a large backlog of new leads (which can run
+    # past the time budget) must not starve them.
+    ids = [*unrouted, *pending]
     size = max(1, settings.ROUTING_BATCH_SIZE)
     stop_at = time.monotonic() + PENDING_RUN_SECONDS
     for start in range(0, len(ids), size):

@@ -200,7 +200,7 @@ def test_unrouted_digest_goes_to_managers_at_most_once_an_hour_per_lead(
     assert unrouted_digest_send(now=now) == {"leads": 3, "mails": 1}
     (message,) = mail.outbox
     assert sorted(message.to) == ["manager@example.com", "root@example.com"]
-    assert "3 lead(s) waiting unrouted" in message.subject
+    assert "3 leads waiting unrouted" in message.subject
     assert unrouted_digest_send(now=now + timedelta(minutes=15)) == {"leads": 0, "mails": 0}
     lead_route(lead_id=LeadFactory(country="FR").pk)
     assert unrouted_digest_send(now=now + timedelta(minutes=30))["leads"] == 1

@@ -57,3 +57,72 @@ def test_processes_racing_on_one_rule_never_double_assign_and_rotate_exactly(wes
     assert per_rep == {"alice": 40, "bob": 40, "carol": 40}
     state = RotationState.objects.get(rule=west_org["enterprise"])
     assert state.assignments == LEADS
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_manual_reassign_and_a_sweep_queue_instead_of_deadlocking(west_org, monkeypatch):
+    """The reassign locks the new rep and the previous owner in id order, as the sweep locks
+    every rep: paused between its locks and the release, it makes the sweep wait, not fail."""
+    import threading
+    import time
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from apps.reps.models import Rep
+    from apps.routing import services
+    from apps.routing.sla import sla_sweep
+
+    t0 = timezone.now().replace(microsecond=0) - timedelta(days=1)
+    leads = [
+        LeadFactory(company_size=5000, country="US", region="US-CA", created_at=t0)
+        for _ in range(2)
+    ]
+    for lead in leads:
+        services.lead_route(lead_id=lead.pk, now=t0)
+    carol = Rep.objects.get(user__username="carol")
+    paused, resume = threading.Event(), threading.Event()
+    real_release = services.rep_counters_release
+
+    def slow_release(*, rep_id: int) -> None:
+        paused.set()
+        resume.wait(10)
+        real_release(rep_id=rep_id)
+
+    monkeypatch.setattr(services, "rep_counters_release", slow_release)
+    outcome: dict[str, object] = {}
+
+    def run(name: str, work) -> None:  # type: ignore[no-untyped-def]
+        try:
+            outcome[name] = work()
+        except Exception as exc:  # the assertion below names it
+            outcome[name] = exc
+        finally:
+            connection.close()
+
+    later = t0 + timedelta(minutes=31)
+    manual = threading.Thread(
+        target=run,
+        args=(
+            "manual",
+            lambda: services.lead_reassign(
+                lead_id=leads[0].pk, rep=carol, note="knows them", actor=None, now=later
+            ),
+        ),
+    )
+    manual.start()
+    assert paused.wait(10)
+    sweep = threading.Thread(target=run, args=("sweep", lambda: sla_sweep(now=later)))
+    sweep.start()
+    time.sleep(1.5)  # the sweep is now waiting on a rep row the reassign holds
+    resume.set()
+    manual.join(30)
+    sweep.join(30)
+    assert not isinstance(outcome["manual"], Exception), outcome
+    assert not isinstance(outcome["sweep"], Exception), outcome
+    assert Assignment.objects.filter(lead=leads[0], ended_at__isnull=True).get().rep == carol
+    for rep in Rep.objects.all():
+        held = Lead.objects.filter(owner=rep, status="assigned").count()
+        assert rep.open_leads_count == held

@@ -552,3 +552,23 @@ def test_the_beat_task_runs_a_sweep(west_org, django_capture_on_commit_callbacks
     lead = LeadFactory(company_size=5000, country="US", region="US-CA")
     lead_route(lead_id=lead.pk, now=timezone.now() - timedelta(hours=1))
     assert reassign_inactive()["reassigned"] == 1
+
+
+@pytest.mark.django_db
+def test_a_managers_hand_over_settles_an_escalation_and_the_ladder_starts_again(
+    west_org, manager_user, django_capture_on_commit_callbacks
+):
+    lead = route(django_capture_on_commit_callbacks)
+    for minutes in (30, 60, 90):
+        sla_sweep(now=T0 + timedelta(minutes=minutes))
+    lead.refresh_from_db()
+    assert lead.escalated_at is not None
+    alice = Rep.objects.get(user__username="alice")
+    handed = T0 + timedelta(minutes=95)
+    lead_reassign(lead_id=lead.pk, rep=alice, note="Alice takes it", actor=manager_user, now=handed)
+    lead.refresh_from_db()
+    assert (lead.escalated_at, lead.reassignment_count) == (None, 0)
+    assert lead.sla_due_at > handed
+    assert sla_sweep(now=lead.sla_due_at - timedelta(minutes=1))["escalated"] == 0
+    # The new owner's deadline is enforced again (all three reps have held it: escalated).
+    assert sla_sweep(now=lead.sla_due_at)["escalated"] == 1
