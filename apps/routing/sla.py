@@ -489,21 +489,28 @@ _REP_COUNTER_FIELDS = (
 )
 
 # The page's writes on PostgreSQL: one data-modifying statement fed by JSON documents (one
-# round trip whatever the page size; psycopg sends each document as one text parameter). The
-# moved leads' current assignments are ended by a statement before it: every CTE of a statement
-# sees the same snapshot, so the new assignments would meet the old ones still current in the
-# unique index assignment_one_current_per_lead.
+# round trip whatever the page size; psycopg sends each document as one text parameter).
+# The moved leads' current assignments must be ended before their new ones are inserted (the
+# unique index assignment_one_current_per_lead), but data-modifying CTEs run in no set order:
+# the insert's WHERE reads a scalar subquery over `ended`, which PostgreSQL evaluates once,
+# in full, before the insert's first row.
 _PAGE_WRITE_SQL = f"""
 WITH move AS (
     SELECT * FROM jsonb_to_recordset(%(moves)s::jsonb) AS m(
         ord int, lead_id bigint, previous_owner_id bigint, rep_id bigint, rule_id bigint,
         rule_name text, strategy text, kind text, reason text, trace jsonb)
+), ended AS (
+    UPDATE routing_assignment a SET ended_at = %(now)s
+    FROM move WHERE a.lead_id = move.lead_id AND a.ended_at IS NULL
+    RETURNING a.id
 ), assignment AS (
     INSERT INTO routing_assignment (lead_id, rep_id, rule_id, rule_name, config_version_id,
                                     strategy, kind, reason, trace, actor_id, assigned_at)
     SELECT lead_id, rep_id, rule_id, rule_name, %(config_version_id)s, strategy, kind, reason,
            trace, NULL, %(now)s
-    FROM move ORDER BY ord
+    FROM move
+    WHERE (SELECT count(*) FROM ended) >= 0
+    ORDER BY ord
     RETURNING id, lead_id
 ), rep AS (
     UPDATE reps_rep r
@@ -606,7 +613,6 @@ def _page_write_statement(page: _Page, touched: datetime) -> list[int]:
         "now": page.now,
         "touched": touched,
     }
-    _current_assignments_end(page)
     with connection.cursor() as cursor:
         cursor.execute(_PAGE_WRITE_SQL, params)
         ids = dict(cursor.fetchall())
@@ -614,7 +620,7 @@ def _page_write_statement(page: _Page, touched: datetime) -> list[int]:
 
 
 def _current_assignments_end(page: _Page) -> None:
-    """End the current assignment of every lead the page moves."""
+    """End the current assignment of every lead the page moves (the ORM path)."""
     if page.moves:
         Assignment.objects.filter(
             lead_id__in=[move.lead.pk for move in page.moves], ended_at__isnull=True
