@@ -349,6 +349,16 @@ def test_a_sweep_escalating_many_leads_sends_managers_one_digest_and_an_event_ea
     assert sorted(d.payload["lead"]["id"] for d in deliveries) == sorted(lead.pk for lead in leads)
 
 
+@pytest.fixture
+def handed(monkeypatch) -> list[tuple[object, ...]]:  # type: ignore[no-untyped-def]
+    """The tasks notifications hand work to, recorded instead of queued: (name, *args)."""
+    from apps.notifications import services
+
+    calls: list[tuple[object, ...]] = []
+    monkeypatch.setattr(services, "_enqueue", lambda *args: calls.append(args))
+    return calls
+
+
 def _three_escalated(west_org):  # type: ignore[no-untyped-def]
     start = timezone.now().replace(microsecond=0) - timedelta(days=1)
     leads = [LeadFactory(company_size=5000, country="US", region="US-CA") for _ in range(3)]
@@ -361,7 +371,7 @@ def _three_escalated(west_org):  # type: ignore[no-untyped-def]
 
 @pytest.mark.django_db
 def test_mail_down_still_sends_every_escalation_event_and_hands_the_mail_on(
-    west_org, manager_user, monkeypatch
+    west_org, manager_user, handed
 ):
     from smtplib import SMTPServerDisconnected
     from unittest import mock
@@ -369,8 +379,6 @@ def test_mail_down_still_sends_every_escalation_event_and_hands_the_mail_on(
     from apps.notifications import services
 
     ids = _three_escalated(west_org)
-    handed: list[tuple[object, ...]] = []
-    monkeypatch.setattr(services, "_enqueue", lambda *args: handed.append(args))
     with mock.patch.object(services, "_send_mail", side_effect=SMTPServerDisconnected("down")):
         result = services.escalations_notifications_send(lead_ids=ids)
     assert result == {"mails": 0, "failed": 3}
@@ -383,15 +391,13 @@ def test_mail_down_still_sends_every_escalation_event_and_hands_the_mail_on(
 
 @pytest.mark.django_db
 def test_an_event_that_cannot_be_stored_is_retried_alone_and_the_digest_still_goes(
-    west_org, manager_user, monkeypatch
+    west_org, manager_user, monkeypatch, handed
 ):
     from django.db import DatabaseError
 
     from apps.notifications import services
 
     ids = _three_escalated(west_org)
-    handed: list[tuple[object, ...]] = []
-    monkeypatch.setattr(services, "_enqueue", lambda *args: handed.append(args))
     real = services.webhook_event_emit
 
     def flaky(*, event_type, data):  # type: ignore[no-untyped-def]
@@ -409,9 +415,7 @@ def test_an_event_that_cannot_be_stored_is_retried_alone_and_the_digest_still_go
 
 
 @pytest.mark.django_db
-def test_a_failed_assignment_mail_is_retried_alone_and_the_event_is_sent_once(
-    west_org, monkeypatch
-):
+def test_a_failed_assignment_mail_is_retried_alone_and_the_event_is_sent_once(west_org, handed):
     from smtplib import SMTPServerDisconnected
     from unittest import mock
 
@@ -420,8 +424,6 @@ def test_a_failed_assignment_mail_is_retried_alone_and_the_event_is_sent_once(
     WebhookEndpoint.objects.create(url="http://127.0.0.1:9/hook", event_types=["lead.assigned"])
     lead = LeadFactory(company_size=5000, country="US", region="US-CA")
     assignment = lead_route(lead_id=lead.pk).assignment
-    handed: list[tuple[object, ...]] = []
-    monkeypatch.setattr(services, "_enqueue", lambda *args: handed.append(args))
     with mock.patch.object(services, "_send_mail", side_effect=SMTPServerDisconnected("down")):
         assert services.assignment_notifications_send(assignment_id=assignment.pk) == {
             "mails": 0,
