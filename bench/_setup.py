@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -34,6 +35,9 @@ def bench_database(name: str) -> str:
 
 def django_setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "routing_portal.settings")
+    # Benchmarks measure production (DEBUG off: it would record every query), which needs a
+    # key; the workers started later inherit it.
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
     import django
 
     django.setup()

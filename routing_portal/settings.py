@@ -1,8 +1,10 @@
 """Settings for Routing Portal, read from the environment.
 
-With nothing set, the portal runs on a SQLite file and an embedded filesystem broker, so a
-newcomer can run everything with `make run`. Production sets DATABASE_URL (PostgreSQL),
-REDIS_URL, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DJANGO_DEBUG=0.
+Production is the default: DEBUG is off unless DJANGO_DEBUG says otherwise, and then the portal
+refuses to start without DJANGO_SECRET_KEY. `make run` is the development path: it sets
+DJANGO_DEBUG=1 and, with no DATABASE_URL or REDIS_URL, runs on a SQLite file and an embedded
+filesystem broker. Production sets DATABASE_URL (PostgreSQL), REDIS_URL, DJANGO_SECRET_KEY and
+DJANGO_ALLOWED_HOSTS, and the TLS settings at the end of this file (README, "Deploying").
 """
 
 from __future__ import annotations
@@ -38,11 +40,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off. In production set it to a "
+            "long random value, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`; for local "
+            "development use `make run`, or set DJANGO_DEBUG=1."
+        )
     # Development only: a fixed, obviously insecure key so sessions survive restarts.
     SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"
 
@@ -110,6 +117,9 @@ TEMPLATES = [
 # Database: PostgreSQL in production; a SQLite file by default.
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'routing_portal.sqlite3'}"
+# `make run` seeds the demo by itself only into this default file, never into a configured
+# database (apps/core/management/commands/runportal.py).
+DATABASE_IS_EMBEDDED_DEFAULT = not os.environ.get("DATABASE_URL")
 # Persistent connections made a 6x difference to request throughput (DESIGN.md).
 DATABASES = {
     "default": dj_database_url.parse(
@@ -277,14 +287,23 @@ NOTIFY_WEBHOOK_MAX_ATTEMPTS = env_int("NOTIFY_WEBHOOK_MAX_ATTEMPTS", 8)
 NOTIFY_WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFY_WEBHOOK_RETRY_BASE_SECONDS", "10"))
 NOTIFY_WEBHOOK_RETRY_MAX_SECONDS = float(os.environ.get("NOTIFY_WEBHOOK_RETRY_MAX_SECONDS", "3600"))
 
-if not DEBUG:
+# Error pages and error mails list the settings: mask every URL, cache location and database
+# entry too, since those carry credentials (postgres://user:password@..., redis://:password@...).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "apps.core.error_reports.CredentialsMaskingReporterFilter"
+
+# HTTPS (README, "Deploying"). Behind a proxy that terminates TLS, set
+# DJANGO_SECURE_PROXY_SSL_HEADER=1 so its X-Forwarded-Proto tells Django the request was secure;
+# only then, since a client could send that header itself to a server that is not behind one.
+if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Load balancers and probes check /healthz over plain HTTP: a redirect would read as a failure.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 60 * 60 * 24 * 30)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
 LOGGING = {

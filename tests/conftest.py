@@ -42,6 +42,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     item.add_marker(pytest.mark.skip(reason=reason))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _collected_static(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Static files as deployed: collected, hashed and compressed into a scratch STATIC_ROOT.
+
+    With DEBUG off, pages name their CSS and JS through the collected manifest, as in production.
+    """
+    if not _django_configured():
+        yield None
+        return
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    root = tmp_path_factory.mktemp("staticfiles")
+    with override_settings(STATIC_ROOT=root):
+        call_command("collectstatic", interactive=False, verbosity=0)
+        yield root
+
+
 @pytest.fixture(autouse=True)
 def _fresh_routing_cache() -> None:
     if not _django_configured():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -10,9 +11,13 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from apps.core.demo import DEMO_LOGINS
+
+SEED_HINT = "To add the demo: `make run SEED=1`, or `python manage.py seed_demo`."
 
 
 class Command(BaseCommand):
@@ -22,8 +27,43 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--web-workers", type=int, default=2)
+        parser.add_argument(
+            "--seed",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="Seed the demo (and its admin login) into an empty database first. Default: "
+            "only on the embedded SQLite default, never on a configured DATABASE_URL.",
+        )
 
-    def handle(self, *args: Any, host: str, port: int, web_workers: int, **options: Any) -> None:
+    def demo_prepare(self, *, seed: bool | None) -> list[str]:
+        """Seed the demo when asked or on the embedded default; the lines that say so."""
+        if seed is None:
+            seed = settings.DATABASE_IS_EMBEDDED_DEFAULT
+        if seed:
+            call_command("seed_demo", if_empty=True, stdout=self.stdout, stderr=self.stderr)
+        usernames = [username for _, username, _ in DEMO_LOGINS]
+        if get_user_model().objects.filter(username__in=usernames).count() == len(usernames):
+            return [
+                "  Demo logins (username / password):",
+                *(
+                    f"    {role:<8} {username} / {password}"
+                    for role, username, password in DEMO_LOGINS
+                ),
+            ]
+        if settings.DATABASE_IS_EMBEDDED_DEFAULT:
+            return [f"  No demo data (--no-seed). {SEED_HINT}"]
+        return [f"  No demo data: DATABASE_URL is set, so the demo is not seeded. {SEED_HINT}"]
+
+    def handle(
+        self,
+        *args: Any,
+        host: str,
+        port: int,
+        web_workers: int,
+        seed: bool | None,
+        **options: Any,
+    ) -> None:
+        demo_lines = self.demo_prepare(seed=seed)
         python = sys.executable
         embedded = settings.CELERY_BROKER_URL.startswith("filesystem://")
         worker = [
@@ -73,8 +113,7 @@ class Command(BaseCommand):
             f"  Admin:       http://{host}:{port}/admin/",
             f"  API docs:    http://{host}:{port}/api/docs/",
             f"  Health:      http://{host}:{port}/healthz",
-            "  Demo logins (username / password):",
-            *(f"    {role:<8} {username} / {password}" for role, username, password in DEMO_LOGINS),
+            *demo_lines,
             "  Processes: " + ", ".join(f"{n} (pid {p.pid})" for n, p in running.items()),
             "  Press Ctrl-C to stop.",
             "",
