@@ -57,6 +57,15 @@ def test_embedded_default_is_seeded_unless_told_not_to(settings):
     assert "No demo data (--no-seed)" in lines
 
 
+def test_a_database_holding_data_is_left_alone_and_says_so(settings, west_org):
+    settings.DATABASE_IS_EMBEDDED_DEFAULT = True
+    command = runportal.Command(stdout=StringIO())
+    lines = "\n".join(command.demo_prepare(seed=None))  # the real seed_demo --if-empty
+    assert Rep.objects.count() == 3 and not Lead.objects.exists()
+    assert "already holds reps or leads" in lines and "seed_demo --force" in lines
+    assert "routing-demo" not in lines
+
+
 def test_demo_logins_are_printed_when_the_demo_is_there(settings):
     settings.DATABASE_IS_EMBEDDED_DEFAULT = False
     for _, username, password in DEMO_LOGINS:

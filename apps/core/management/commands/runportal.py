@@ -50,6 +50,11 @@ class Command(BaseCommand):
                     for role, username, password in DEMO_LOGINS
                 ),
             ]
+        if seed:
+            return [
+                "  No demo logins: the database already holds reps or leads, so the demo was "
+                "not added (`python manage.py seed_demo --force` adds it)."
+            ]
         if settings.DATABASE_IS_EMBEDDED_DEFAULT:
             return [f"  No demo data (--no-seed). {SEED_HINT}"]
         return [f"  No demo data: DATABASE_URL is set, so the demo is not seeded. {SEED_HINT}"]
