@@ -33,22 +33,25 @@ def _lead_insert(lead: Lead) -> None:
         lead.save(force_insert=True)
 
 
-def lead_create(*, data: dict[str, Any]) -> tuple[Lead, bool]:
-    """Save a validated lead as `new` and queue its routing on commit.
+def lead_create(*, data: dict[str, Any], submitted_by: Any = None) -> tuple[Lead, bool]:
+    """Save a validated lead as `new`, sent by `submitted_by`, and queue its routing on commit.
 
-    Returns `(lead, created)`; a known `external_id` returns the existing lead and routes nothing,
-    also when two identical requests race (the unique constraint decides, without a prior read).
+    Returns `(lead, created)`; an `external_id` this account already sent returns its existing
+    lead and routes nothing, also when two identical requests race (the unique constraint
+    decides, without a prior read). Another account's identical key is another lead.
     """
     external_id = data.get("external_id") or None
     email = data["email"].strip().lower()
-    lead = Lead(**{**data, "email": email, "external_id": external_id})
+    lead = Lead(**{**data, "email": email, "external_id": external_id}, submitted_by=submitted_by)
     lead.email_domain = email_domain_of(email)
     try:
         _lead_insert(lead)
     except IntegrityError as error:
         existing = (
-            Lead.objects.filter(external_id=external_id).order_by().first()
-            if external_id is not None
+            Lead.objects.filter(external_id=external_id, submitted_by=submitted_by)
+            .order_by()
+            .first()
+            if external_id is not None and submitted_by is not None
             else None
         )
         if existing is None:
