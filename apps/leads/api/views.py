@@ -25,8 +25,8 @@ from apps.leads.api.serializers import (
     LeadCloseSerializer,
     LeadContactSerializer,
     LeadIntakeSerializer,
-    LeadReceiptSerializer,
     LeadReassignSerializer,
+    LeadReceiptSerializer,
     LeadSerializer,
 )
 from apps.leads.filtersets import LeadFilterSet
