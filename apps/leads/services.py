@@ -11,6 +11,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from apps.core.roles import user_is_manager, user_rep
 from apps.leads.models import WORKING_STATUSES, Lead, LeadActivity, LeadActivityKind, LeadStatus
 from apps.routing.models import Assignment
 from apps.routing.tasks import route_lead_enqueue
@@ -66,8 +67,23 @@ class LeadStateError(Exception):
     """An action that does not fit the lead's state (HTTP 409)."""
 
 
-def _lead_locked(lead_id: int) -> Lead:
-    return Lead.objects.select_for_update().get(pk=lead_id)
+class LeadMovedError(LeadStateError):
+    """The acting rep no longer owns the lead: it moved after they opened it (HTTP 409)."""
+
+
+def _lead_locked(lead_id: int, *, actor: Any = None) -> Lead:
+    """The lead, row-locked, once `actor` may still act on it.
+
+    The view checked visibility before this lock; a sweep or a manager may have moved the lead
+    in between, and only the lock makes the ownership check final. Managers act on any lead;
+    no actor is the system (imports, the demo).
+    """
+    lead = Lead.objects.select_for_update().get(pk=lead_id)
+    if actor is not None and not user_is_manager(actor):
+        rep = user_rep(actor)
+        if rep is None or lead.owner_id != rep.pk:
+            raise LeadMovedError("This lead was moved to another rep a moment ago.")
+    return lead
 
 
 def lead_contact(
@@ -81,7 +97,7 @@ def lead_contact(
     now = timezone.now()
     at = at or now
     with transaction.atomic():
-        lead = _lead_locked(lead_id)
+        lead = _lead_locked(lead_id, actor=actor)
         if at > now + _CLOCK_SLACK:
             raise ValidationError({"at": ["Contact time cannot be in the future."]})
         if at < lead.created_at:
@@ -109,7 +125,7 @@ def _lead_close(
 
     at = at or timezone.now()
     with transaction.atomic():
-        lead = _lead_locked(lead_id)
+        lead = _lead_locked(lead_id, actor=actor)
         if lead.status not in WORKING_STATUSES:
             raise LeadStateError(f"A {lead.status} lead cannot be {status}.")
         if lead.owner_id is not None:
