@@ -180,7 +180,7 @@ def test_reroute_runs_routing_again(manager_client, routed):
 
 @pytest.mark.parametrize(
     ("name", "payload", "kind"),
-    [("reassign", {"rep": "carol", "note": "speaks Spanish"}, "manual"), ("reroute", {}, "auto")],
+    [("reassign", {"rep": "carol", "note": "speaks Spanish"}, "manual"), ("reroute", {}, "manual")],
 )
 def test_a_move_by_hand_is_logged_like_a_sweep_move(manager_client, routed, name, payload, kind):
     from apps.reps.models import Rep
@@ -320,3 +320,28 @@ def test_api_answers_409_when_the_lead_moves_between_check_and_lock(rita, otto, 
     assert response.json() == {"detail": "This lead was moved to another rep a moment ago."}
     lead.refresh_from_db()
     assert (lead.status, lead.owner) == ("assigned", otto)
+
+
+@pytest.mark.parametrize(
+    ("name", "payload"), [("reassign", {"rep": "carol", "note": "covering"}), ("reroute", {})]
+)
+def test_a_move_by_hand_settles_an_escalation(manager_client, routed, name, payload):
+    Lead.objects.filter(pk=routed.pk).update(
+        escalated_at=timezone.now(), reassignment_count=2, sla_due_at=timezone.now()
+    )
+    response = action(manager_client, routed, name, payload)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["escalated_at"] is None
+    assert body["reassignment_count"] == 0
+    assert body["owner"] != "alice"
+    routed.refresh_from_db()
+    assert routed.sla_due_at > timezone.now()  # the ladder starts afresh for the new owner
+    assert Assignment.objects.get(lead=routed, ended_at__isnull=True).kind == "manual"
+
+
+def test_rerouting_an_unrouted_lead_is_a_retry(west_org, manager_client):
+    lead = LeadFactory(email="x@corp.com", country="US", region="US-CA", status="unrouted")
+    response = action(manager_client, lead, "reroute")
+    assert response.status_code == 200, response.content
+    assert Assignment.objects.get(lead=lead).kind == "retry"
