@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -202,6 +203,31 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: JSON only, late acks (a killed worker's task is redelivered), separate queues.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+def redis_cache_url(broker_url: str) -> str:
+    """The cache's Redis database: 8 above the broker's (mod 16), never the broker's own, since
+    clearing a cache flushes its whole database."""
+    parts = urlsplit(broker_url)
+    db = parts.path.strip("/")
+    cache_db = (int(db) + 8) % 16 if db.isdigit() else 8
+    return urlunsplit(parts._replace(path=f"/{cache_db}"))
+
+
+# Cache: the intake throttle's counters and briefly cached roles. On Redis when there is one, so
+# every web process counts against the same per-user limit; per process otherwise.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "apps.core.cache.SharedRedisCache",
+            "LOCATION": os.environ.get("REDIS_CACHE_URL") or redis_cache_url(REDIS_URL),
+            "KEY_PREFIX": "rp",
+            # Fail fast: an unreachable cache is a miss (apps/core/cache.py), never a stall.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
