@@ -12,8 +12,8 @@ from unittest import mock
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.utils.module_loading import import_string
 from django.db import OperationalError, connection
+from django.utils.module_loading import import_string
 from rest_framework.throttling import ScopedRateThrottle
 
 from apps.leads.models import Lead
