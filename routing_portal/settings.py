@@ -241,9 +241,25 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # visibility_timeout must exceed the longest task so acks_late redelivery is not premature.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # visibility_timeout must exceed the longest task so acks_late redelivery is not premature.
+        "visibility_timeout": 3600,
+        # Fail fast when the broker is down: a publish makes one connection attempt (kombu's
+        # default is 3 more, 2 s apart: a 6 s stall per intake request) and gives up on a host
+        # that does not answer after 2 s. Publishers go through apps/core/broker.py's breaker.
+        "max_retries": 0,
+        "socket_connect_timeout": 2,
+        # A broker that vanished without closing the connection: a publish waits no longer.
+        "socket_timeout": 10,
+    }
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY = False
+# Workers (and beat) keep reconnecting for as long as the broker is down: no retry limit.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# After a failed publish, skip publishing for this long (apps/core/broker.py): leads are saved
+# and answered at once, and route_pending routes them once the broker is back.
+ROUTING_BROKER_BREAKER_SECONDS = float(os.environ.get("ROUTING_BROKER_BREAKER_SECONDS", "5"))
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -196,3 +196,107 @@ def test_an_unreachable_cache_never_fails_intake(
     ):
         response = manager_client.post(URL, {"email": "a@b.com"}, format="json")
     assert response.status_code == 201
+
+
+# A broker outage never stalls intake -------------------------------------------------------------
+
+
+@pytest.fixture
+def broker_at_a_closed_port():  # type: ignore[no-untyped-def]
+    """The Celery app publishes to a Redis port nothing listens on (with the real settings'
+    transport options), as during a broker outage."""
+    from routing_portal.celery import app
+
+    saved = app.conf.broker_url, app._pool, app.amqp._producer_pool
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    app._pool, app.amqp._producer_pool = None, None
+    yield
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app.conf.broker_url, app._pool, app.amqp._producer_pool = saved
+
+
+@pytest.fixture
+def connection_attempts():  # type: ignore[no-untyped-def]
+    """Count the Redis client's connection attempts to the closed port (the cache's are not)."""
+    import redis.connection
+
+    original = redis.connection.AbstractConnection.connect
+    attempts: list[int] = []
+
+    def connect(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if getattr(self, "port", None) == 1:
+            attempts.append(1)
+        return original(self, *args, **kwargs)
+
+    with mock.patch.object(redis.connection.AbstractConnection, "connect", connect):
+        yield attempts
+
+
+@pytest.mark.redis
+def test_broker_outage_answers_201_and_the_breaker_skips_publishing(
+    manager_client,
+    broker_at_a_closed_port,
+    connection_attempts,
+    django_capture_on_commit_callbacks,
+    settings,
+):
+    from apps.core import broker
+
+    settings.ROUTING_BROKER_BREAKER_SECONDS = 5
+    clock = [1000.0]
+
+    def intake(email):  # type: ignore[no-untyped-def]
+        with django_capture_on_commit_callbacks(execute=True):
+            return manager_client.post(URL, {"email": email}, format="json").status_code
+
+    with (
+        mock.patch.object(route_lead, "apply_async", wraps=route_lead.apply_async) as sent,
+        mock.patch.object(broker, "_now", lambda: clock[0]),
+    ):
+        # The first lead tries the broker once: one connection attempt, no hidden retries.
+        assert intake("first@b.com") == 201
+        assert (sent.call_count, len(connection_attempts)) == (1, 1)
+        assert broker.broker_breaker.is_open
+        # While the breaker is open, a lead is saved without even trying to publish.
+        clock[0] += 4.9
+        assert intake("second@b.com") == 201
+        assert (sent.call_count, len(connection_attempts)) == (1, 1)
+        # After the window the next publish tries again (and, still refused, reopens it).
+        clock[0] += 0.2
+        assert intake("third@b.com") == 201
+        assert (sent.call_count, len(connection_attempts)) == (2, 2)
+    assert list(Lead.objects.values_list("status", flat=True)) == ["new", "new", "new"]
+
+
+def test_broker_settings_fail_fast_and_workers_reconnect_forever():
+    from routing_portal.celery import app
+
+    assert app.conf.broker_connection_retry_on_startup is True
+    assert app.conf.broker_connection_max_retries is None
+    assert app.conf.task_publish_retry is False
+    if settings.CELERY_BROKER_URL.startswith("redis"):
+        options = app.conf.broker_transport_options
+        assert options["max_retries"] == 0
+        assert options["socket_connect_timeout"] <= 2
+
+
+def test_a_successful_publish_closes_the_breaker(settings):  # type: ignore[no-untyped-def]
+    from kombu.exceptions import OperationalError as BrokerDown
+
+    from apps.core.broker import BrokerBreaker
+
+    breaker, clock, sends = BrokerBreaker(), [0.0], []
+    settings.ROUTING_BROKER_BREAKER_SECONDS = 5
+
+    def down():  # type: ignore[no-untyped-def]
+        sends.append("down")
+        raise BrokerDown("refused")
+
+    with mock.patch("apps.core.broker._now", lambda: clock[0]):
+        assert breaker.publish(down, what="x") is False
+        assert breaker.publish(lambda: sends.append("skipped?"), what="x") is False
+        clock[0] = 6
+        assert breaker.publish(lambda: sends.append("up"), what="x") is True
+        assert breaker.publish(lambda: sends.append("up"), what="x") is True
+    assert sends == ["down", "up", "up"]
