@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -190,6 +191,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # JSON that cannot be stored (overflowing numbers, unpaired surrogates, deep nesting, an
+    # oversized body) is a 400 naming the field on every endpoint, never a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -205,6 +213,31 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: JSON only, late acks (a killed worker's task is redelivered), separate queues.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+def redis_cache_url(broker_url: str) -> str:
+    """The cache's Redis database: 8 above the broker's (mod 16), never the broker's own, since
+    clearing a cache flushes its whole database."""
+    parts = urlsplit(broker_url)
+    db = parts.path.strip("/")
+    cache_db = (int(db) + 8) % 16 if db.isdigit() else 8
+    return urlunsplit(parts._replace(path=f"/{cache_db}"))
+
+
+# Cache: the intake throttle's counters and briefly cached roles. On Redis when there is one, so
+# every web process counts against the same per-user limit; per process otherwise.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "apps.core.cache.SharedRedisCache",
+            "LOCATION": os.environ.get("REDIS_CACHE_URL") or redis_cache_url(REDIS_URL),
+            "KEY_PREFIX": "rp",
+            # Fail fast: an unreachable cache is a miss (apps/core/cache.py), never a stall.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -218,9 +251,25 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # visibility_timeout must exceed the longest task so acks_late redelivery is not premature.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # visibility_timeout must exceed the longest task so acks_late redelivery is not premature.
+        "visibility_timeout": 3600,
+        # Fail fast when the broker is down: a publish makes one connection attempt (kombu's
+        # default is 3 more, 2 s apart: a 6 s stall per intake request) and gives up on a host
+        # that does not answer after 2 s. Publishers go through apps/core/broker.py's breaker.
+        "max_retries": 0,
+        "socket_connect_timeout": 2,
+        # A broker that vanished without closing the connection: a publish waits no longer.
+        "socket_timeout": 10,
+    }
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY = False
+# Workers (and beat) keep reconnecting for as long as the broker is down: no retry limit.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# After a failed publish, skip publishing for this long (apps/core/broker.py): leads are saved
+# and answered at once, and route_pending routes them once the broker is back.
+ROUTING_BROKER_BREAKER_SECONDS = float(os.environ.get("ROUTING_BROKER_BREAKER_SECONDS", "5"))
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -72,6 +72,9 @@ def _fresh_routing_cache() -> None:
     from apps.routing.selectors import config_cache_clear
 
     config_cache_clear()
+    from apps.core.broker import broker_breaker
+
+    broker_breaker.reset()  # a test that made publishing fail must not silence the next one
 
 
 @pytest.fixture

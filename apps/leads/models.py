@@ -35,7 +35,21 @@ class Lead(models.Model):
         max_length=255,
         null=True,
         blank=True,
-        help_text="Idempotency key from the source system; a repeat POST returns the same lead.",
+        help_text="Idempotency key from the source system, unique per submitting account: "
+        "a repeat POST by that account answers with the same lead's id and status.",
+    )
+    # SET_NULL, like every other reference to a user (activity and assignment actors): deleting
+    # an account must not be blocked by, nor delete, the leads it sent. An account that no longer
+    # exists cannot retry, so its keys need no scope, and NULLs never collide in the constraint.
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="submitted_leads",
+        db_index=False,  # the (external_id, submitted_by) unique index serves lookups by key
+        help_text="The account that posted the lead through the API (its external_id's scope).",
     )
     email = models.EmailField(max_length=254)
     email_domain = models.CharField(max_length=253, editable=False)
@@ -105,11 +119,13 @@ class Lead(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            # A constraint rather than unique=True: no extra LIKE index on PostgreSQL.
+            # Each source system has its own key space: two accounts may send the same id. The key
+            # leads the index so the external_id filter of GET /api/leads/ uses it too.
             models.UniqueConstraint(
-                fields=["external_id"],
-                name="lead_external_id_unique",
-                violation_error_message="A lead with this external_id already exists.",
+                fields=["external_id", "submitted_by"],
+                condition=models.Q(external_id__isnull=False),
+                name="lead_external_id_per_submitter_unique",
+                violation_error_message="This account already sent a lead with this external_id.",
             ),
             models.CheckConstraint(
                 condition=models.Q(lead_score__isnull=True)

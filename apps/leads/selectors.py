@@ -41,12 +41,14 @@ def lead_get(*, lead_id: int) -> Lead:
     return _lead_queryset().get(pk=lead_id)
 
 
-def lead_get_by_external_id(*, external_id: str) -> Lead | None:
-    """The lead a source system already submitted under this idempotency key, if any."""
+def lead_get_by_external_id(*, external_id: str, submitted_by: Any) -> Lead | None:
+    """The lead this account already submitted under this idempotency key, if any."""
     # get() drops Lead's default ordering: with `ORDER BY created_at DESC LIMIT 1` PostgreSQL
     # walks the created_at index backwards instead of probing the unique external_id index.
     try:
-        return _lead_queryset().get(external_id=external_id)
+        return Lead.objects.only("pk", "status").get(
+            external_id=external_id, submitted_by=submitted_by
+        )
     except Lead.DoesNotExist:
         return None
 

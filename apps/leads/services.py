@@ -11,6 +11,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from apps.core.roles import user_is_manager, user_rep
 from apps.leads.models import WORKING_STATUSES, Lead, LeadActivity, LeadActivityKind, LeadStatus
 from apps.routing.models import Assignment
 from apps.routing.tasks import route_lead_enqueue
@@ -33,22 +34,25 @@ def _lead_insert(lead: Lead) -> None:
         lead.save(force_insert=True)
 
 
-def lead_create(*, data: dict[str, Any]) -> tuple[Lead, bool]:
-    """Save a validated lead as `new` and queue its routing on commit.
+def lead_create(*, data: dict[str, Any], submitted_by: Any = None) -> tuple[Lead, bool]:
+    """Save a validated lead as `new`, sent by `submitted_by`, and queue its routing on commit.
 
-    Returns `(lead, created)`; a known `external_id` returns the existing lead and routes nothing,
-    also when two identical requests race (the unique constraint decides, without a prior read).
+    Returns `(lead, created)`; an `external_id` this account already sent returns its existing
+    lead and routes nothing, also when two identical requests race (the unique constraint
+    decides, without a prior read). Another account's identical key is another lead.
     """
     external_id = data.get("external_id") or None
     email = data["email"].strip().lower()
-    lead = Lead(**{**data, "email": email, "external_id": external_id})
+    lead = Lead(**{**data, "email": email, "external_id": external_id}, submitted_by=submitted_by)
     lead.email_domain = email_domain_of(email)
     try:
         _lead_insert(lead)
     except IntegrityError as error:
         existing = (
-            Lead.objects.filter(external_id=external_id).order_by().first()
-            if external_id is not None
+            Lead.objects.filter(external_id=external_id, submitted_by=submitted_by)
+            .order_by()
+            .first()
+            if external_id is not None and submitted_by is not None
             else None
         )
         if existing is None:
@@ -63,8 +67,23 @@ class LeadStateError(Exception):
     """An action that does not fit the lead's state (HTTP 409)."""
 
 
-def _lead_locked(lead_id: int) -> Lead:
-    return Lead.objects.select_for_update().get(pk=lead_id)
+class LeadMovedError(LeadStateError):
+    """The acting rep no longer owns the lead: it moved after they opened it (HTTP 409)."""
+
+
+def _lead_locked(lead_id: int, *, actor: Any = None) -> Lead:
+    """The lead, row-locked, once `actor` may still act on it.
+
+    The view checked visibility before this lock; a sweep or a manager may have moved the lead
+    in between, and only the lock makes the ownership check final. Managers act on any lead;
+    no actor is the system (imports, the demo).
+    """
+    lead = Lead.objects.select_for_update().get(pk=lead_id)
+    if actor is not None and not user_is_manager(actor):
+        rep = user_rep(actor)
+        if rep is None or lead.owner_id != rep.pk:
+            raise LeadMovedError("This lead was moved to another rep a moment ago.")
+    return lead
 
 
 def lead_contact(
@@ -78,7 +97,7 @@ def lead_contact(
     now = timezone.now()
     at = at or now
     with transaction.atomic():
-        lead = _lead_locked(lead_id)
+        lead = _lead_locked(lead_id, actor=actor)
         if at > now + _CLOCK_SLACK:
             raise ValidationError({"at": ["Contact time cannot be in the future."]})
         if at < lead.created_at:
@@ -106,7 +125,7 @@ def _lead_close(
 
     at = at or timezone.now()
     with transaction.atomic():
-        lead = _lead_locked(lead_id)
+        lead = _lead_locked(lead_id, actor=actor)
         if lead.status not in WORKING_STATUSES:
             raise LeadStateError(f"A {lead.status} lead cannot be {status}.")
         if lead.owner_id is not None:

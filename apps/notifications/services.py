@@ -30,6 +30,7 @@ from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from apps.core.broker import broker_publish
 from apps.core.roles import MANAGERS_GROUP
 from apps.leads.models import Lead, LeadActivity, LeadActivityKind, LeadStatus
 from apps.notifications.models import (
@@ -78,12 +79,11 @@ def _enqueue(task_name: str, *args: Any) -> None:
 
     if _suppressed.get():
         return
-    try:
-        getattr(tasks, task_name).apply_async(args, retry=False)
-    except Exception:  # kombu raises various errors when the broker is unreachable
-        logger.warning(
-            "Broker unavailable: notification %s%r not sent", task_name, args, exc_info=True
-        )
+    # Through the breaker: while the broker is down a worker does not wait on each publish.
+    broker_publish(
+        lambda: getattr(tasks, task_name).apply_async(args, retry=False),
+        what=f"notification {task_name}{args!r}",
+    )
 
 
 def notify_assignment(assignment_id: int) -> None:

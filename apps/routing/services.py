@@ -837,7 +837,11 @@ def lead_route(
 
 
 def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> RouteResult:
-    """Run routing again for an open lead (manager action): a fresh decision, not a no-op."""
+    """Run routing again for an open lead (manager action): a fresh decision, not a no-op.
+
+    Moving an assigned lead is recorded as kind `manual` and settles an escalation (as
+    `lead_reassign`); an unrouted lead's new assignment is a `retry`.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         lead = _lead_lock(lead_id)
@@ -849,9 +853,12 @@ def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> Ro
             if result.outcome == "unrouted" and result.decision is not None:
                 raise RoutingError(f"Rerouting found no eligible rep: {result.decision.reason}")
             return result
+        # A manager moving an owned lead is a manual move (as a reassign); an unrouted lead
+        # gets routing's retry. Neither is the first automatic assignment.
+        kind = AssignmentKind.MANUAL if lead.status == LeadStatus.ASSIGNED else AssignmentKind.RETRY
         [(decision, assignment)] = _routes_commit(
             [lead],
-            kinds=[AssignmentKind.AUTO],
+            kinds=[kind],
             config=config_current(),
             now=now,
             actor=actor,
@@ -859,6 +866,11 @@ def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> Ro
         )
         if assignment is None:
             raise RoutingError(f"Rerouting found no eligible rep: {decision.reason}")
+        if lead.escalated_at is not None or lead.reassignment_count:
+            # Settles an escalation as a manual reassign does: the SLA ladder starts afresh.
+            lead.escalated_at = None
+            lead.reassignment_count = 0
+            lead.save(update_fields=["escalated_at", "reassignment_count", "updated_at"])
         notify_on_commit(notify_assignment, assignment.pk)
         return RouteResult(lead=lead, outcome="assigned", assignment=assignment, decision=decision)
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from apps.core.broker import broker_publish
 from apps.leads.models import Lead, LeadStatus
 from apps.leads.selectors import lead_status
 from apps.routing.services import lead_route, leads_route
@@ -106,14 +107,10 @@ def route_lead_enqueue(lead_id: int) -> None:
     """Queue routing after the intake transaction commits; a broker outage loses nothing."""
 
     def send() -> None:
-        try:
-            route_lead.apply_async((lead_id,), retry=False)
-        except Exception:  # kombu raises various errors when the broker is unreachable
-            logger.warning(
-                "Broker unavailable: lead %s stays new and route_pending will route it",
-                lead_id,
-                exc_info=True,
-            )
+        # A lead that is not published stays `new`: route_pending routes it once it is due.
+        broker_publish(
+            lambda: route_lead.apply_async((lead_id,), retry=False), what=f"route_lead({lead_id})"
+        )
 
     transaction.on_commit(send)
 

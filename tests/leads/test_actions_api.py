@@ -180,7 +180,7 @@ def test_reroute_runs_routing_again(manager_client, routed):
 
 @pytest.mark.parametrize(
     ("name", "payload", "kind"),
-    [("reassign", {"rep": "carol", "note": "speaks Spanish"}, "manual"), ("reroute", {}, "auto")],
+    [("reassign", {"rep": "carol", "note": "speaks Spanish"}, "manual"), ("reroute", {}, "manual")],
 )
 def test_a_move_by_hand_is_logged_like_a_sweep_move(manager_client, routed, name, payload, kind):
     from apps.reps.models import Rep
@@ -263,3 +263,85 @@ def test_absurd_moments_are_400s(west_org, manager_client, url, payload, field):
     response = manager_client.post(url, payload, format="json")
     assert response.status_code == 400
     assert field in response.json()
+
+
+# Ownership is checked again under the row lock ------------------------------------------------
+
+SERVICE_ACTIONS = {
+    "contact": "lead_contact",
+    "convert": "lead_convert",
+    "disqualify": "lead_disqualify",
+}
+
+
+@pytest.mark.parametrize("name", SERVICE_ACTIONS)
+def test_service_refuses_a_rep_whose_lead_was_just_moved(rita, otto, name):
+    from apps.leads import services
+
+    lead = LeadFactory(owner=rita, status="assigned")
+    # Moved to otto after rita's page (or the view's permission check) saw it as hers.
+    Lead.objects.filter(pk=lead.pk).update(owner=otto)
+    with pytest.raises(services.LeadMovedError, match="moved to another rep a moment ago"):
+        getattr(services, SERVICE_ACTIONS[name])(lead_id=lead.pk, actor=rita.user)
+    lead.refresh_from_db()
+    assert (lead.status, lead.owner) == ("assigned", otto)
+    assert not LeadActivity.objects.filter(lead=lead).exists()
+    # The new owner, a manager and the system still may.
+    getattr(services, SERVICE_ACTIONS[name])(lead_id=lead.pk, actor=otto.user)
+
+
+@pytest.mark.parametrize("name", SERVICE_ACTIONS)
+def test_a_manager_acts_on_any_lead(manager_user, rita, name):
+    from apps.leads import services
+
+    lead = LeadFactory(owner=rita, status="assigned")
+    getattr(services, SERVICE_ACTIONS[name])(lead_id=lead.pk, actor=manager_user)
+    lead.refresh_from_db()
+    assert lead.status != "assigned"
+
+
+@pytest.mark.parametrize("name", SERVICE_ACTIONS)
+def test_api_answers_409_when_the_lead_moves_between_check_and_lock(rita, otto, rita_client, name):
+    from unittest import mock
+
+    from apps.leads.api.views import _LeadActionApi
+
+    lead = LeadFactory(owner=rita, status="assigned")
+    visible = _LeadActionApi.get_object
+
+    def seen_then_moved(view):  # type: ignore[no-untyped-def]
+        found = visible(view)  # rita's lead when the view checks...
+        Lead.objects.filter(pk=found.pk).update(owner=otto)  # ...otto's when the service locks
+        return found
+
+    with mock.patch.object(_LeadActionApi, "get_object", seen_then_moved):
+        response = action(rita_client, lead, name, {"reason": "x"} if name != "contact" else {})
+    assert response.status_code == 409
+    assert response.json() == {"detail": "This lead was moved to another rep a moment ago."}
+    lead.refresh_from_db()
+    assert (lead.status, lead.owner) == ("assigned", otto)
+
+
+@pytest.mark.parametrize(
+    ("name", "payload"), [("reassign", {"rep": "carol", "note": "covering"}), ("reroute", {})]
+)
+def test_a_move_by_hand_settles_an_escalation(manager_client, routed, name, payload):
+    Lead.objects.filter(pk=routed.pk).update(
+        escalated_at=timezone.now(), reassignment_count=2, sla_due_at=timezone.now()
+    )
+    response = action(manager_client, routed, name, payload)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["escalated_at"] is None
+    assert body["reassignment_count"] == 0
+    assert body["owner"] != "alice"
+    routed.refresh_from_db()
+    assert routed.sla_due_at > timezone.now()  # the ladder starts afresh for the new owner
+    assert Assignment.objects.get(lead=routed, ended_at__isnull=True).kind == "manual"
+
+
+def test_rerouting_an_unrouted_lead_is_a_retry(west_org, manager_client):
+    lead = LeadFactory(email="x@corp.com", country="US", region="US-CA", status="unrouted")
+    response = action(manager_client, lead, "reroute")
+    assert response.status_code == 200, response.content
+    assert Assignment.objects.get(lead=lead).kind == "retry"

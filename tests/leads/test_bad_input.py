@@ -225,3 +225,145 @@ def test_action_non_object_body(manager_client, name):
     )
     assert response.status_code == 400
     assert "non_field_errors" in response.json()
+
+
+# JSON that parses but cannot be stored: 400 naming the field, on every endpoint ----------------
+
+
+def post_raw(client, body: str, url: str = URL):  # type: ignore[no-untyped-def]
+    return client.generic("POST", url, body, content_type="application/json")
+
+
+def nested(depth: int) -> dict:  # type: ignore[type-arg]
+    value: dict = {"leaf": 1}  # type: ignore[type-arg]
+    for _ in range(depth - 1):
+        value = {"k": value}
+    return value
+
+
+def test_extra_nested_hundreds_of_levels(manager_client):
+    body = '{"email": "a@b.com", "extra": ' + '{"k": ' * 400 + "1" + "}" * 400 + "}"
+    assert_refused(post_raw(manager_client, body), "extra")
+
+
+def test_extra_nested_past_its_limit(manager_client):
+    assert_refused(
+        manager_client.post(URL, {"email": "a@b.com", "extra": nested(12)}, format="json"),
+        "extra",
+    )
+
+
+def test_extra_nested_within_its_limit_is_kept(manager_client):
+    response = manager_client.post(URL, {"email": "a@b.com", "extra": nested(10)}, format="json")
+    assert response.status_code == 201, response.content
+    assert Lead.objects.get().extra == nested(10)
+
+
+@pytest.mark.parametrize("field", ["lead_score", "company_size", "annual_revenue"])
+@pytest.mark.parametrize("number", ["1e400", "-1e400"])
+def test_overflowing_float(manager_client, field, number):
+    assert_refused(post_raw(manager_client, f'{{"email": "a@b.com", "{field}": {number}}}'), field)
+
+
+def test_overflowing_float_in_extra(manager_client):
+    assert_refused(post_raw(manager_client, '{"email": "a@b.com", "extra": {"n": 1e400}}'), "extra")
+
+
+@pytest.mark.parametrize("field", ["lead_score", "company_size", "annual_revenue"])
+def test_huge_integer(manager_client, field):
+    huge = "9" * 5000  # past Python's int-from-text limit
+    assert_refused(post_raw(manager_client, f'{{"email": "a@b.com", "{field}": {huge}}}'), field)
+
+
+def test_huge_integer_in_extra(manager_client):
+    huge = "9" * 5000
+    assert_refused(post_raw(manager_client, f'{{"email": "a@b.com", "extra": [{huge}]}}'), "extra")
+
+
+@pytest.mark.parametrize("field", [*STRING_FIELDS, "email"])
+def test_unpaired_surrogate_in_a_value(manager_client, field):
+    assert_refused(
+        post_raw(manager_client, f'{{"email": "a@b.com", "{field}": "x\\ud800"}}'), field
+    )
+
+
+@pytest.mark.parametrize(
+    "extra",
+    ['{"k": "\\udfff"}', '{"\\ud800": 1}', '{"k": ["\\ud800"]}', '{"k": {"\\udc00x": 1}}'],
+    ids=["value", "key", "in-list", "nested-key"],
+)
+def test_unpaired_surrogate_in_extra(manager_client, extra):
+    assert_refused(post_raw(manager_client, f'{{"email": "a@b.com", "extra": {extra}}}'), "extra")
+
+
+def test_unpaired_surrogate_in_an_unknown_field_name(manager_client):
+    response = post_raw(manager_client, '{"email": "a@b.com", "x\\ud800": 1}')
+    assert_refused(response, "x\\ud800")
+
+
+def test_paired_surrogates_are_fine(manager_client):
+    response = post_raw(manager_client, '{"email": "a@b.com", "company": "Fish \\ud83d\\udc1f"}')
+    assert response.status_code == 201, response.content
+    assert Lead.objects.get().company == "Fish \U0001f41f"
+
+
+def test_unpaired_surrogate_as_an_idempotency_key_of_an_invalid_body(manager_client):
+    # The repeat lookup must not send it to PostgreSQL either.
+    assert_refused(post_raw(manager_client, '{"external_id": "\\ud800"}'), "external_id")
+
+
+@pytest.mark.parametrize("value", [8841, 1.5, 0], ids=["int", "float", "zero"])
+def test_external_id_must_be_a_string(manager_client, value):
+    assert_refused(
+        manager_client.post(URL, {"email": "a@b.com", "external_id": value}, format="json"),
+        "external_id",
+    )
+
+
+def test_oversized_json_body_is_a_json_400(manager_client):
+    body = json.dumps({"email": "a@b.com", "company": "x" * (3 * 1024 * 1024)})
+    response = post_raw(manager_client, body)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "larger than" in response.json()["detail"]
+    assert Lead.objects.count() == 0
+
+
+def test_oversized_form_body_is_a_json_400(manager_client):
+    response = manager_client.post(
+        URL,
+        {"email": "a@b.com", "company": "x" * (3 * 1024 * 1024)},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "detail" in response.json()
+    assert Lead.objects.count() == 0
+
+
+def test_database_data_error_is_a_400(manager_client):
+    from django.db import DataError
+
+    with mock.patch(
+        "apps.leads.api.views.lead_create",
+        side_effect=DataError("value too long for type character varying(255)"),
+    ):
+        response = manager_client.post(URL, {"email": "a@b.com"}, format="json")
+    assert response.status_code == 400
+    assert "too long" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "field"),
+    [
+        ("PUT", "/api/routing/config/", '{"rules": "\\ud800"}', "rules"),
+        ("POST", "/api/territories/", '{"code": "X\\ud800", "name": "x"}', "code"),
+        ("POST", "/api/territories/", '{"code": "X", "name": 1e400}', "name"),
+        ("POST", "/api/routing/simulate/", '{"lead": {"company_size": 1e400}}', "lead"),
+    ],
+    ids=["config-surrogate", "territory-surrogate", "territory-overflow", "simulate-overflow"],
+)
+def test_every_endpoint_uses_the_safe_parser(manager_client, method, url, body, field):
+    response = manager_client.generic(method, url, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert field in response.json()

@@ -205,3 +205,64 @@ def test_intake_queries(
             django_capture_on_commit_callbacks,
         )
     assert response.status_code == 201
+
+
+# Idempotency keys are per submitting account -------------------------------------------------
+
+
+def test_repeat_answers_only_id_and_status_never_the_lead(
+    integration_client, django_capture_on_commit_callbacks
+):
+    payload = {"external_id": "form-9", "email": "dana@acme.com", "company": "Acme"}
+    first, _ = post(integration_client, payload, django_capture_on_commit_callbacks)
+    assert first.status_code == 201
+    lead_id = first.json()["id"]
+    # A valid repeat and a bare key both get the receipt, not the lead's contents.
+    again, send = post(integration_client, payload, django_capture_on_commit_callbacks)
+    bare, _ = post(
+        integration_client, {"external_id": "form-9"}, django_capture_on_commit_callbacks
+    )
+    for response in (again, bare):
+        assert response.status_code == 200
+        assert response.json() == {"id": lead_id, "status": "new"}
+    assert send.call_count == 0
+    assert Lead.objects.count() == 1
+
+
+def test_a_known_key_of_another_account_reveals_nothing(
+    integration_client, manager_client, django_capture_on_commit_callbacks
+):
+    created, _ = post(
+        manager_client,
+        {"external_id": "crm-1", "email": "secret@acme.com"},
+        django_capture_on_commit_callbacks,
+    )
+    assert created.status_code == 201
+    probe, _ = post(
+        integration_client, {"external_id": "crm-1"}, django_capture_on_commit_callbacks
+    )
+    assert probe.status_code == 400
+    assert "email" in probe.json()
+    assert "secret@acme.com" not in probe.content.decode()
+
+
+def test_two_accounts_may_use_the_same_key_and_each_gets_its_own_lead(
+    integration_client, manager_client, manager_user, django_capture_on_commit_callbacks
+):
+    payload = {"external_id": "42", "email": "a@b.com"}
+    from_manager, _ = post(manager_client, payload, django_capture_on_commit_callbacks)
+    from_form, send = post(integration_client, payload, django_capture_on_commit_callbacks)
+    assert from_manager.status_code == 201
+    assert from_form.status_code == 201
+    assert from_form.json()["id"] != from_manager.json()["id"]
+    assert send.call_count == 1  # the second account's lead is routed too
+    # Each account's repeat finds its own lead.
+    again, _ = post(integration_client, payload, django_capture_on_commit_callbacks)
+    assert again.json()["id"] == from_form.json()["id"]
+    assert Lead.objects.get(pk=from_manager.json()["id"]).submitted_by == manager_user
+    # The external_id filter finds both for a manager.
+    listed = manager_client.get(URL, {"external_id": "42"}).json()
+    assert {row["id"] for row in listed["results"]} == {
+        from_manager.json()["id"],
+        from_form.json()["id"],
+    }

@@ -6,11 +6,13 @@ driven by Hypothesis directly. `LEADS_FUZZ_EXAMPLES=500` runs a deeper search by
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 
@@ -110,3 +112,79 @@ def test_configuration_endpoints_never_500(manager_user, west_org, keep_test_con
             case.call_and_validate(headers=headers, checks=[not_a_server_error])
 
         check()
+
+
+# Hostile JSON the schema cannot describe: generated bodies, never a 500 ---------------------------
+
+#: Strings, some holding an unpaired surrogate (json.dumps escapes it as "\\udXXX"). Built by
+#: concatenation: Hypothesis' own character strategies never yield a lone surrogate.
+_LONE_SURROGATES = ["\ud800", "\udbff", "\udc00", "\udfff"]
+_hostile_text = st.one_of(
+    st.text(max_size=6),
+    st.builds(
+        lambda head, lone, tail: head + lone + tail,
+        st.text(max_size=3),
+        st.sampled_from(_LONE_SURROGATES),
+        st.text(max_size=3),
+    ),
+)
+_huge_number = st.sampled_from(["1e400", "-1e400", "9" * 5000, "1e-400", "123456789" * 4, "7"])
+_json_leaf = st.one_of(st.none(), st.booleans(), st.integers(), _hostile_text)
+_json_value = st.recursive(
+    _json_leaf,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(_hostile_text, inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+def _with_deep_nesting(value: object, depth: int) -> object:
+    for _ in range(depth):
+        value = {"k": value}
+    return value
+
+
+@st.composite
+def hostile_intake_bodies(draw):  # type: ignore[no-untyped-def]
+    """A raw JSON intake body, valid but for what the schema cannot express: unpaired
+    surrogates, deep nesting, numbers that overflow."""
+    body: dict[str, object] = {"email": "a@b.com"}
+    for field in draw(st.sets(st.sampled_from(["external_id", "company", "city"]))):
+        body[field] = draw(st.one_of(_hostile_text, st.integers(), st.none()))
+    body["extra"] = _with_deep_nesting(
+        draw(st.dictionaries(_hostile_text, _json_value, max_size=3)),
+        draw(st.integers(min_value=0, max_value=15)),
+    )
+    text = json.dumps(body)
+    # Splice raw overflowing numbers in where JSON encoders would never write them.
+    for field in draw(st.sets(st.sampled_from(["lead_score", "company_size", "annual_revenue"]))):
+        text = text[:-1] + f', "{field}": {draw(_huge_number)}}}'
+    return text
+
+
+def test_intake_never_500s_on_hostile_json(manager_client):  # type: ignore[no-untyped-def]
+    from unittest import mock
+
+    from apps.leads.models import Lead
+    from apps.routing.tasks import route_lead
+
+    @given(body=hostile_intake_bodies())
+    @settings(
+        max_examples=EXAMPLES * 3,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def check(body):  # type: ignore[no-untyped-def]
+        before = Lead.objects.count()
+        with mock.patch.object(route_lead, "apply_async"):
+            response = manager_client.generic(
+                "POST", "/api/leads/", body, content_type="application/json"
+            )
+        assert response.status_code in (200, 201, 400), (response.status_code, body[:300])
+        assert response["Content-Type"] == "application/json"
+        if response.status_code == 400:
+            assert Lead.objects.count() == before  # nothing half-saved
+
+    check()

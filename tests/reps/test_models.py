@@ -120,10 +120,12 @@ def test_lead_score_and_working_status_constraints_hold_in_the_database():
         Lead.objects.create(email="a@b.com", status="assigned")
 
 
-def test_external_id_is_unique():
-    Lead.objects.create(email="a@b.com", external_id="crm-1")
+def test_external_id_is_unique_per_submitting_account():
+    source, other = UserFactory(), UserFactory()
+    Lead.objects.create(email="a@b.com", external_id="crm-1", submitted_by=source)
+    Lead.objects.create(email="a@b.com", external_id="crm-1", submitted_by=other)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Lead.objects.create(email="c@d.com", external_id="crm-1")
+        Lead.objects.create(email="c@d.com", external_id="crm-1", submitted_by=source)
 
 
 def test_account_domain_must_be_a_domain():

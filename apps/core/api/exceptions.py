@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
@@ -33,6 +34,24 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, ObjectDoesNotExist):
         # Deleted between the permission check and the service call.
         exc = NotFound()
+    elif isinstance(exc, RequestDataTooBig):
+        # Django's own limit on the body (DATA_UPLOAD_MAX_MEMORY_SIZE): JSON like every API error.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(
+            {"detail": f"The request body is larger than {limit} bytes."},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    elif isinstance(exc, TooManyFieldsSent):
+        return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DataError):
+        # A value the validation let through but the column cannot hold: the client's input.
+        return Response(
+            {
+                "detail": "A value is too long or holds characters the database cannot store "
+                "(such as NUL)."
+            },
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, OperationalError | InterfaceError):
         return Response(
             {"detail": "The database is unavailable; try again shortly."},

@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.utils.serializer_helpers import BindingDict
 
+from apps.core.api.parsers import json_value_problem
 from apps.core.api.validators import validate_plausible_moment
 from apps.core.validators import normalize_country, normalize_region, validate_language_code
 from apps.leads.models import Lead, LeadActivity
@@ -76,8 +77,19 @@ class BuiltFieldsCacheMixin:
         return shared  # type: ignore[no-any-return]
 
 
-#: Custom attributes are for routing facts, not documents: cap their size (JSON characters).
+#: Custom attributes are for routing facts, not documents: cap their size (JSON characters)
+#: and nesting (levels below `extra` itself).
 MAX_EXTRA_CHARS = 16_384
+MAX_EXTRA_DEPTH = 10
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that takes only JSON strings: a number is a 400, not silently coerced."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)  # type: ignore[no-any-return]
 
 
 def _has_nul(value: Any) -> bool:
@@ -95,9 +107,8 @@ class LeadIntakeSerializer(BuiltFieldsCacheMixin, serializers.ModelSerializer):
     """Validates and normalises an incoming lead; unknown codes are 400s naming the field."""
 
     email = serializers.EmailField(max_length=254)
-    external_id = serializers.CharField(
-        max_length=255, required=False, allow_null=True, allow_blank=True
-    )
+    # An idempotency key compared as text: 8841 and "8841" must not silently be the same key.
+    external_id = StrictCharField(max_length=255, required=False, allow_null=True, allow_blank=True)
     country = serializers.CharField(max_length=100, required=False, allow_blank=True)
     region = serializers.CharField(max_length=100, required=False, allow_blank=True)
     language = serializers.CharField(max_length=20, required=False, allow_blank=True)
@@ -118,6 +129,9 @@ class LeadIntakeSerializer(BuiltFieldsCacheMixin, serializers.ModelSerializer):
         fields = INTAKE_FIELDS
 
     def validate_extra(self, value: dict[str, Any]) -> dict[str, Any]:
+        problem = json_value_problem(value, max_depth=MAX_EXTRA_DEPTH)
+        if problem:
+            raise serializers.ValidationError(problem)
         if _has_nul(value):
             raise serializers.ValidationError("Keys and values cannot contain NUL characters.")
         if len(json.dumps(value)) > MAX_EXTRA_CHARS:
@@ -195,6 +209,15 @@ class LeadSerializer(BuiltFieldsCacheMixin, serializers.ModelSerializer):
 
     def get_owner(self, instance: Lead) -> str | None:
         return instance.owner.user.username if instance.owner_id else None
+
+
+class LeadReceiptSerializer(serializers.ModelSerializer):
+    """What a repeated submission learns about the lead its `external_id` created: `{id, status}`."""
+
+    class Meta:
+        model = Lead
+        fields = ("id", "status")
+        read_only_fields = fields
 
 
 class LeadContactSerializer(serializers.Serializer):

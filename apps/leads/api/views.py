@@ -12,7 +12,6 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,7 +19,6 @@ from rest_framework.serializers import Serializer
 from rest_framework.throttling import ScopedRateThrottle
 
 from apps.core.api.permissions import CanSubmitLeads, IsManager
-from apps.leads.api.parsers import SafeJSONParser
 from apps.leads.api.serializers import (
     LeadActivitySerializer,
     LeadAssignmentSerializer,
@@ -28,6 +26,7 @@ from apps.leads.api.serializers import (
     LeadContactSerializer,
     LeadIntakeSerializer,
     LeadReassignSerializer,
+    LeadReceiptSerializer,
     LeadSerializer,
 )
 from apps.leads.filtersets import LeadFilterSet
@@ -43,8 +42,6 @@ from apps.leads.services import lead_contact, lead_convert, lead_create, lead_di
 from apps.routing.models import Assignment
 from apps.routing.services import lead_reassign, lead_reroute
 
-PARSERS = [SafeJSONParser, FormParser, MultiPartParser]
-
 _CONFLICT = OpenApiResponse(description='The action does not fit the lead\'s state: `{"detail"}`.')
 
 
@@ -53,7 +50,6 @@ class LeadListCreateApi(generics.ListAPIView):
 
     serializer_class = LeadSerializer
     filterset_class = LeadFilterSet
-    parser_classes = PARSERS
 
     def get_queryset(self) -> QuerySet[Lead]:
         return lead_list_visible(user=self.request.user)
@@ -71,7 +67,7 @@ class LeadListCreateApi(generics.ListAPIView):
 
     @extend_schema(
         request=LeadIntakeSerializer,
-        responses={201: LeadSerializer, 200: LeadSerializer},
+        responses={201: LeadSerializer, 200: LeadReceiptSerializer},
         examples=[
             OpenApiExample(
                 "Web form lead",
@@ -93,12 +89,12 @@ class LeadListCreateApi(generics.ListAPIView):
         data = request.data
         serializer = LeadIntakeSerializer(data=data)
         if not serializer.is_valid():
-            # An idempotent retry returns the lead it created, whatever else the body holds now;
+            # An idempotent retry gets its lead's receipt, whatever else the body holds now;
             # looked up only here, so a valid submission costs no read (the unique constraint
             # catches a valid repeat in lead_create).
             external_id = data.get("external_id") if isinstance(data, dict) else None
             existing = (
-                lead_get_by_external_id(external_id=external_id)
+                lead_get_by_external_id(external_id=external_id, submitted_by=request.user)
                 if isinstance(external_id, str)
                 and 0 < len(external_id) <= 255
                 and "\x00" not in external_id  # PostgreSQL refuses NUL in a query parameter
@@ -106,12 +102,13 @@ class LeadListCreateApi(generics.ListAPIView):
             )
             if existing is None:
                 raise ValidationError(serializer.errors)
-            return Response(LeadSerializer(existing).data, status=status.HTTP_200_OK)
-        lead, created = lead_create(data=serializer.validated_data)
-        return Response(
-            LeadSerializer(lead).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+            return Response(LeadReceiptSerializer(existing).data, status=status.HTTP_200_OK)
+        lead, created = lead_create(data=serializer.validated_data, submitted_by=request.user)
+        if not created:
+            # A repeat learns only what it needs to stop retrying: never the lead's contents,
+            # which the submitting account may not be allowed to read.
+            return Response(LeadReceiptSerializer(lead).data, status=status.HTTP_200_OK)
+        return Response(LeadSerializer(lead).data, status=status.HTTP_201_CREATED)
 
 
 class LeadDetailApi(generics.RetrieveAPIView):
@@ -128,7 +125,6 @@ class _LeadActionApi(generics.GenericAPIView):
 
     input_serializer_class: type[Serializer] = Serializer
     serializer_class = LeadSerializer
-    parser_classes = PARSERS
     permission_classes = [IsAuthenticated]
 
     def get_queryset(self) -> QuerySet[Lead]:

@@ -1,0 +1,78 @@
+"""Publishing to the Celery broker without ever stalling the caller: a small circuit breaker.
+
+Intake enqueues `route_lead` after each commit and services enqueue notifications. With the
+broker down each publish would wait for the connection attempt; after one failure the breaker
+opens and, for ROUTING_BROKER_BREAKER_SECONDS, publishes are skipped without trying: the lead is
+saved all the same (route_pending routes what is left `new`). The first publish after the window
+tries again (half-open) and closes the breaker if it gets through. State is per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+logger = logging.getLogger(__name__)
+
+#: What an unreachable broker raises (kombu wraps most; the rest are the socket's own).
+BROKER_DOWN_ERRORS: tuple[type[BaseException], ...] = (KombuOperationalError, OSError)
+
+
+def _now() -> float:
+    return time.monotonic()
+
+
+class BrokerBreaker:
+    """Open for a while after a failed publish; publishes are skipped while it is open."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open_until = 0.0
+
+    @property
+    def is_open(self) -> bool:
+        return _now() < self._open_until
+
+    def reset(self) -> None:
+        with self._lock:
+            self._open_until = 0.0
+
+    def publish(self, send: Callable[[], Any], *, what: str) -> bool:
+        """Call `send` unless the breaker is open; True when the message went out."""
+        if self.is_open:
+            logger.info("Broker unavailable (breaker open): %s not published", what)
+            return False
+        try:
+            send()
+        except BROKER_DOWN_ERRORS:
+            with self._lock:
+                self._open_until = _now() + settings.ROUTING_BROKER_BREAKER_SECONDS
+            logger.warning(
+                "Broker unavailable: %s not published; skipping publishes for %ss",
+                what,
+                settings.ROUTING_BROKER_BREAKER_SECONDS,
+                exc_info=True,
+            )
+            return False
+        except Exception:
+            # Not an outage (an eager task failing, a serialisation bug): logged, breaker shut.
+            logger.exception("Publishing %s failed", what)
+            return False
+        with self._lock:
+            self._open_until = 0.0
+        return True
+
+
+#: The process's breaker, shared by every publisher.
+broker_breaker = BrokerBreaker()
+
+
+def broker_publish(send: Callable[[], Any], *, what: str) -> bool:
+    """Publish through the process's breaker (see the module docstring)."""
+    return broker_breaker.publish(send, what=what)
