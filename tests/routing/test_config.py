@@ -265,7 +265,7 @@ def test_unknown_references_and_duplicates(manager_client, configured):
     doc["reps"][2]["territories"] = ["APAC"]
     doc["reps"].append(dict(doc["reps"][0]))
     doc["accounts"].append(dict(doc["accounts"][0]))
-    doc["rules"].append(dict(doc["rules"][0]))
+    doc["rules"].append({**doc["rules"][0], "key": "another-key"})
     doc["rules"][1]["target"] = {"reps": [{"username": "zed"}]}
     response = manager_client.put(URL, doc, format="json")
     assert response.status_code == 400
