@@ -23,7 +23,7 @@ from apps.core.admin_utils import (
 )
 from apps.core.validators import time_zone_choices, validate_language_code
 
-from .models import Rep, TimeOff, WorkingHours
+from .models import Rep, TimeOff, TimeOffSource, WorkingHours
 
 
 class RepAdminForm(forms.ModelForm):
@@ -79,7 +79,8 @@ class WorkingHoursInline(admin.TabularInline):
 
 class TimeOffInline(admin.TabularInline):
     model = TimeOff
-    fields = ["starts_at", "ends_at", "reason"]
+    fields = ["starts_at", "ends_at", "reason", "source"]
+    readonly_fields = ["source"]
     extra = 0
     ordering = ["-starts_at"]
     verbose_name_plural = "time off (UTC)"
@@ -267,4 +268,10 @@ class TimeOffAdmin(ConfigVersionAdminMixin, SimpleHistoryAdmin):
     list_select_related = ["rep__user"]
     autocomplete_fields = ["rep"]
     date_hierarchy = "starts_at"
-    fields = ["rep", "starts_at", "ends_at", "reason"]
+    fields = ["rep", "starts_at", "ends_at", "reason", "source"]
+    readonly_fields = ["source"]
+
+    def save_model(self, request: HttpRequest, obj: TimeOff, form: Any, change: bool) -> None:
+        if not change:
+            obj.source = TimeOffSource.ADMIN  # kept by documents that do not list it
+        super().save_model(request, obj, form, change)

@@ -32,6 +32,7 @@ __all__ = [
     "RoutingConfigVersionDetailApi",
     "RoutingConfigVersionListApi",
     "config_precondition",
+    "force_param",
     "with_etag",
 ]
 
@@ -223,7 +224,7 @@ class RoutingConfigApi(APIView):
     )
     def put(self, request: Request) -> Response:
         note = request.query_params.get("note", "")
-        force = _force(request)
+        force = force_param(request)
         with transaction.atomic():
             if not force:
                 config_precondition(request)
@@ -239,7 +240,7 @@ class RoutingConfigApi(APIView):
         )
 
 
-def _force(request: Request) -> bool:
+def force_param(request: Request) -> bool:
     """``?force=true``: skip the version check and allow removing rules with open leads."""
     value = request.query_params.get("force", "")
     if value.lower() in ("", "0", "false", "no"):

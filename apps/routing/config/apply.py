@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max
 from rest_framework import status
 from rest_framework.exceptions import APIException
@@ -70,12 +70,20 @@ def _delete(obj: Any, actor: Any) -> None:
     obj.delete()
 
 
+#: pg_advisory_xact_lock key of configuration writers (any fixed number unique in this project)
+CONFIG_LOCK_KEY = 7_263_001
+
+
 def _lock_versions() -> RoutingConfigVersion | None:
     """Lock and return the newest version (None before the first).
 
     Serialises configuration writers: each reads, diffs and writes against the state the
     previous one committed. Every writer takes it BEFORE reading the live configuration.
     """
+    if connection.vendor == "postgresql":
+        # A row lock locks nothing before the first version exists; this lock always holds.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CONFIG_LOCK_KEY])
     return (
         RoutingConfigVersion.objects.select_for_update(of=("self",))
         .select_related("author")
@@ -100,15 +108,15 @@ class ConfigVersionConflict(APIException):
             f"The configuration changed since version {based_on}: the current version is "
             f"{number} (changed{by}{at}). Reload it and apply your change again, or force it."
         )
-        super().__init__(
-            {
-                "detail": self.message,
-                "based_on_version": based_on,
-                "current_version": number,
-                "changed_by": who,
-                "changed_at": when,
-            }
-        )
+        super().__init__(self.message)
+        # Plain JSON values (numbers stay numbers), not DRF's string-only error details.
+        self.detail = {  # type: ignore[assignment]
+            "detail": self.message,
+            "based_on_version": based_on,
+            "current_version": number,
+            "changed_by": who,
+            "changed_at": when,
+        }
 
 
 def _based_on_number(value: Any, field: str) -> int:
