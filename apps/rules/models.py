@@ -46,6 +46,7 @@ class RoutingRule(BaseModel):
     key = models.SlugField(
         max_length=200,
         unique=True,
+        blank=True,  # filled from the name on the first save
         help_text="Stable identifier in the configuration document; set once, never changed, "
         "so renaming a rule keeps its leads and rotation.",
     )

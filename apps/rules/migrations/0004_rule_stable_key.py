@@ -33,6 +33,7 @@ class Migration(migrations.Migration):
             model_name="historicalroutingrule",
             name="key",
             field=models.SlugField(
+                blank=True,
                 help_text="Stable identifier in the configuration document; set once, never changed, so renaming a rule keeps its leads and rotation.",
                 max_length=200,
                 null=True,
@@ -43,6 +44,7 @@ class Migration(migrations.Migration):
             model_name="routingrule",
             name="key",
             field=models.SlugField(
+                blank=True,
                 help_text="Stable identifier in the configuration document; set once, never changed, so renaming a rule keeps its leads and rotation.",
                 max_length=200,
                 null=True,
@@ -54,6 +56,7 @@ class Migration(migrations.Migration):
             model_name="historicalroutingrule",
             name="key",
             field=models.SlugField(
+                blank=True,
                 help_text="Stable identifier in the configuration document; set once, never changed, so renaming a rule keeps its leads and rotation.",
                 max_length=200,
             ),
@@ -62,6 +65,7 @@ class Migration(migrations.Migration):
             model_name="routingrule",
             name="key",
             field=models.SlugField(
+                blank=True,
                 help_text="Stable identifier in the configuration document; set once, never changed, so renaming a rule keeps its leads and rotation.",
                 max_length=200,
                 unique=True,
