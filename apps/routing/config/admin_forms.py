@@ -16,6 +16,8 @@ from typing import Any
 from django import forms
 from django.db import connection, transaction
 
+from apps.rules.models import RoutingRule
+
 from .apply import (
     ConfigVersionConflict,
     _open_leads_by_rule,
@@ -103,8 +105,6 @@ def territory_references_rename(*, old: str, new: str, actor: Any) -> list[str]:
 
     Reps and child territories refer to a territory by id and follow on their own.
     """
-    from apps.rules.models import RoutingRule
-
     changed = []
     with transaction.atomic():
         for rule in RoutingRule.objects.select_for_update().order_by("position", "id"):
