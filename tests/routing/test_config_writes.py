@@ -324,5 +324,13 @@ def test_deleting_a_rule_that_owns_open_leads_needs_force(manager_client, west_o
     assert "2 open lead(s)" in by_document.json()["rules"][0]
     assert RoutingRule.objects.filter(pk=rule.pk).exists()
 
-    assert manager_client.delete(url + "?force=true").status_code == 204
+    forced = manager_client.put(CONFIG + "?force=true", document, format="json")
+    assert forced.status_code == 200
+    assert not RoutingRule.objects.filter(pk=rule.pk).exists()
+
+
+def test_a_rule_owning_open_leads_is_deleted_with_force(manager_client, west_org):
+    rule = west_org["enterprise"]
+    lead_route(lead_id=LeadFactory(company_size=5000, country="US", region="US-CA").pk)
+    assert manager_client.delete(f"{RULES}{rule.pk}/?force=true").status_code == 204
     assert not RoutingRule.objects.filter(pk=rule.pk).exists()
