@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from apps.core.admin_utils import ConfigVersionAdminMixin
+from apps.routing.config.admin_forms import ConfigAdminMixin, ConfigItemFormMixin
 
 from .models import Account
 
@@ -25,8 +29,26 @@ class HasOwnerFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AccountAdminForm(ConfigItemFormMixin, forms.ModelForm):
+    config_collection = "accounts"
+
+    class Meta:
+        model = Account
+        fields = ["domain", "name", "owner"]
+
+    def config_item(self, cleaned: Any) -> dict[str, Any]:
+        owner = cleaned.get("owner")
+        return {
+            "domain": cleaned["domain"],
+            "name": cleaned["name"],
+            "owner": owner.user.username if owner is not None else None,
+        }
+
+
 @admin.register(Account)
-class AccountAdmin(ConfigVersionAdminMixin, SimpleHistoryAdmin):
+class AccountAdmin(ConfigAdminMixin, ConfigVersionAdminMixin, SimpleHistoryAdmin):
+    form = AccountAdminForm
+    config_collection = "accounts"
     list_display = ["domain", "name", "owner", "updated_at"]
     list_display_links = ["domain", "name"]
     list_filter = [HasOwnerFilter, ("owner", admin.RelatedOnlyFieldListFilter)]

@@ -22,12 +22,16 @@ from apps.core.admin_utils import (
     weekdays_label,
 )
 from apps.core.validators import time_zone_choices, validate_language_code
+from apps.routing.config import routing_config_export
+from apps.routing.config.admin_forms import ConfigAdminMixin, ConfigItemFormMixin
 
-from .models import Rep, TimeOff, WorkingHours
+from .models import Rep, TimeOff, TimeOffSource, WorkingHours
 
 
-class RepAdminForm(forms.ModelForm):
+class RepAdminForm(ConfigItemFormMixin, forms.ModelForm):
     """Time zone from the IANA list; skills and languages typed as comma-separated text."""
+
+    config_collection = "reps"
 
     time_zone = forms.ChoiceField(
         choices=time_zone_choices,
@@ -59,6 +63,34 @@ class RepAdminForm(forms.ModelForm):
             "languages",
         ]
 
+    def config_key(self) -> str | None:
+        if self.instance.pk is None:
+            return None
+        return Rep.objects.select_related("user").get(pk=self.instance.pk).user.username
+
+    def config_item(self, cleaned: Any) -> dict[str, Any]:
+        user = cleaned["user"]
+        old_key = self.config_key()
+        current = next(
+            (r for r in routing_config_export()["reps"] if r["username"] == old_key), None
+        )
+        return {
+            "username": user.username,
+            "name": user.get_full_name() or user.username,
+            "email": user.email,
+            "time_zone": cleaned["time_zone"],
+            "active": cleaned.get("active", True),
+            "territories": sorted(t.code for t in cleaned.get("territories") or []),
+            "weight": cleaned["weight"],
+            "max_open_leads": cleaned.get("max_open_leads"),
+            "max_daily_leads": cleaned.get("max_daily_leads"),
+            "skills": sorted(cleaned.get("skills") or []),
+            "languages": sorted(cleaned.get("languages") or []),
+            # Inline rows are checked by their own forms; keep the saved ones here.
+            "working_hours": current["working_hours"] if current else [],
+            "time_off": current["time_off"] if current else [],
+        }
+
 
 class WorkingHoursForm(forms.ModelForm):
     weekdays = WeekdaysField(help_text="Days this window applies to.")
@@ -79,15 +111,17 @@ class WorkingHoursInline(admin.TabularInline):
 
 class TimeOffInline(admin.TabularInline):
     model = TimeOff
-    fields = ["starts_at", "ends_at", "reason"]
+    fields = ["starts_at", "ends_at", "reason", "source"]
+    readonly_fields = ["source"]
     extra = 0
     ordering = ["-starts_at"]
     verbose_name_plural = "time off (UTC)"
 
 
 @admin.register(Rep)
-class RepAdmin(ConfigVersionAdminMixin, SimpleHistoryAdmin):
+class RepAdmin(ConfigAdminMixin, ConfigVersionAdminMixin, SimpleHistoryAdmin):
     form = RepAdminForm
+    config_collection = "reps"
     list_display = [
         "username",
         "full_name",
@@ -148,6 +182,16 @@ class RepAdmin(ConfigVersionAdminMixin, SimpleHistoryAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Rep]:
         return super().get_queryset(request).prefetch_related("territories")
+
+    def config_key_of(self, obj: Rep) -> str:
+        return obj.user.username
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is TimeOff:
+            for inline in formset.forms:
+                if inline.instance.pk is None:
+                    inline.instance.source = TimeOffSource.ADMIN  # kept by documents
+        super().save_formset(request, form, formset, change)
 
     @admin.display(description="Username", ordering="user__username")
     def username(self, obj: Rep) -> str:
@@ -267,4 +311,10 @@ class TimeOffAdmin(ConfigVersionAdminMixin, SimpleHistoryAdmin):
     list_select_related = ["rep__user"]
     autocomplete_fields = ["rep"]
     date_hierarchy = "starts_at"
-    fields = ["rep", "starts_at", "ends_at", "reason"]
+    fields = ["rep", "starts_at", "ends_at", "reason", "source"]
+    readonly_fields = ["source"]
+
+    def save_model(self, request: HttpRequest, obj: TimeOff, form: Any, change: bool) -> None:
+        if not change:
+            obj.source = TimeOffSource.ADMIN  # kept by documents that do not list it
+        super().save_model(request, obj, form, change)

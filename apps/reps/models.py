@@ -149,6 +149,14 @@ class WorkingHours(BaseModel):
         return f"{days} {self.start:%H:%M}-{self.end:%H:%M}"
 
 
+class TimeOffSource(models.TextChoices):
+    """Who wrote a period: a configuration document replaces only its own ones."""
+
+    CONFIG = "config", "Configuration document"
+    REP = "rep", "The rep (self service)"
+    ADMIN = "admin", "A manager (admin or API)"
+
+
 class TimeOff(BaseModel):
     """A period a rep receives no leads (vacation, leave, training)."""
 
@@ -156,6 +164,13 @@ class TimeOff(BaseModel):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     reason = models.CharField(max_length=200, blank=True)
+    source = models.CharField(
+        max_length=8,
+        choices=TimeOffSource.choices,
+        default=TimeOffSource.CONFIG,
+        help_text="Periods added by reps or managers outside a document are kept when a "
+        "document that does not list them is applied.",
+    )
 
     history = HistoricalRecords()
 
@@ -168,6 +183,9 @@ class TimeOff(BaseModel):
                 condition=models.Q(ends_at__gt=models.F("starts_at")),
                 name="time_off_ends_after_start",
                 violation_error_message="Time off must end after it starts.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source__in=TimeOffSource.values), name="time_off_source_valid"
             ),
         ]
         indexes = [

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
-from apps.reps.models import Rep, TimeOff
+from apps.reps.models import Rep, TimeOff, TimeOffSource
 from apps.routing.config import (
     config_version_record,
     routing_config_item_delete,
@@ -86,7 +86,14 @@ def time_off_create(
     with transaction.atomic():
         Rep.objects.select_for_update().filter(pk=rep.pk).first()  # one writer per rep
         _check_overlap(rep=rep, starts_at=starts_at, ends_at=ends_at, exclude=None)
-        period = TimeOff(rep=rep, starts_at=starts_at, ends_at=ends_at, reason=reason)
+        period = TimeOff(
+            rep=rep,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            reason=reason,
+            # Not the document's: a configuration document that does not list it keeps it.
+            source=TimeOffSource.REP if actor == rep.user else TimeOffSource.ADMIN,
+        )
         period._history_user = _author(actor)  # type: ignore[attr-defined]
         period.save()
         config_version_record(

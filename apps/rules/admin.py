@@ -12,6 +12,8 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from apps.core.admin_utils import ConfigVersionAdminMixin, PrettyJSONFormField
+from apps.routing.config import config_version_check, config_version_record
+from apps.routing.config.admin_forms import ConfigAdminMixin, ConfigItemFormMixin
 
 from .models import RoutingRule
 from .summaries import conditions_summary, target_summary
@@ -21,7 +23,26 @@ __all__ = ["RoutingRuleAdmin", "conditions_summary", "target_summary"]
 SUMMARY_MAX = 110
 
 
-class RoutingRuleAdminForm(forms.ModelForm):
+#: the form fields that are the rule's document item (the admin adds its own to Meta.fields)
+RULE_ITEM_FIELDS = [
+    "name",
+    "description",
+    "active",
+    "conditions",
+    "strategy",
+    "target",
+    "sla_minutes",
+    "respect_working_hours",
+    "require_skill_from",
+    "require_language",
+    "when_no_one_eligible",
+    "sla_business_hours",
+]
+
+
+class RoutingRuleAdminForm(ConfigItemFormMixin, forms.ModelForm):
+    config_collection = "rules"
+
     class Meta:
         model = RoutingRule
         fields = [
@@ -41,10 +62,21 @@ class RoutingRuleAdminForm(forms.ModelForm):
         field_classes = {"conditions": PrettyJSONFormField, "target": PrettyJSONFormField}
         widgets = {"description": forms.Textarea(attrs={"rows": 2, "cols": 90})}
 
+    def config_item(self, cleaned: Any) -> dict[str, Any]:
+        item = {name: cleaned.get(name) for name in RULE_ITEM_FIELDS}
+        item["conditions"] = item["conditions"] if item["conditions"] is not None else []
+        item["require_skill_from"] = item["require_skill_from"] or None
+        if self.instance.pk is not None:
+            item["key"] = type(self.instance).objects.get(pk=self.instance.pk).key
+        return item
+
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(ConfigVersionAdminMixin, SortableAdminMixin, SimpleHistoryAdmin):
+class RoutingRuleAdmin(
+    ConfigAdminMixin, ConfigVersionAdminMixin, SortableAdminMixin, SimpleHistoryAdmin
+):
     form = RoutingRuleAdminForm
+    config_collection = "rules"
     list_display = [
         "position",  # adminsortable2 turns this column into the drag handle
         "number",
@@ -61,9 +93,9 @@ class RoutingRuleAdmin(ConfigVersionAdminMixin, SortableAdminMixin, SimpleHistor
     search_fields = ["name", "description"]
     ordering = ["position", "id"]
     list_select_related = True
-    readonly_fields = ["position", "conditions_preview", "created_at", "updated_at"]
+    readonly_fields = ["key", "position", "conditions_preview", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["name", "description", "active", "position"]}),
+        (None, {"fields": ["name", "key", "description", "active", "position"]}),
         (
             "When it applies",
             {
@@ -96,6 +128,7 @@ class RoutingRuleAdmin(ConfigVersionAdminMixin, SortableAdminMixin, SimpleHistor
         moves = {int(pk): int(position) for pk, position in updated_items}
         changed = 0
         with transaction.atomic():
+            config_version_check(based_on=None)  # queue behind other configuration writers
             rules = RoutingRule.objects.filter(pk__in=moves, **extra_model_filters)
             for rule in rules.select_for_update():
                 if rule.position != moves[rule.pk]:
@@ -107,8 +140,6 @@ class RoutingRuleAdmin(ConfigVersionAdminMixin, SortableAdminMixin, SimpleHistor
     def update_order(self, request: Any) -> Any:
         response = super().update_order(request)
         if response.status_code == 200 and not response.content.startswith(b"Updated 0 "):
-            from apps.routing.config import config_version_record
-
             config_version_record(actor=request.user, source="reorder", summary="rules reordered")
         return response
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.text import slugify
 from simple_history.models import HistoricalRecords
 
 from apps.core.models import BaseModel
@@ -26,10 +29,27 @@ class NoOneEligible(models.TextChoices):
     ASSIGN_ANYWAY = "assign_anyway", "Assign anyway (ignore availability and capacity)"
 
 
+def rule_key_new(*, name: str, taken: set[str]) -> str:
+    """A slug of ``name`` not in ``taken`` (``-2``, ``-3``... appended on a clash)."""
+    base = (slugify(name) or "rule")[:190]
+    key, n = base, 1
+    while key in taken:
+        n += 1
+        key = f"{base}-{n}"
+    return key
+
+
 class RoutingRule(BaseModel):
     """One step of the ordered routing rules; the first matching rule with an eligible rep wins."""
 
     name = models.CharField(max_length=200, unique=True)
+    key = models.SlugField(
+        max_length=200,
+        unique=True,
+        blank=True,  # filled from the name on the first save
+        help_text="Stable identifier in the configuration document; set once, never changed, "
+        "so renaming a rule keeps its leads and rotation.",
+    )
     description = models.TextField(blank=True)
     position = models.PositiveIntegerField(default=0, db_index=True)
     active = models.BooleanField(default=True)
@@ -90,6 +110,16 @@ class RoutingRule(BaseModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A default, not logic: every writer (document, admin, seed, benches) gets a key once.
+        if not self.key:
+            base = slugify(self.name)[:190] or "rule"
+            taken = set(
+                RoutingRule.objects.filter(key__startswith=base).values_list("key", flat=True)
+            )
+            self.key = rule_key_new(name=self.name, taken=taken)
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         super().clean()

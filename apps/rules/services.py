@@ -9,6 +9,7 @@ from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from apps.routing.config import (
+    config_version_check,
     routing_config_apply,
     routing_config_export,
     routing_config_item_delete,
@@ -21,22 +22,43 @@ __all__ = ["rule_delete", "rule_reorder", "rule_save"]
 
 
 def rule_save(
-    *, name: str | None, item: dict[str, Any], actor: Any, position: int | None = None
+    *,
+    name: str | None,
+    item: dict[str, Any],
+    actor: Any,
+    position: int | None = None,
+    based_on: int | None = None,
+    force: bool = False,
 ) -> RoutingConfigVersion:
     """Create (``name`` None) or replace the rule called ``name`` (it may be renamed; it keeps
-    its id). ``position`` moves it (0 = first); a new rule goes last by default."""
+    its id and key). ``position`` moves it (0 = first); a new rule goes last by default."""
     return routing_config_item_put(
-        collection="rules", key=name, item=item, actor=actor, position=position
+        collection="rules",
+        key=name,
+        item=item,
+        actor=actor,
+        position=position,
+        based_on=based_on,
+        force=force,
     )
 
 
-def rule_delete(*, name: str, actor: Any) -> RoutingConfigVersion:
-    return routing_config_item_delete(collection="rules", key=name, actor=actor)
+def rule_delete(
+    *, name: str, actor: Any, based_on: int | None = None, force: bool = False
+) -> RoutingConfigVersion:
+    """Delete a rule; refused while it owns open leads (assigned, contacted) unless ``force``."""
+    return routing_config_item_delete(
+        collection="rules", key=name, actor=actor, based_on=based_on, force=force
+    )
 
 
-def rule_reorder(*, order: list[int], actor: Any) -> RoutingConfigVersion:
+def rule_reorder(
+    *, order: list[int], actor: Any, based_on: int | None = None, force: bool = False
+) -> RoutingConfigVersion:
     """Put the rules in ``order`` (every rule id exactly once); records a "reorder" version."""
     with transaction.atomic():
+        # Lock before reading, so a concurrent rule edit is not undone by this reorder.
+        config_version_check(based_on=based_on, force=force)
         document = routing_config_export()
         ids = list(RoutingRule.objects.order_by("position", "id").values_list("id", flat=True))
         counts = Counter(order)

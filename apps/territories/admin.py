@@ -16,6 +16,12 @@ from apps.core.admin_utils import (
     compact_list,
     short_dt,
 )
+from apps.routing.config.admin_forms import (
+    ConfigAdminMixin,
+    ConfigItemFormMixin,
+    territory_references_rename,
+    territory_renamed_in_rule,
+)
 
 from .models import Territory
 
@@ -24,8 +30,13 @@ def _upper(value: str) -> str:
     return value.upper()
 
 
-class TerritoryAdminForm(forms.ModelForm):
-    """Countries, regions and postal prefixes typed as comma-separated codes."""
+class TerritoryAdminForm(ConfigItemFormMixin, forms.ModelForm):
+    """Countries, regions and postal prefixes typed as comma-separated codes.
+
+    Renaming a code renames it in the rules that name it too (in the same version).
+    """
+
+    config_collection = "territories"
 
     countries = CommaSeparatedListField(
         normalise=_upper, help_text="ISO 3166-1 alpha-2 codes, comma-separated: US, CA"
@@ -42,6 +53,31 @@ class TerritoryAdminForm(forms.ModelForm):
     class Meta:
         model = Territory
         fields = ["code", "name", "parent", "countries", "regions", "postal_prefixes"]
+
+    def config_item(self, cleaned: Any) -> dict[str, Any]:
+        parent = cleaned.get("parent")
+        return {
+            "code": cleaned["code"],
+            "name": cleaned["name"],
+            "parent": parent.code if parent is not None else None,
+            "countries": list(cleaned.get("countries") or []),
+            "regions": list(cleaned.get("regions") or []),
+            "postal_prefixes": list(cleaned.get("postal_prefixes") or []),
+        }
+
+    def config_document(self, item: dict[str, Any], old_key: str | None) -> dict[str, Any]:
+        document = super().config_document(item, old_key)
+        new = item["code"]
+        if old_key is None or old_key == new:
+            return document
+        # Reps and children follow the row (by id); rules name the code and are renamed too.
+        for territory in document["territories"]:
+            if territory["parent"] == old_key:
+                territory["parent"] = new
+        for rep in document["reps"]:
+            rep["territories"] = [new if c == old_key else c for c in rep["territories"]]
+        document["rules"] = [territory_renamed_in_rule(r, old_key, new) for r in document["rules"]]
+        return document
 
 
 class ChildTerritoryInline(admin.TabularInline):
@@ -61,8 +97,9 @@ class ChildTerritoryInline(admin.TabularInline):
 
 
 @admin.register(Territory)
-class TerritoryAdmin(ConfigVersionAdminMixin, SimpleHistoryAdmin):
+class TerritoryAdmin(ConfigAdminMixin, ConfigVersionAdminMixin, SimpleHistoryAdmin):
     form = TerritoryAdminForm
+    config_collection = "territories"
     list_display = [
         "code",
         "name",
@@ -96,6 +133,16 @@ class TerritoryAdmin(ConfigVersionAdminMixin, SimpleHistoryAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Territory]:
         return super().get_queryset(request).annotate(_rep_count=Count("reps", distinct=True))
+
+    def save_model(self, request: HttpRequest, obj: Territory, form: Any, change: bool) -> None:
+        old = Territory.objects.get(pk=obj.pk).code if change else None
+        super().save_model(request, obj, form, change)
+        if old is not None and old != obj.code:
+            renamed = territory_references_rename(old=old, new=obj.code, actor=request.user)
+            if renamed:
+                self.message_user(
+                    request, f"Rules now naming {obj.code} instead of {old}: {', '.join(renamed)}."
+                )
 
     @admin.display(description="Countries")
     def countries_display(self, obj: Territory) -> str:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status, viewsets
@@ -15,7 +16,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api.permissions import IsManager
-from apps.routing.config import routing_config_apply, routing_config_export
+from apps.routing.config import (
+    ConfigVersionConflict,
+    config_version_check,
+    config_version_number,
+    routing_config_apply,
+    routing_config_export,
+)
 from apps.routing.filtersets import RoutingConfigVersionFilterSet
 from apps.routing.models import RoutingConfigVersion
 
@@ -24,7 +31,47 @@ __all__ = [
     "RoutingConfigApi",
     "RoutingConfigVersionDetailApi",
     "RoutingConfigVersionListApi",
+    "config_precondition",
+    "force_param",
+    "with_etag",
 ]
+
+IF_MATCH_HELP = 'expected entity tags as sent in ETag, e.g. "12" (or *)'
+
+
+def _if_match_numbers(request: Request) -> list[int] | None:
+    """The version numbers an ``If-Match`` header names; None when absent or ``*``."""
+    header = request.headers.get("If-Match", "").strip()
+    if not header or header == "*":
+        return None
+    numbers = []
+    for raw in header.split(","):
+        tag = raw.strip()
+        tag = tag[2:] if tag.startswith("W/") else tag
+        body = tag[1:-1]
+        if len(tag) < 3 or tag[0] != '"' or tag[-1] != '"' or not body.isdigit():
+            raise serializers.ValidationError({"If-Match": [IF_MATCH_HELP]})
+        numbers.append(int(body[:18]))
+    return numbers
+
+
+def config_precondition(request: Request) -> None:
+    """Lock the configuration (call inside ``transaction.atomic``) and honour ``If-Match``.
+
+    RFC 9110 conditional request: an ``If-Match`` naming a version other than the current one
+    is refused with 412 (:class:`ConfigVersionConflict`); no ``If-Match`` is unconditional.
+    """
+    numbers = _if_match_numbers(request)
+    current = config_version_check(based_on=None)
+    if numbers is not None and (current.number if current else 0) not in numbers:
+        raise ConfigVersionConflict(based_on=numbers[0], current=current)
+
+
+def with_etag(response: Response, number: int | None = None) -> Response:
+    """Name the configuration version the response reflects: ``ETag: "<number>"``."""
+    response["ETag"] = f'"{config_version_number() if number is None else number}"'
+    return response
+
 
 DOCUMENT_EXAMPLE = {
     "version": 1,
@@ -141,13 +188,20 @@ class RoutingConfigApi(APIView):
 
     @extend_schema(responses=ConfigDocumentSerializer)
     def get(self, request: Request) -> Response:
-        return Response(routing_config_export())
+        with transaction.atomic():  # the ETag names the version this document is
+            number = config_version_number()
+            document = routing_config_export()
+        return with_etag(Response(document), number)
 
     @extend_schema(
         request=ConfigDocumentSerializer,
         responses={
             200: ConfigAppliedSerializer,
             400: OpenApiResponse(description="Every error, by path; nothing was changed."),
+            412: OpenApiResponse(
+                description="If-Match (or based_on_version) names a version that is no longer "
+                "current; says which is and who changed it when. Nothing was changed."
+            ),
         },
         examples=[
             OpenApiExample("The API.md document", value=DOCUMENT_EXAMPLE, request_only=True),
@@ -170,13 +224,30 @@ class RoutingConfigApi(APIView):
     )
     def put(self, request: Request) -> Response:
         note = request.query_params.get("note", "")
-        version = routing_config_apply(
-            document=request.data,
-            actor=request.user,
-            source=RoutingConfigVersion.Source.API,
-            note=note,
+        force = force_param(request)
+        with transaction.atomic():
+            if not force:
+                config_precondition(request)
+            version = routing_config_apply(
+                document=request.data,
+                actor=request.user,
+                source=RoutingConfigVersion.Source.API,
+                note=note,
+                force=force,
+            )
+        return with_etag(
+            Response({"version": version.number, "summary": version.summary}), version.number
         )
-        return Response({"version": version.number, "summary": version.summary})
+
+
+def force_param(request: Request) -> bool:
+    """``?force=true``: skip the version check and allow removing rules with open leads."""
+    value = request.query_params.get("force", "")
+    if value.lower() in ("", "0", "false", "no"):
+        return False
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    raise serializers.ValidationError({"force": ["expected true or false"]})
 
 
 class RoutingConfigVersionListApi(generics.ListAPIView):
@@ -255,7 +326,32 @@ class ConfigItemViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(data) if page is not None else Response(data)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response(self.get_serializer(self.get_object()).data)
+        with transaction.atomic():
+            number = config_version_number()
+            data = self.get_serializer(self.get_object()).data
+        return with_etag(Response(data), number)
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # Writes run in one transaction holding the configuration lock from the If-Match check
+        # (initial) to the last write, so what was checked is what is changed.
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            with transaction.atomic():
+                response = super().dispatch(request, *args, **kwargs)
+                if response.status_code >= 400:
+                    transaction.set_rollback(True)  # an error answer leaves nothing half-saved
+                return response
+        return super().dispatch(request, *args, **kwargs)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # authentication and permissions first
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            config_precondition(request)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and response.status_code < 300:
+            with_etag(response)
+        return response
 
     def _position(self, data: Any) -> int | None:
         return None

@@ -7,13 +7,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.db.models import Max
+from django.db import connection, transaction
+from django.db.models import Count, Max
+from rest_framework import status
+from rest_framework.exceptions import APIException
 
 from apps.accounts.models import Account
-from apps.reps.models import Rep, TimeOff, WorkingHours
+from apps.leads.models import Lead, LeadStatus
+from apps.reps.models import Rep, TimeOff, TimeOffSource, WorkingHours
 from apps.routing.models import RoutingConfigVersion
-from apps.rules.models import RoutingRule
+from apps.rules.models import RoutingRule, rule_key_new
 from apps.territories.models import Territory
 
 from .document import COLLECTIONS, ConfigValidationError, ValidDocument, document_validate
@@ -26,9 +29,12 @@ from .export import (
     routing_config_export,
     rule_item,
     territory_item,
+    time_off_item,
 )
 
 __all__ = [
+    "ConfigVersionConflict",
+    "config_version_check",
     "config_version_record",
     "routing_config_apply",
     "routing_config_item_delete",
@@ -64,9 +70,76 @@ def _delete(obj: Any, actor: Any) -> None:
     obj.delete()
 
 
-def _lock_versions() -> None:
-    # Serialises configuration writers: each diffs against the state the previous one committed.
-    list(RoutingConfigVersion.objects.select_for_update().order_by("-number").values_list("id")[:1])
+#: pg_advisory_xact_lock key of configuration writers (any fixed number unique in this project)
+CONFIG_LOCK_KEY = 7_263_001
+
+
+def _lock_versions() -> RoutingConfigVersion | None:
+    """Lock and return the newest version (None before the first).
+
+    Serialises configuration writers: each reads, diffs and writes against the state the
+    previous one committed. Every writer takes it BEFORE reading the live configuration.
+    """
+    if connection.vendor == "postgresql":
+        # A row lock locks nothing before the first version exists; this lock always holds.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CONFIG_LOCK_KEY])
+    return (
+        RoutingConfigVersion.objects.select_for_update(of=("self",))
+        .select_related("author")
+        .order_by("-number")
+        .first()
+    )
+
+
+class ConfigVersionConflict(APIException):
+    """A write was based on a configuration version that is no longer the current one (412)."""
+
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_code = "stale_version"
+
+    def __init__(self, *, based_on: int, current: RoutingConfigVersion | None) -> None:
+        number = current.number if current else 0
+        who = current.author.get_username() if current and current.author_id else None
+        when = current.created_at.isoformat() if current else None
+        by = f" by {who}" if who else ""
+        at = f" at {when}" if when else ""
+        self.message = (
+            f"The configuration changed since version {based_on}: the current version is "
+            f"{number} (changed{by}{at}). Reload it and apply your change again, or force it."
+        )
+        super().__init__(self.message)
+        # Plain JSON values (numbers stay numbers), not DRF's string-only error details.
+        self.detail = {  # type: ignore[assignment]
+            "detail": self.message,
+            "based_on_version": based_on,
+            "current_version": number,
+            "changed_by": who,
+            "changed_at": when,
+        }
+
+
+def _based_on_number(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigValidationError({field: ["must be a configuration version number (>= 0)"]})
+    return value
+
+
+def config_version_check(
+    *, based_on: int | None, force: bool = False
+) -> RoutingConfigVersion | None:
+    """Lock the configuration for this transaction and check ``based_on`` is still current.
+
+    ``based_on`` None (no If-Match, no ``based_on_version``) or ``force`` is unconditional.
+    Raises :class:`ConfigVersionConflict` otherwise; returns the current version (locked).
+    Must run inside ``transaction.atomic``: the lock is held until the caller commits.
+    """
+    current = _lock_versions()
+    if based_on is None or force:
+        return current
+    if based_on != (current.number if current else 0):
+        raise ConfigVersionConflict(based_on=based_on, current=current)
+    return current
 
 
 def _version_create(*, actor: Any, source: str, summary: str, note: str) -> RoutingConfigVersion:
@@ -209,11 +282,42 @@ def _sync_working_hours(rep: Rep, windows: list[dict[str, Any]], actor: Any) -> 
             )
 
 
-def _sync_time_off(rep: Rep, periods: list[dict[str, Any]], actor: Any) -> None:
+def _kept_time_off(rep: Rep | None, periods: list[dict[str, Any]]) -> list[TimeOff]:
+    """The rep's periods a document keeps without listing them: those reps or managers added."""
+    if rep is None:
+        return []
+    listed = {(p["starts_at"], p["ends_at"]) for p in periods}
+    return [
+        t
+        for t in rep.time_off.all()
+        if t.source != TimeOffSource.CONFIG and (t.starts_at, t.ends_at) not in listed
+    ]
+
+
+def _sync_time_off(rep: Rep, periods: list[dict[str, Any]], actor: Any, index: int) -> None:
+    """Replace the rep's document-written periods; periods reps or managers added are merged."""
     current = {(t.starts_at, t.ends_at): t for t in rep.time_off.all()}
     wanted = {(p["starts_at"], p["ends_at"]): p for p in periods}
+    kept = [t for k, t in current.items() if k not in wanted and t.source != TimeOffSource.CONFIG]
+    for t in kept:
+        clash = next((k for k in wanted if k[0] < t.ends_at and t.starts_at < k[1]), None)
+        if clash is not None:
+            raise ConfigValidationError(
+                {
+                    "reps": {
+                        str(index): {
+                            "time_off": [
+                                f"{datetime_text(clash[0])} to {datetime_text(clash[1])} overlaps "
+                                f"time off {datetime_text(t.starts_at)} to "
+                                f"{datetime_text(t.ends_at)} that was added outside the "
+                                "document (kept); delete that one first"
+                            ]
+                        }
+                    }
+                }
+            )
     for k, row in current.items():
-        if k not in wanted:
+        if k not in wanted and row.source == TimeOffSource.CONFIG:
             _delete(row, actor)
     for k, p in wanted.items():
         row = current.get(k)
@@ -233,9 +337,11 @@ def _apply_reps(items: list[dict[str, Any]], actor: Any) -> _Tally:
         for u in user_model.objects.filter(username__in=[i["username"] for i in items])
     }
     territory_ids = dict(Territory.objects.values_list("code", "id"))
-    for item in items:
+    for index, item in enumerate(items):
         wanted = _rep_wanted(item)
         rep = existing.get(item["username"])
+        kept = [time_off_item(t) for t in _kept_time_off(rep, item["time_off"])]
+        wanted["time_off"] = sorted([*wanted["time_off"], *kept], key=lambda t: t["starts_at"])
         if rep is not None and rep_item(rep) == wanted:
             continue
         user = users.get(item["username"])
@@ -265,16 +371,16 @@ def _apply_reps(items: list[dict[str, Any]], actor: Any) -> _Tally:
         _save(rep, actor)
         rep.territories.set([territory_ids[code] for code in item["territories"]])
         _sync_working_hours(rep, item["working_hours"], actor)
-        _sync_time_off(rep, item["time_off"], actor)
+        _sync_time_off(rep, item["time_off"], actor, index)
 
     wanted_names = {item["username"] for item in items}
-    kept: list[str] = []
+    kept_reps: list[str] = []
     for username, rep in existing.items():
         if username in wanted_names:
             continue
         # Assignments and leads point at the rep (PROTECT): keep the row, stop routing to it.
         if rep.leads.exists() or rep.assignments.exists():
-            kept.append(username)
+            kept_reps.append(username)
             if rep.active:
                 rep.active = False
                 _save(rep, actor)
@@ -282,8 +388,8 @@ def _apply_reps(items: list[dict[str, Any]], actor: Any) -> _Tally:
         else:
             _delete(rep, actor)
             tally.removed += 1
-    if kept:
-        tally.notes.append(f"kept inactive, they have leads: {', '.join(sorted(kept))}")
+    if kept_reps:
+        tally.notes.append(f"kept inactive, they have leads: {', '.join(sorted(kept_reps))}")
     return tally
 
 
@@ -312,24 +418,76 @@ def _apply_accounts(items: list[dict[str, Any]], actor: Any) -> _Tally:
     return tally
 
 
-def _apply_rules(items: list[dict[str, Any]], actor: Any, renames: Mapping[str, str]) -> _Tally:
+def _open_leads_by_rule(rule_ids: list[int]) -> dict[int, int]:
+    rows = (
+        Lead.objects.filter(
+            rule_id__in=rule_ids, status__in=[LeadStatus.ASSIGNED, LeadStatus.CONTACTED]
+        )
+        .values("rule_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["rule_id"]: row["n"] for row in rows}
+
+
+def _apply_rules(items: list[dict[str, Any]], actor: Any, *, force: bool) -> _Tally:
+    """Rules are matched by their stable ``key``; an item without one (an old document) by name.
+
+    A matched rule keeps its id, rotation and leads whatever its new name. Removing a rule
+    that still owns open leads needs ``force``.
+    """
     tally = _Tally()
-    existing: dict[str, RoutingRule] = {}
-    for rule in RoutingRule.objects.all():
-        existing[renames.get(rule.name, rule.name)] = rule
-    wanted_names = {item["name"] for item in items}
-    # Removed rules go first so a new rule may reuse a freed name.
-    for name, rule in existing.items():
-        if name not in wanted_names:
-            _delete(rule, actor)
-            tally.removed += 1
-    for position, item in enumerate(items):
-        rule = existing.get(item["name"])
+    rules = list(RoutingRule.objects.all())
+    by_key = {rule.key: rule for rule in rules}
+    by_name = {rule.name: rule for rule in rules}
+    matched: list[RoutingRule | None] = []
+    claimed: set[int] = set()
+    for item in items:
+        rule = by_key.get(item["key"]) if item.get("key") else by_name.get(item["name"])
+        if rule is not None and rule.pk in claimed:
+            rule = None  # an old document naming a rule whose key another item already took
+        if rule is not None:
+            claimed.add(rule.pk)
+        matched.append(rule)
+    removed = [rule for rule in rules if rule.pk not in claimed]
+    open_leads = _open_leads_by_rule([rule.pk for rule in removed])
+    if open_leads and not force:
+        raise ConfigValidationError(
+            {
+                "rules": [
+                    f"removing rule '{rule.name}' (key {rule.key}) would orphan "
+                    f"{open_leads[rule.pk]} open lead(s); reassign them first, or force it"
+                    for rule in removed
+                    if rule.pk in open_leads
+                ]
+            }
+        )
+    # Removed rules go first so a new or renamed rule may reuse a freed name.
+    for rule in removed:
+        _delete(rule, actor)
+        tally.removed += 1
+    taken = {rule.key for rule in rules if rule.pk in claimed}
+    taken |= {item["key"] for item in items if item.get("key")}
+    renamed = [
+        rule
+        for rule, item in zip(matched, items, strict=True)
+        if rule and rule.name != item["name"]
+    ]
+    for rule in renamed:
+        # Free the old names first: two rules may swap names in one document (unique name).
+        rule.name = f"~renaming-{rule.pk}"
+        RoutingRule.objects.filter(pk=rule.pk).update(name=rule.name)
+    for position, (item, rule) in enumerate(zip(items, matched, strict=True)):
         wanted = {key: item[key] for key in rule_item(RoutingRule()) if key in item}
-        if rule is not None and rule_item(rule) == wanted and rule.position == position:
+        wanted.pop("key", None)
+        current = rule_item(rule) if rule is not None else None
+        if current is not None:
+            current.pop("key", None)
+        if rule is not None and current == wanted and rule.position == position:
             continue
         if rule is None:
-            rule = RoutingRule()
+            key = item.get("key") or rule_key_new(name=item["name"], taken=taken)
+            taken.add(key)
+            rule = RoutingRule(key=key)
             tally.added += 1
         else:
             tally.changed += 1
@@ -347,23 +505,29 @@ def routing_config_apply(
     actor: Any,
     source: str,
     note: str = "",
-    rule_renames: Mapping[str, str] | None = None,
+    based_on: int | None = None,
+    force: bool = False,
 ) -> RoutingConfigVersion:
     """Replace the whole configuration with ``document`` (API.md) in one transaction.
 
     Validates everything first; any error raises :class:`ConfigValidationError` with every
     path and nothing is changed. Items are upserted by natural key (territory code, rep
-    username, account domain, rule name; ``rule_renames`` maps old rule names to new ones so a
-    renamed rule keeps its id and rotation). Records and returns a new config version.
+    username, account domain; rules by their stable ``key``, by name when the document has
+    none). ``based_on`` (or the document's ``based_on_version``) must name the current version,
+    else :class:`ConfigVersionConflict`; ``force`` skips that check and allows removing rules
+    that still own open leads. Time off that reps or managers added outside a document is kept
+    unless the document lists it. Records and returns a new config version.
     """
     valid: ValidDocument = document_validate(document)
+    if based_on is None and isinstance(document, Mapping) and "based_on_version" in document:
+        based_on = _based_on_number(document["based_on_version"], "based_on_version")
     with transaction.atomic():
-        _lock_versions()
+        config_version_check(based_on=based_on, force=force)
         parts = [
             ("territories", _apply_territories(valid.territories, actor)),
             ("reps", _apply_reps(valid.reps, actor)),
             ("accounts", _apply_accounts(valid.accounts, actor)),
-            ("rules", _apply_rules(valid.rules, actor, rule_renames or {})),
+            ("rules", _apply_rules(valid.rules, actor, force=force)),
         ]
         # Removing reps comes after accounts moved away from them; territories after reps left.
         texts = [text for name, tally in parts if (text := tally.text(name))]
@@ -423,47 +587,71 @@ def routing_config_item_put(
     actor: Any,
     position: int | None = None,
     source: str = "api",
+    based_on: int | None = None,
+    force: bool = False,
 ) -> RoutingConfigVersion:
-    """Create (``key`` None) or replace one item of the live document, validated as a whole."""
-    document, _ = _export_parts()
-    items: list[dict[str, Any]] = document[collection]
-    key_field = COLLECTIONS[collection]
-    keys = [i[key_field] for i in items]
-    renames: dict[str, str] = {}
-    if key is None:
-        if item.get(key_field) in keys:
-            raise ConfigValidationError({key_field: [f"'{item[key_field]}' already exists."]})
-        index = len(items) if position is None else max(0, min(position, len(items)))
-        items.insert(index, item)
-    else:
-        index = keys.index(key)
-        if collection == "rules" and item.get("name") != key:
-            if item.get("name") in keys:
-                raise ConfigValidationError({"name": [f"'{item['name']}' already exists."]})
-            renames[key] = item["name"]
-        items[index] = item
-        if position is not None:
-            items.pop(index)
-            index = max(0, min(position, len(items)))
+    """Create (``key`` None) or replace one item of the live document, validated as a whole.
+
+    The configuration is locked before it is read, so concurrent item writes queue and each
+    applies on top of the other. ``based_on``/``force`` as in :func:`routing_config_apply`.
+    """
+    with transaction.atomic():
+        config_version_check(based_on=based_on, force=force)
+        document, _ = _export_parts()
+        items: list[dict[str, Any]] = document[collection]
+        key_field = COLLECTIONS[collection]
+        keys = [i[key_field] for i in items]
+        if key is None:
+            if item.get(key_field) in keys:
+                raise ConfigValidationError({key_field: [f"'{item[key_field]}' already exists."]})
+            index = len(items) if position is None else max(0, min(position, len(items)))
             items.insert(index, item)
-    try:
-        return routing_config_apply(
-            document=document, actor=actor, source=source, rule_renames=renames
-        )
-    except ConfigValidationError as exc:
-        raise ConfigValidationError(_item_errors(exc.detail, document, collection, index)) from exc
+        else:
+            index = keys.index(key)
+            if collection == "rules":
+                if item.get("name") != key and item.get("name") in keys:
+                    raise ConfigValidationError({"name": [f"'{item['name']}' already exists."]})
+                stable = items[index]["key"]
+                if item.get("key") not in (None, stable):
+                    raise ConfigValidationError(
+                        {"key": [f"a rule's key cannot be changed (it is '{stable}')"]}
+                    )
+                item = {**item, "key": stable}  # the same rule, whatever its new name
+            items[index] = item
+            if position is not None:
+                items.pop(index)
+                index = max(0, min(position, len(items)))
+                items.insert(index, item)
+        try:
+            return routing_config_apply(document=document, actor=actor, source=source)
+        except ConfigValidationError as exc:
+            raise ConfigValidationError(
+                _item_errors(exc.detail, document, collection, index)
+            ) from exc
 
 
 def routing_config_item_delete(
-    *, collection: str, key: str, actor: Any, source: str = "api"
+    *,
+    collection: str,
+    key: str,
+    actor: Any,
+    source: str = "api",
+    based_on: int | None = None,
+    force: bool = False,
 ) -> RoutingConfigVersion:
-    """Remove one item; refused (400) while other items still refer to it."""
-    document, _ = _export_parts()
-    key_field = COLLECTIONS[collection]
-    document[collection] = [i for i in document[collection] if i[key_field] != key]
-    try:
-        return routing_config_apply(document=document, actor=actor, source=source)
-    except ConfigValidationError as exc:
-        detail = _item_errors(exc.detail, document, collection, None)
-        messages = [f"'{key}' is still in use: {m}" for m in detail.get("non_field_errors", [])]
-        raise ConfigValidationError({"non_field_errors": messages}) from exc
+    """Remove one item; refused (400) while other items still refer to it, or (a rule) while
+    it owns open leads unless ``force``."""
+    with transaction.atomic():
+        config_version_check(based_on=based_on, force=force)
+        document, _ = _export_parts()
+        key_field = COLLECTIONS[collection]
+        document[collection] = [i for i in document[collection] if i[key_field] != key]
+        try:
+            return routing_config_apply(document=document, actor=actor, source=source, force=force)
+        except ConfigValidationError as exc:
+            detail = _item_errors(exc.detail, document, collection, None)
+            messages = [
+                m if collection == "rules" and "open lead" in m else f"'{key}' is still in use: {m}"
+                for m in detail.get("non_field_errors", [])
+            ]
+            raise ConfigValidationError({"non_field_errors": messages}) from exc

@@ -218,6 +218,8 @@ class AccountItemSerializer(StrictSerializer):
 
 
 class RuleItemSerializer(StrictSerializer):
+    # Optional: a document without keys (an old one) matches rules by name.
+    key = serializers.SlugField(max_length=200, required=False)
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(allow_blank=True, required=False, default="")
     active = serializers.BooleanField(required=False, default=True)
@@ -413,7 +415,8 @@ def document_validate(document: Any) -> ValidDocument:
             {"non_field_errors": ["the configuration must be a JSON object"]}
         )
     for key in document:
-        if key != "version" and key not in COLLECTIONS:
+        # based_on_version is checked by the writer (a stale one is a 412, not a 400).
+        if key not in ("version", "based_on_version") and key not in COLLECTIONS:
             error_add(errors, [str(key)], [f"unknown field '{key}'"])
     if "version" in document and document["version"] != DOCUMENT_FORMAT:
         error_add(errors, ["version"], [f"unsupported document version; use {DOCUMENT_FORMAT}"])
@@ -462,6 +465,7 @@ def _cross_check(valid: ValidDocument, errors: ErrorTree) -> None:
     # Duplicate territory codes, usernames, unknown parents and rep territories: the engine.
     _duplicates(valid.accounts, "domain", "accounts", errors, "account domain")
     _duplicates(valid.rules, "name", "rules", errors, "rule name")
+    _duplicates(valid.rules, "key", "rules", errors, "rule key")
     usernames = {r["username"] for r in valid.reps if "username" in r}
     for i, account in enumerate(valid.accounts):
         owner = account.get("owner")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 
 from apps.accounts.models import Account
 from apps.reps.models import Rep, TimeOff, WorkingHours
+from apps.routing.models import RoutingConfigVersion
 from apps.rules.models import RoutingRule
 from apps.territories.models import Territory
 
@@ -16,10 +18,13 @@ __all__ = [
     "DOCUMENT_FORMAT",
     "account_item",
     "account_queryset",
+    "config_version_latest",
+    "config_version_number",
     "datetime_text",
     "rep_item",
     "rep_queryset",
     "routing_config_export",
+    "routing_config_export_based",
     "rule_item",
     "territory_item",
     "territory_queryset",
@@ -115,6 +120,7 @@ def account_item(account: Account) -> dict[str, Any]:
 
 def rule_item(rule: RoutingRule) -> dict[str, Any]:
     return {
+        "key": rule.key,
         "name": rule.name,
         "description": rule.description,
         "active": rule.active,
@@ -149,6 +155,25 @@ def _export_parts() -> tuple[dict[str, Any], list[RoutingRule]]:
 def routing_config_export() -> dict[str, Any]:
     """The whole live configuration as API.md's JSON document (7 queries)."""
     return _export_parts()[0]
+
+
+def config_version_latest() -> RoutingConfigVersion | None:
+    """The current configuration version (the one an ETag names), None before the first."""
+    return RoutingConfigVersion.objects.select_related("author").order_by("-number").first()
+
+
+def config_version_number() -> int:
+    """The current version's number, 0 before the first; what ``based_on`` values compare to."""
+    latest = RoutingConfigVersion.objects.order_by("-number").values_list("number", flat=True)
+    return latest.first() or 0
+
+
+def routing_config_export_based() -> dict[str, Any]:
+    """The document plus ``based_on_version``, read in one transaction so the two agree."""
+    with transaction.atomic():
+        number = config_version_number()
+        document = routing_config_export()
+    return {"based_on_version": number, **document}
 
 
 def rule_ids_by_name() -> dict[str, int]:

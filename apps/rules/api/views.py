@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.routing.api.config_views import ConfigItemViewSet
+from apps.routing.api.config_views import force_param as _force
 from apps.routing.config.document import RuleItemSerializer
 from apps.routing.config.export import rule_item
 from apps.rules.api.serializers import RuleChangeSerializer, RuleReorderSerializer, RuleSerializer
@@ -55,7 +56,9 @@ class RoutingRuleViewSet(ConfigItemViewSet):
         rule_save(name=key, item=item, actor=self.request.user, position=position)
 
     def delete_item(self, *, key: str) -> None:
-        rule_delete(name=key, actor=self.request.user)
+        # ?force=true: delete even while the rule owns open leads (they keep no rule).
+        force = _force(self.request)
+        rule_delete(name=key, actor=self.request.user, force=force)
 
     @extend_schema(request=RuleReorderSerializer, responses=RuleSerializer(many=True))
     @action(detail=False, methods=["post"], pagination_class=None)

@@ -8,7 +8,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.routing.config import ConfigValidationError, document_validate, routing_config_apply
+from apps.routing.config import (
+    ConfigValidationError,
+    ConfigVersionConflict,
+    document_validate,
+    routing_config_apply,
+)
 from apps.routing.models import RoutingConfigVersion
 
 
@@ -34,6 +39,12 @@ class Command(BaseCommand):
         parser.add_argument("file", help="a JSON document as written by export_routing_config")
         parser.add_argument("--note", default="", help="why; stored with the new config version")
         parser.add_argument("--dry-run", action="store_true", help="validate only; change nothing")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="apply even if the file is based on an older version than the current one "
+            "(changes made since are undone), and remove rules that still own open leads",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
@@ -53,7 +64,13 @@ class Command(BaseCommand):
                 actor=None,
                 source=RoutingConfigVersion.Source.IMPORT,
                 note=options["note"],
+                force=options["force"],
             )
+        except ConfigVersionConflict as exc:
+            raise CommandError(
+                f"{path}: {exc.message} Use --force to apply it anyway; the configuration was "
+                "not changed."
+            ) from exc
         except ConfigValidationError as exc:
             lines = _lines(exc.detail)
             for line in lines:
