@@ -78,8 +78,10 @@ def test_rep_may_patch_only_their_own_away(alice_client, west_org):
 
 def test_user_without_rep_or_manager_role(west_org):
     client = _client(UserFactory(username="integration"))
-    assert client.get(URL).json()["count"] == 0
-    assert client.get(URL + "alice/").status_code == 404
+    # No role, no reads (API.md "Roles"): 403, not an empty list.
+    assert client.get(URL).status_code == 403
+    assert client.get(URL + "alice/").status_code == 403
+    assert client.get(TIME_OFF).status_code == 403
     assert client.post(URL, {"username": "zed"}, format="json").status_code == 403
     assert (
         client.post(

@@ -15,6 +15,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api.permissions import IsManagerOrRep
 from apps.core.roles import user_is_manager, user_rep
 from apps.reps.api.serializers import RepSerializer, TimeOffSerializer
 from apps.reps.filtersets import RepFilterSet, TimeOffFilterSet
@@ -93,7 +94,7 @@ class TimeOffViewSet(
 
     serializer_class = TimeOffSerializer
     filterset_class = TimeOffFilterSet
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, IsManagerOrRep]
 
     def get_queryset(self) -> QuerySet[TimeOff]:
         return time_off_list_visible(user=self.request.user)
