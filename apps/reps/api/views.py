@@ -126,6 +126,7 @@ class TimeOffViewSet(
             starts_at=data["starts_at"],
             ends_at=data["ends_at"],
             reason=data["reason"],
+            note=data["note"],
             actor=request.user,
         )
         return Response(self.get_serializer(period).data, status=status.HTTP_201_CREATED)
@@ -136,7 +137,7 @@ class TimeOffViewSet(
         current = self.get_serializer(period).data
         body = request.data if isinstance(request.data, dict) else {}
         merged = (
-            {**{k: current[k] for k in ("starts_at", "ends_at", "reason")}, **body}
+            {**{k: current[k] for k in ("starts_at", "ends_at", "reason", "note")}, **body}
             if partial
             else body
         )
@@ -151,6 +152,7 @@ class TimeOffViewSet(
             starts_at=data["starts_at"],
             ends_at=data["ends_at"],
             reason=data["reason"],
+            note=data["note"],
             actor=request.user,
         )
         return Response(self.get_serializer(period).data)
