@@ -285,3 +285,27 @@ def test_user_admin_access_by_role(role, page, boss, alice, integration):
         # ...nor any other admin page (e.g. adding leads with `leads.add_lead`).
         assert client.get(reverse("admin:leads_lead_add")).status_code == 302
         assert client.get(reverse("admin:index")).status_code == 302
+
+
+def test_config_document_cannot_rewrite_a_superusers_login(root, boss, west_org):
+    """A rep item rewrites its login's name and email; a manager may not aim it at root."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(boss)
+    item = {"username": "root", "name": "Root", "email": "boss@example.com"}
+    created = client.post("/api/reps/", item, format="json")
+    assert created.status_code == 400
+    assert "root" in str(created.json()) and "may not edit" in str(created.json())
+    document = client.get("/api/routing/config/").json()
+    document["reps"].append(item)
+    replaced = client.put("/api/routing/config/", document, format="json")
+    assert replaced.status_code == 400
+    assert next(iter(replaced.json()["reps"].values()))["username"][0].startswith("'root' is")
+    root.refresh_from_db()
+    assert root.email == "root@example.com" and not Rep.objects.filter(user=root).exists()
+    # ...while a manager may still make an ordinary login a rep.
+    assert (
+        client.post("/api/reps/", {"username": "alice2", "name": "A"}, format="json").status_code
+        == 201
+    )

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from apps.accounts.models import Account
+from apps.core.roles import user_manageable_by
 from apps.reps.models import Rep, TimeOff, WorkingHours
 from apps.routing.models import RoutingConfigVersion
 from apps.rules.models import RoutingRule
@@ -224,6 +225,16 @@ def _sync_time_off(rep: Rep, periods: list[dict[str, Any]], actor: Any) -> None:
             _save(row, actor)
 
 
+_NOT_YOURS = "'{}' is an account you may not edit (a superuser or more privileged than a manager)."
+
+
+def _may_edit_login(actor: Any, user: Any) -> bool:
+    """Commands run without an actor (shell access is trusted); people go by their role."""
+    if not getattr(actor, "is_authenticated", False):
+        return True
+    return user_manageable_by(actor=actor, user=user)
+
+
 def _apply_reps(items: list[dict[str, Any]], actor: Any) -> _Tally:
     tally = _Tally()
     user_model = get_user_model()
@@ -233,12 +244,17 @@ def _apply_reps(items: list[dict[str, Any]], actor: Any) -> _Tally:
         for u in user_model.objects.filter(username__in=[i["username"] for i in items])
     }
     territory_ids = dict(Territory.objects.values_list("code", "id"))
-    for item in items:
+    for index, item in enumerate(items):
         wanted = _rep_wanted(item)
         rep = existing.get(item["username"])
         if rep is not None and rep_item(rep) == wanted:
             continue
         user = users.get(item["username"])
+        if user is not None and not _may_edit_login(actor, user):
+            # A rep item rewrites the login's name and email: never a more privileged account's.
+            raise ConfigValidationError(
+                {"reps": {str(index): {"username": [_NOT_YOURS.format(item["username"])]}}}
+            )
         if user is None:
             user = user_model(username=item["username"])
             user.set_unusable_password()
