@@ -54,7 +54,7 @@ class _ManagerFormMixin:
         return Role.MANAGER if instance.groups.filter(name=MANAGERS_GROUP).exists() else Role.REP
 
 
-class UserInviteForm(_ManagerFormMixin, forms.ModelForm):
+class UserInviteForm(_ManagerFormMixin, forms.ModelForm):  # type: ignore[type-arg]
     """Invite a person: a login with no password; the invitation link lets them choose one."""
 
     role = forms.ChoiceField(choices=Role.choices, initial=Role.REP, help_text=ROLE_HELP)
@@ -69,7 +69,7 @@ class UserInviteForm(_ManagerFormMixin, forms.ModelForm):
         self.fields["email"].help_text = "The invitation link is mailed here."
 
 
-class UserManageForm(_ManagerFormMixin, forms.ModelForm):
+class UserManageForm(_ManagerFormMixin, forms.ModelForm):  # type: ignore[type-arg]
     """Another person: name, email, role and whether they may sign in."""
 
     role = forms.ChoiceField(choices=Role.choices, help_text=ROLE_HELP)
@@ -82,7 +82,7 @@ class UserManageForm(_ManagerFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["role"].initial = self._initial_role()
 
-    def clean(self) -> dict[str, Any]:
+    def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
         # get_queryset and the permissions already keep these out; refuse here too.
         if not user_manageable_by(actor=self.actor, user=self.instance):
@@ -94,7 +94,7 @@ class UserManageForm(_ManagerFormMixin, forms.ModelForm):
         return cleaned
 
 
-class UserSelfForm(_ManagerFormMixin, forms.ModelForm):
+class UserSelfForm(_ManagerFormMixin, forms.ModelForm):  # type: ignore[type-arg]
     """A manager's own account: name and email only."""
 
     class Meta:
@@ -110,7 +110,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin):  # type: ignore[type-arg]
     """Stock for superusers; the limited admin above for everyone else."""
 
     actions = ["send_password_link", "deactivate", "reactivate"]
@@ -181,17 +181,19 @@ class UserAdmin(DjangoUserAdmin):
             readonly += ["role_label", "is_active"]
         return readonly
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
         if request.user.is_superuser:
-            return super().get_form(request, obj, **kwargs)
+            return super().get_form(request, obj, change=change, **kwargs)
         if obj is None:
-            chosen: type[forms.ModelForm] = UserInviteForm
+            chosen: type[forms.ModelForm] = UserInviteForm  # type: ignore[type-arg]
         elif obj.pk == request.user.pk:
             chosen = UserSelfForm
         else:
             chosen = UserManageForm
         kwargs["form"] = type(chosen.__name__, (chosen,), {"actor": request.user})
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change=change, **kwargs)
 
     @admin.display(description="Role")
     def role_label(self, obj: User) -> str:
