@@ -48,7 +48,6 @@ def routed(west_org):  # type: ignore[no-untyped-def]
     )
     carol.away = True
     carol.save()
-    carol.max_open_leads = 0
     lead = LeadFactory(company_size=5000, country="US", region="US-CA")
     lead_route(lead_id=lead.pk, now=now)
     lead.refresh_from_db()
