@@ -216,7 +216,7 @@ def test_rep_manages_own_time_off(alice_client, west_org):
     created = alice_client.post(TIME_OFF, PERIOD, format="json")
     assert created.status_code == 201, created.json()
     body = created.json()
-    assert body == {"id": body["id"], "rep": "alice", **PERIOD}
+    assert body == {"id": body["id"], "rep": "alice", **PERIOD, "note": ""}
     assert RoutingConfigVersion.objects.get().summary == "reps: time off +1 for alice"
     clash = alice_client.post(
         TIME_OFF,
