@@ -124,10 +124,10 @@ REP_INACTIVE = "kevin"  # left the team a month ago; his open leads were handed 
 REP_INACTIVE_SINCE_DAYS = 30
 REP_AWAY = "mikkel"
 TIME_OFF = [
-    ("julien", -3, 7, "Vacation"),  # on vacation right now
-    ("kenji", 10, 17, "Vacation"),  # upcoming
-    ("priya", -40, -30, "Parental leave"),  # in the past
-    ("jack", -62, -58, "Conference"),
+    ("julien", -3, 7, "vacation"),  # on vacation right now (reasons are TimeOffReason codes)
+    ("kenji", 10, 17, "vacation"),  # upcoming
+    ("priya", -40, -30, "parental"),  # in the past
+    ("jack", -62, -58, "training"),
 ]
 
 #: domain, name, owner

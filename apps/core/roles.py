@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
+
 MANAGERS_GROUP = "RevOps managers"
 
 
@@ -75,3 +77,55 @@ def managers_group_ensure(**kwargs: Any) -> None:
         label, codename = dotted.split(".")
         query |= Q(content_type__app_label=label, codename=codename)
     group.permissions.add(*Permission.objects.filter(query))
+
+
+class Role(models.TextChoices):
+    """What the user admin lets a manager give a person: nothing beyond a manager's own rights."""
+
+    REP = "rep", "Rep (no admin access)"
+    MANAGER = "manager", "RevOps manager"
+
+
+def user_role(user: Any) -> Role:
+    """A person's role as the user admin shows it (superusers count as managers)."""
+    return Role.MANAGER if user_is_manager(user) else Role.REP
+
+
+def role_cache_forget(user: Any) -> None:
+    """Drop the cached manager status, so a change of role takes effect on the next request."""
+    from django.core.cache import cache
+
+    cache.delete(f"revops-manager:{user.pk}")
+    if hasattr(user, "_is_revops_manager"):
+        del user._is_revops_manager
+
+
+def users_manageable(queryset: Any) -> Any:
+    """The users a non-superuser manager may see and edit: nobody holding more than a manager.
+
+    Superusers, members of any other group and holders of a raw permission that the managers'
+    group lacks are left out, so a manager can neither edit nor take over (by changing an email
+    and sending a reset link) an account more privileged than their own.
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    return (
+        queryset.exclude(is_superuser=True)
+        .exclude(groups__in=Group.objects.exclude(name=MANAGERS_GROUP))
+        .exclude(user_permissions__in=Permission.objects.exclude(group__name=MANAGERS_GROUP))
+    )
+
+
+def user_manageable_by(*, actor: Any, user: Any) -> bool:
+    """Whether ``actor`` may edit ``user`` at all: a superuser anyone, a manager per
+    :func:`users_manageable`, anyone else no one."""
+    if not getattr(actor, "is_authenticated", False):
+        return False
+    if actor.is_superuser:
+        return True
+    if not user_is_manager(actor):
+        return False
+    if user.pk is None:
+        return True  # someone being invited holds nothing yet
+    model = type(user)
+    return bool(users_manageable(model._default_manager.filter(pk=user.pk)).exists())

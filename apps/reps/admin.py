@@ -111,7 +111,7 @@ class WorkingHoursInline(admin.TabularInline):
 
 class TimeOffInline(admin.TabularInline):
     model = TimeOff
-    fields = ["starts_at", "ends_at", "reason", "source"]
+    fields = ["starts_at", "ends_at", "reason", "note", "source"]
     readonly_fields = ["source"]
     extra = 0
     ordering = ["-starts_at"]
@@ -300,18 +300,17 @@ class WorkingHoursAdmin(ConfigVersionAdminMixin, SimpleHistoryAdmin):
 @admin.register(TimeOff)
 class TimeOffAdmin(ConfigVersionAdminMixin, SimpleHistoryAdmin):
     list_display = ["rep", "starts_at", "ends_at", "reason"]
-    list_filter = [("rep", admin.RelatedOnlyFieldListFilter), "starts_at"]
+    list_filter = [("rep", admin.RelatedOnlyFieldListFilter), "reason", "starts_at"]
     search_fields = [
         "rep__user__username",
         "rep__user__first_name",
         "rep__user__last_name",
-        "reason",
     ]
     ordering = ["-starts_at"]
     list_select_related = ["rep__user"]
     autocomplete_fields = ["rep"]
     date_hierarchy = "starts_at"
-    fields = ["rep", "starts_at", "ends_at", "reason", "source"]
+    fields = ["rep", "starts_at", "ends_at", "reason", "note", "source"]
     readonly_fields = ["source"]
 
     def save_model(self, request: HttpRequest, obj: TimeOff, form: Any, change: bool) -> None:

@@ -157,13 +157,39 @@ class TimeOffSource(models.TextChoices):
     ADMIN = "admin", "A manager (admin or API)"
 
 
+class TimeOffReason(models.TextChoices):
+    """Why a rep is off, as a code: routing traces carry it, never free text about a person."""
+
+    VACATION = "vacation", "Vacation"
+    SICK = "sick", "Sick leave"
+    PARENTAL = "parental", "Parental leave"
+    TRAINING = "training", "Training"
+    PUBLIC_HOLIDAY = "public_holiday", "Public holiday"
+    OTHER = "other", "Other"
+
+
+#: Longest time-off note; details belong in an HR system, not in the routing portal.
+TIME_OFF_NOTE_MAX = 500
+
+
 class TimeOff(BaseModel):
-    """A period a rep receives no leads (vacation, leave, training)."""
+    """A period a rep receives no leads (vacation, leave, training).
+
+    ``reason`` is a code; ``note`` is optional free text that only managers and the rep
+    themself see (it never reaches routing, traces, notifications or the config document).
+    """
 
     rep = models.ForeignKey(Rep, on_delete=models.CASCADE, related_name="time_off")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
-    reason = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(
+        max_length=20, choices=TimeOffReason.choices, default=TimeOffReason.OTHER
+    )
+    note = models.CharField(
+        max_length=TIME_OFF_NOTE_MAX,
+        blank=True,
+        help_text="Seen by managers and the rep only; never shown to colleagues.",
+    )
     source = models.CharField(
         max_length=8,
         choices=TimeOffSource.choices,

@@ -80,9 +80,15 @@ def _check_overlap(
 
 
 def time_off_create(
-    *, rep: Rep, starts_at: datetime.datetime, ends_at: datetime.datetime, reason: str, actor: Any
+    *,
+    rep: Rep,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    reason: str,
+    note: str = "",
+    actor: Any,
 ) -> TimeOff:
-    """Add a period of time off; overlapping another of the rep's is refused."""
+    """Add a period of time off (``reason`` a TimeOffReason code); overlaps are refused."""
     with transaction.atomic():
         Rep.objects.select_for_update().filter(pk=rep.pk).first()  # one writer per rep
         _check_overlap(rep=rep, starts_at=starts_at, ends_at=ends_at, exclude=None)
@@ -91,6 +97,7 @@ def time_off_create(
             starts_at=starts_at,
             ends_at=ends_at,
             reason=reason,
+            note=note,
             # Not the document's: a configuration document that does not list it keeps it.
             source=TimeOffSource.REP if actor == rep.user else TimeOffSource.ADMIN,
         )
@@ -110,12 +117,14 @@ def time_off_update(
     starts_at: datetime.datetime,
     ends_at: datetime.datetime,
     reason: str,
+    note: str = "",
     actor: Any,
 ) -> TimeOff:
     with transaction.atomic():
         Rep.objects.select_for_update().filter(pk=period.rep_id).first()
         _check_overlap(rep=period.rep, starts_at=starts_at, ends_at=ends_at, exclude=period.pk)
-        period.starts_at, period.ends_at, period.reason = starts_at, ends_at, reason
+        period.starts_at, period.ends_at = starts_at, ends_at
+        period.reason, period.note = reason, note
         period._history_user = _author(actor)  # type: ignore[attr-defined]
         period.save()
         config_version_record(

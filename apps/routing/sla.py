@@ -783,9 +783,9 @@ def _unavailability(rep_ids: set[int], now: datetime) -> dict[int, str]:
     for period in TimeOff.objects.filter(
         rep_id__in=rep_ids - reasons.keys(), starts_at__lte=now, ends_at__gt=now
     ).order_by("starts_at", "pk"):
-        if period.rep_id not in reasons:
-            text = f"on time off until {period.ends_at:%Y-%m-%d %H:%M} UTC"
-            reasons[period.rep_id] = f"{text}: {period.reason}" if period.reason else text
+        # Category only: this sentence reaches the new owner (a colleague) in the assignment's
+        # reason and mail, so it carries neither the reason nor the dates of the time off.
+        reasons.setdefault(period.rep_id, "on time off")
     return reasons
 
 

@@ -43,7 +43,9 @@ def world(db):
     rep.territories.add(west)
     WorkingHours.objects.create(rep=rep, weekdays=[0, 1, 2, 3, 4], start=time(9), end=time(17))
     now = timezone.now()
-    TimeOff.objects.create(rep=rep, starts_at=now, ends_at=now + timedelta(days=2), reason="trip")
+    TimeOff.objects.create(
+        rep=rep, starts_at=now, ends_at=now + timedelta(days=2), reason="vacation"
+    )
     rule = RoutingRule.objects.create(
         name="Enterprise West",
         position=1,

@@ -78,8 +78,10 @@ def test_rep_may_patch_only_their_own_away(alice_client, west_org):
 
 def test_user_without_rep_or_manager_role(west_org):
     client = _client(UserFactory(username="integration"))
-    assert client.get(URL).json()["count"] == 0
-    assert client.get(URL + "alice/").status_code == 404
+    # No role, no reads (API.md "Roles"): 403, not an empty list.
+    assert client.get(URL).status_code == 403
+    assert client.get(URL + "alice/").status_code == 403
+    assert client.get(TIME_OFF).status_code == 403
     assert client.post(URL, {"username": "zed"}, format="json").status_code == 403
     assert (
         client.post(
@@ -214,7 +216,7 @@ def test_rep_manages_own_time_off(alice_client, west_org):
     created = alice_client.post(TIME_OFF, PERIOD, format="json")
     assert created.status_code == 201, created.json()
     body = created.json()
-    assert body == {"id": body["id"], "rep": "alice", **PERIOD}
+    assert body == {"id": body["id"], "rep": "alice", **PERIOD, "note": ""}
     assert RoutingConfigVersion.objects.get().summary == "reps: time off +1 for alice"
     clash = alice_client.post(
         TIME_OFF,
@@ -234,10 +236,10 @@ def test_rep_manages_own_time_off(alice_client, west_org):
     assert [p["id"] for p in alice_client.get(TIME_OFF).json()["results"]] == [body["id"]]
     assert alice_client.delete(f"{TIME_OFF}{bobs.pk}/").status_code == 404
     assert (
-        alice_client.patch(f"{TIME_OFF}{body['id']}/", {"reason": "holiday"}, format="json").json()[
-            "reason"
-        ]
-        == "holiday"
+        alice_client.patch(
+            f"{TIME_OFF}{body['id']}/", {"reason": "training"}, format="json"
+        ).json()["reason"]
+        == "training"
     )
     assert alice_client.delete(f"{TIME_OFF}{body['id']}/").status_code == 204
     assert TimeOff.objects.count() == 1

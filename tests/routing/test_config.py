@@ -294,11 +294,11 @@ def test_overlapping_working_hours_and_time_off_of_one_rep(manager_client, confi
         {"weekdays": [6], "start": "01:00", "end": "03:00"}
     )  # Sat 22-02 wraps
     alice["time_off"] = [
-        {"starts_at": "2026-07-01T00:00:00Z", "ends_at": "2026-07-10T00:00:00Z", "reason": "a"},
+        {"starts_at": "2026-07-01T00:00:00Z", "ends_at": "2026-07-10T00:00:00Z", "reason": "other"},
         {
             "starts_at": "2026-07-09T00:00:00+02:00",
             "ends_at": "2026-07-12T00:00:00Z",
-            "reason": "b",
+            "reason": "training",
         },
     ]
     alice["working_hours"].append({"weekdays": [1], "start": "10:00", "end": "10:00"})

@@ -253,7 +253,11 @@ def test_time_off_started_moves_untouched_leads_without_counting(
     lead_contact(lead_id=contacted.pk, at=T0 + timedelta(minutes=1))
     alice = Rep.objects.get(user__username="alice")
     TimeOffFactory(
-        rep=alice, starts_at=T0 + timedelta(minutes=5), ends_at=T0 + timedelta(days=5), reason="flu"
+        rep=alice,
+        starts_at=T0 + timedelta(minutes=5),
+        ends_at=T0 + timedelta(days=5),
+        reason="sick",
+        note="flu, back Friday",
     )
     assert counts(sweep(4))["unavailable_moved"] == 0
     assert counts(sweep(6))["unavailable_moved"] == 1
@@ -263,8 +267,10 @@ def test_time_off_started_moves_untouched_leads_without_counting(
     assert lead.sla_due_at == T0 + timedelta(minutes=36)
     moved = lead.assignments.order_by("id").last()
     assert moved.kind == "reassign_unavailable"
-    assert moved.reason.startswith("alice is unavailable (on time off until")
-    assert "flu" in moved.reason
+    # The sentence reaches carol (reason, mail): the category only, no reason, note or dates.
+    assert moved.reason.startswith("alice is unavailable (on time off). ")
+    assert "flu" not in moved.reason and "sick" not in moved.reason
+    assert "flu" not in str(moved.trace) and "sick" not in str(moved.trace)
     assert owner(contacted) == "bob"  # contacted leads stay with their owner
 
 

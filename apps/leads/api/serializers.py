@@ -16,6 +16,7 @@ from apps.core.validators import normalize_country, normalize_region, validate_l
 from apps.leads.models import Lead, LeadActivity
 from apps.reps.models import Rep
 from apps.routing.models import Assignment
+from apps.routing.trace import reason_for_viewer, trace_for_viewer
 
 INTAKE_FIELDS = (
     "external_id",
@@ -248,7 +249,17 @@ class LeadReassignSerializer(serializers.Serializer):
         return rep
 
 
-class LeadActivitySerializer(BuiltFieldsCacheMixin, serializers.ModelSerializer):
+class _TraceViewerMixin:
+    """Renders traces and reason sentences for the reader: the view puts ``trace_full`` (a
+    manager) and ``trace_viewer`` (the reader's username) in the context; without them the
+    record is shown redacted, as to a rep (apps/routing/trace.py)."""
+
+    def _full(self) -> tuple[bool, str | None]:
+        context = self.context  # type: ignore[attr-defined]
+        return bool(context.get("trace_full", False)), context.get("trace_viewer")
+
+
+class LeadActivitySerializer(_TraceViewerMixin, BuiltFieldsCacheMixin, serializers.ModelSerializer):
     """One entry of a lead's activity log (read-only: the log is append-only)."""
 
     actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -258,8 +269,23 @@ class LeadActivitySerializer(BuiltFieldsCacheMixin, serializers.ModelSerializer)
         fields = ("kind", "at", "actor", "note", "data")
         read_only_fields = fields
 
+    def to_representation(self, instance: Any) -> Any:
+        data = super().to_representation(instance)
+        full, viewer = self._full()
+        if not full:
+            data["note"] = reason_for_viewer(data.get("note") or "", full=False)
+            details = data.get("data")
+            if isinstance(details, dict) and "trace" in details:
+                data["data"] = {
+                    **details,
+                    "trace": trace_for_viewer(details["trace"], full=False, viewer=viewer),
+                }
+        return data
 
-class LeadAssignmentSerializer(BuiltFieldsCacheMixin, serializers.ModelSerializer):
+
+class LeadAssignmentSerializer(
+    _TraceViewerMixin, BuiltFieldsCacheMixin, serializers.ModelSerializer
+):
     """One entry of a lead's assignment history (read-only: assignments are never edited)."""
 
     rep = serializers.SlugRelatedField(slug_field="username", source="rep.user", read_only=True)
@@ -280,3 +306,11 @@ class LeadAssignmentSerializer(BuiltFieldsCacheMixin, serializers.ModelSerialize
             "trace",
         )
         read_only_fields = fields
+
+    def to_representation(self, instance: Any) -> Any:
+        data = super().to_representation(instance)
+        full, viewer = self._full()
+        if not full:
+            data["reason"] = reason_for_viewer(data.get("reason") or "", full=False)
+            data["trace"] = trace_for_viewer(data.get("trace"), full=False, viewer=viewer)
+        return data

@@ -19,6 +19,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.throttling import ScopedRateThrottle
 
 from apps.core.api.permissions import CanSubmitLeads, IsManager
+from apps.core.roles import user_is_manager
 from apps.leads.api.serializers import (
     LeadActivitySerializer,
     LeadAssignmentSerializer,
@@ -199,6 +200,15 @@ class _LeadHistoryApi(generics.ListAPIView):
 
     def history(self, lead_id: int) -> QuerySet[Any]:
         raise NotImplementedError
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        # Managers read traces in full; a rep reads colleagues' entries as generic words.
+        user = self.request.user
+        return {
+            **super().get_serializer_context(),
+            "trace_full": user_is_manager(user),
+            "trace_viewer": getattr(user, "username", None),
+        }
 
     def get_queryset(self) -> QuerySet[Any]:
         visible = lead_list_visible(user=self.request.user).filter(pk=self.kwargs["pk"])

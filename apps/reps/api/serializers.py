@@ -5,8 +5,12 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.core.api.validators import validate_plausible_moment
-from apps.reps.models import Rep, TimeOff
-from apps.routing.config.document import RepItemSerializer, StrictSerializer
+from apps.reps.models import TIME_OFF_NOTE_MAX, Rep, TimeOff
+from apps.routing.config.document import (
+    RepItemSerializer,
+    StrictSerializer,
+    time_off_reason_field,
+)
 from apps.routing.config.export import datetime_text, rep_item
 
 __all__ = ["RepSerializer", "TimeOffSerializer"]
@@ -24,13 +28,19 @@ class RepSerializer(RepItemSerializer):
 
 
 class TimeOffSerializer(StrictSerializer):
-    """`{"id", "rep", "starts_at", "ends_at", "reason"}`; `rep` defaults to the caller."""
+    """`{"id", "rep", "starts_at", "ends_at", "reason", "note"}`; `rep` defaults to the caller.
+
+    `reason` is a code; `note` is free text for managers and the rep themself (the list is
+    already limited to them: a rep reads only their own time off)."""
 
     id = serializers.IntegerField(read_only=True)
     rep = serializers.CharField(max_length=150, required=False)
     starts_at = serializers.DateTimeField(validators=[validate_plausible_moment])
     ends_at = serializers.DateTimeField(validators=[validate_plausible_moment])
-    reason = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+    reason = time_off_reason_field()
+    note = serializers.CharField(
+        max_length=TIME_OFF_NOTE_MAX, allow_blank=True, required=False, default=""
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["ends_at"] <= attrs["starts_at"]:
@@ -45,5 +55,6 @@ class TimeOffSerializer(StrictSerializer):
                 "starts_at": datetime_text(instance.starts_at),
                 "ends_at": datetime_text(instance.ends_at),
                 "reason": instance.reason,
+                "note": instance.note,
             }
         return super().to_representation(instance)

@@ -15,6 +15,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api.permissions import IsManagerOrRep
 from apps.core.roles import user_is_manager, user_rep
 from apps.reps.api.serializers import RepSerializer, TimeOffSerializer
 from apps.reps.filtersets import RepFilterSet, TimeOffFilterSet
@@ -93,7 +94,7 @@ class TimeOffViewSet(
 
     serializer_class = TimeOffSerializer
     filterset_class = TimeOffFilterSet
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, IsManagerOrRep]
 
     def get_queryset(self) -> QuerySet[TimeOff]:
         return time_off_list_visible(user=self.request.user)
@@ -125,6 +126,7 @@ class TimeOffViewSet(
             starts_at=data["starts_at"],
             ends_at=data["ends_at"],
             reason=data["reason"],
+            note=data["note"],
             actor=request.user,
         )
         return Response(self.get_serializer(period).data, status=status.HTTP_201_CREATED)
@@ -135,7 +137,7 @@ class TimeOffViewSet(
         current = self.get_serializer(period).data
         body = request.data if isinstance(request.data, dict) else {}
         merged = (
-            {**{k: current[k] for k in ("starts_at", "ends_at", "reason")}, **body}
+            {**{k: current[k] for k in ("starts_at", "ends_at", "reason", "note")}, **body}
             if partial
             else body
         )
@@ -150,6 +152,7 @@ class TimeOffViewSet(
             starts_at=data["starts_at"],
             ends_at=data["ends_at"],
             reason=data["reason"],
+            note=data["note"],
             actor=request.user,
         )
         return Response(self.get_serializer(period).data)

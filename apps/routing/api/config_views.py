@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.permissions import IsManager
+from apps.core.api.permissions import IsManager, IsManagerOrRep
 from apps.routing.config import (
     ConfigVersionConflict,
     config_version_check,
@@ -279,7 +279,8 @@ class RoutingConfigVersionDetailApi(generics.RetrieveAPIView):
 class ConfigItemViewSet(viewsets.GenericViewSet):
     """CRUD for one collection of the configuration document, item shapes as in the document.
 
-    Reads: any signed-in user (subclasses narrow the queryset). Writes: managers; every write
+    Reads: managers and reps (subclasses narrow the queryset); integration accounts and users
+    without a role get 403. Writes: managers; every write
     goes through the document service, so it is validated like a whole-config PUT and records
     a config version.
     """
@@ -290,12 +291,12 @@ class ConfigItemViewSet(viewsets.GenericViewSet):
     item_serializer_class: type[serializers.Serializer] = serializers.Serializer
     write_permission_classes: list[Any] = [IsAuthenticated, IsManager]
 
-    #: actions any signed-in user may call; everything else needs write_permission_classes
+    #: actions managers and reps may call; everything else needs write_permission_classes
     read_actions = ("list", "retrieve")
 
     def get_permissions(self) -> list[Any]:
         if self.action in self.read_actions or self.request.method == "OPTIONS":
-            return [IsAuthenticated()]
+            return [IsAuthenticated(), IsManagerOrRep()]
         return [permission() for permission in self.write_permission_classes]
 
     def item_of(self, instance: Any) -> dict[str, Any]:

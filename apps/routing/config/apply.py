@@ -13,6 +13,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException
 
 from apps.accounts.models import Account
+from apps.core.roles import user_manageable_by
 from apps.leads.models import Lead, LeadStatus
 from apps.reps.models import Rep, TimeOff, TimeOffSource, WorkingHours
 from apps.routing.models import RoutingConfigVersion
@@ -328,6 +329,16 @@ def _sync_time_off(rep: Rep, periods: list[dict[str, Any]], actor: Any, index: i
             _save(row, actor)
 
 
+_NOT_YOURS = "'{}' is an account you may not edit (a superuser or more privileged than a manager)."
+
+
+def _may_edit_login(actor: Any, user: Any) -> bool:
+    """Commands run without an actor (shell access is trusted); people go by their role."""
+    if not getattr(actor, "is_authenticated", False):
+        return True
+    return user_manageable_by(actor=actor, user=user)
+
+
 def _apply_reps(items: list[dict[str, Any]], actor: Any) -> _Tally:
     tally = _Tally()
     user_model = get_user_model()
@@ -345,6 +356,11 @@ def _apply_reps(items: list[dict[str, Any]], actor: Any) -> _Tally:
         if rep is not None and rep_item(rep) == wanted:
             continue
         user = users.get(item["username"])
+        if user is not None and not _may_edit_login(actor, user):
+            # A rep item rewrites the login's name and email: never a more privileged account's.
+            raise ConfigValidationError(
+                {"reps": {str(index): {"username": [_NOT_YOURS.format(item["username"])]}}}
+            )
         if user is None:
             user = user_model(username=item["username"])
             user.set_unusable_password()

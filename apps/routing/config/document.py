@@ -25,6 +25,7 @@ from apps.core.validators import (
     validate_region_code,
     validate_time_zone,
 )
+from apps.reps.models import TimeOffReason
 from apps.routing.engine import (
     ConfigError,
     ConfigSnapshot,
@@ -52,6 +53,7 @@ __all__ = [
     "ValidDocument",
     "WorkingHoursItemSerializer",
     "document_validate",
+    "time_off_reason_field",
 ]
 
 #: collection -> the key that names an item in it
@@ -154,10 +156,23 @@ class WorkingHoursItemSerializer(StrictSerializer):
         return attrs
 
 
+def time_off_reason_field() -> serializers.ChoiceField:
+    """A time-off reason code; free text is a 400 naming the codes (API.md "Time-off reasons")."""
+    codes = ", ".join(TimeOffReason.values)
+    return serializers.ChoiceField(
+        choices=TimeOffReason.choices,
+        required=False,
+        default=TimeOffReason.OTHER,
+        error_messages={
+            "invalid_choice": f"'{{input}}' is not a time-off reason; use one of: {codes}."
+        },
+    )
+
+
 class TimeOffItemSerializer(StrictSerializer):
     starts_at = serializers.DateTimeField(validators=[validate_plausible_moment])
     ends_at = serializers.DateTimeField(validators=[validate_plausible_moment])
-    reason = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+    reason = time_off_reason_field()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["ends_at"] <= attrs["starts_at"]:

@@ -19,11 +19,14 @@ Decisions the contract leaves open:
 * Traces list at most :data:`TRACE_CAP` candidates per rule (the chosen rep always), the rest
   counted under ``"omitted"``; round robin lists the reps walked from the cursor to the winner,
   load_balanced every rep ranked ahead of the winner. Rule entries add ``rule_id`` and, when
-  matched, ``pool`` (and ``forced``); the trace adds ``reason``.
+  matched, ``pool`` (and ``forced``); the trace adds ``reason``. Each candidate carries a
+  machine ``code`` (:class:`Why`) beside its sentence, so the edge can render generic words
+  for people who may not see a colleague's details.
 """
 
 from .compiler import CompiledConfig, ConfigError, compile_config
 from .decide import decide
+from .eligibility import Why
 from .strategies import PERFORMANCE_FLOOR, TRACE_CAP
 from .territories import lead_territory
 from .types import (
@@ -61,6 +64,7 @@ __all__ = [
     "RuleDef",
     "TerritoryDef",
     "TimeOffPeriod",
+    "Why",
     "WorkingWindow",
     "compile_config",
     "decide",

@@ -10,7 +10,7 @@ from typing import Any
 
 from .compiler import CompiledConfig, CompiledRule, Pool
 from .conditions import normalise_lead, raw_lead
-from .eligibility import EligibilityContext
+from .eligibility import EligibilityContext, Why
 from .strategies import (
     CandidateTrace,
     Pick,
@@ -85,7 +85,7 @@ def _pick(
     why = why_not(rep)
     if why is not None:
         skip.add(rep.rep_id)
-        trace.add(rep, False, why)
+        trace.refuse(rep, why)
         return None
     trace.add(rep, True, f"owner of {pool.key}")
     return Pick(rep=rep, state=None, eligible=1, summary=f"account owner of {pool.key}")
@@ -161,6 +161,7 @@ def _run_rule(
                             "rep": pick.rep.username,
                             "eligible": False,
                             "why": "ineligible; assigned anyway",
+                            "code": Why.ASSIGNED_ANYWAY,
                         }
                     )
                 return _RuleRun(pick, pool, True, passed[: pools.index(pool)], seen, False, domain)

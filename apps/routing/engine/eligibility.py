@@ -1,4 +1,9 @@
-"""Whether a rep can take a lead right now, and if not, one human sentence saying why."""
+"""Whether a rep can take a lead right now, and if not, why: a machine code and a sentence.
+
+The code (:class:`Why`) lets the edge render the words for its audience: managers read the
+sentence, everyone else a generic phrase per code. Neither ever holds free text typed by a
+person (a time-off reason is a code, its note never reaches the engine).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,44 @@ from zoneinfo import ZoneInfo
 
 from .types import RepLoad, RepProfile, WorkingWindow
 
-__all__ = ["CompiledRep", "EligibilityContext", "compile_rep", "format_hours"]
+__all__ = [
+    "CompiledRep",
+    "EligibilityContext",
+    "Ineligible",
+    "Why",
+    "compile_rep",
+    "format_hours",
+]
+
+
+class Why:
+    """The machine codes of a trace candidate's ``code`` (API.md "Routing configuration")."""
+
+    ELIGIBLE = "eligible"
+    ALREADY_HELD = "already_held"
+    INACTIVE = "inactive"
+    AWAY = "away"
+    TIME_OFF = "time_off"
+    AT_CAPACITY_OPEN = "at_capacity_open"
+    AT_CAPACITY_DAILY = "at_capacity_daily"
+    OUTSIDE_HOURS = "outside_hours"
+    MISSING_SKILL = "missing_skill"
+    MISSING_LANGUAGE = "missing_language"
+    WEIGHT_ZERO = "weight_zero"
+    ASSIGNED_ANYWAY = "assigned_anyway"
+
+
+@dataclass(frozen=True, slots=True)
+class Ineligible:
+    """Why a rep cannot take the lead: ``code`` from :class:`Why`, ``text`` for managers."""
+
+    code: str
+    text: str
+
+
+_ALREADY_HELD = Ineligible(Why.ALREADY_HELD, "already held this lead")
+_INACTIVE = Ineligible(Why.INACTIVE, "inactive")
+_AWAY = Ineligible(Why.AWAY, "away")
 
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _DAY = 86400
@@ -82,7 +124,7 @@ class CompiledRep:
     #: None: works any time; else per weekday (0=Monday) the worked intervals in seconds of day
     hours: tuple[tuple[tuple[int, int], ...], ...] | None
     hours_text: str
-    #: (starts_at, ends_at, reason), sorted
+    #: (starts_at, ends_at, reason code), sorted
     time_off: tuple[tuple[datetime.datetime, datetime.datetime, str], ...]
 
 
@@ -125,7 +167,7 @@ class EligibilityContext:
         #: time zone -> (weekday, second of day, local datetime), computed once per decision
         self._local: dict[str, tuple[int, int, datetime.datetime]] = {}
         self._checkers: dict[
-            tuple[bool, str | None, str | None, bool], Callable[[CompiledRep], str | None]
+            tuple[bool, str | None, str | None, bool], Callable[[CompiledRep], Ineligible | None]
         ] = {}
 
     def local_now(self, rep: CompiledRep) -> tuple[int, int, datetime.datetime]:
@@ -147,7 +189,7 @@ class EligibilityContext:
         skill: str | None,
         language: str | None,
         relaxed: bool = False,
-    ) -> str | None:
+    ) -> Ineligible | None:
         """None if eligible, else the first reason (in a fixed order) why not."""
         return self.checker(hours=hours, skill=skill, language=language, relaxed=relaxed)(rep)
 
@@ -158,7 +200,7 @@ class EligibilityContext:
         skill: str | None,
         language: str | None,
         relaxed: bool = False,
-    ) -> Callable[[CompiledRep], str | None]:
+    ) -> Callable[[CompiledRep], Ineligible | None]:
         """A fast per-rule check: rep -> None if eligible, else the first reason why not.
 
         Order: excluded, inactive, away, time off, open-lead capacity, daily cap, working hours
@@ -175,16 +217,16 @@ class EligibilityContext:
         now = self.now
         local_now = self.local_now
 
-        def why_not(rep: CompiledRep) -> str | None:
+        def why_not(rep: CompiledRep) -> Ineligible | None:
             if rep.rep_id in excluded:
-                return "already held this lead"
+                return _ALREADY_HELD
             if not rep.active:
-                return "inactive"
+                return _INACTIVE
             if not relaxed:
                 load = loads.get(rep.rep_id)
                 if load is not None:
                     if load.away:
-                        return "away"
+                        return _AWAY
                     open_leads, today = load.open_leads, load.leads_today
                 else:
                     open_leads = today = 0
@@ -192,26 +234,35 @@ class EligibilityContext:
                     for starts, ends, reason in rep.time_off:
                         if starts <= now < ends:
                             until = ends.astimezone(datetime.UTC).isoformat()
-                            return (
+                            return Ineligible(
+                                Why.TIME_OFF,
                                 f"time off until {until} ({reason})"
                                 if reason
-                                else f"time off until {until}"
+                                else f"time off until {until}",
                             )
                 if rep.max_open is not None and open_leads >= rep.max_open:
-                    return f"at capacity {open_leads}/{rep.max_open} open leads"
+                    return Ineligible(
+                        Why.AT_CAPACITY_OPEN,
+                        f"at capacity {open_leads}/{rep.max_open} open leads",
+                    )
                 if rep.max_daily is not None and today >= rep.max_daily:
-                    return f"daily cap reached {today}/{rep.max_daily}"
+                    return Ineligible(
+                        Why.AT_CAPACITY_DAILY, f"daily cap reached {today}/{rep.max_daily}"
+                    )
                 if hours and rep.hours is not None:
                     weekday, sec, local = local_now(rep)
                     for a, b in rep.hours[weekday]:
                         if a <= sec < b:
                             break
                     else:
-                        return f"outside hours {rep.hours_text} (now {local:%a %H:%M} there)"
+                        return Ineligible(
+                            Why.OUTSIDE_HOURS,
+                            f"outside hours {rep.hours_text} (now {local:%a %H:%M} there)",
+                        )
             if skill is not None and skill not in rep.skills:
-                return f"lacks skill '{skill}'"
+                return Ineligible(Why.MISSING_SKILL, f"lacks skill '{skill}'")
             if language is not None and language not in rep.languages:
-                return f"does not speak '{language}'"
+                return Ineligible(Why.MISSING_LANGUAGE, f"does not speak '{language}'")
             return None
 
         self._checkers[key] = why_not

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .eligibility import CompiledRep, EligibilityContext
+from .eligibility import CompiledRep, EligibilityContext, Ineligible, Why
 
 __all__ = [
     "PERFORMANCE_FLOOR",
@@ -36,11 +36,13 @@ PERFORMANCE_FLOOR = 0.05
 #: conversion rates become integer weights (rate x 1000) so rotation state stays exact
 PERFORMANCE_SCALE = 1000
 
-WhyNot = Callable[[CompiledRep], "str | None"]
+WhyNot = Callable[[CompiledRep], "Ineligible | None"]
+_WEIGHT_ZERO = Ineligible(Why.WEIGHT_ZERO, "weight 0")
 
 
 class CandidateTrace:
-    """The candidates listed for one rule, capped at :data:`TRACE_CAP`."""
+    """The candidates listed for one rule, capped at :data:`TRACE_CAP`: each
+    ``{"rep", "eligible", "why", "code"}`` with ``code`` from :class:`Why`."""
 
     __slots__ = ("entries", "omitted")
 
@@ -53,15 +55,29 @@ class CandidateTrace:
         return len(self.entries) >= TRACE_CAP
 
     def add(self, rep: CompiledRep, eligible: bool, why: str) -> None:
+        """An eligible rep, with a sentence on why it ranks where it does."""
         if len(self.entries) < TRACE_CAP:
-            self.entries.append({"rep": rep.username, "eligible": eligible, "why": why})
+            self.entries.append(
+                {"rep": rep.username, "eligible": eligible, "why": why, "code": Why.ELIGIBLE}
+            )
+        else:
+            self.omitted += 1
+
+    def refuse(self, rep: CompiledRep, why: Ineligible) -> None:
+        """An ineligible rep, with the code and sentence of the first reason why not."""
+        if len(self.entries) < TRACE_CAP:
+            self.entries.append(
+                {"rep": rep.username, "eligible": False, "why": why.text, "code": why.code}
+            )
         else:
             self.omitted += 1
 
     def ensure(self, rep: CompiledRep, why: str) -> None:
         """Make sure the chosen rep is listed even when the cap cut it off."""
         if self.omitted and not any(e["rep"] == rep.username for e in self.entries):
-            self.entries.append({"rep": rep.username, "eligible": True, "why": why})
+            self.entries.append(
+                {"rep": rep.username, "eligible": True, "why": why, "code": Why.ELIGIBLE}
+            )
             self.omitted -= 1
 
 
@@ -103,7 +119,7 @@ def pick_round_robin(
                 summary += f" (skipped {skipped} ineligible)"
             return Pick(rep=rep, state={"last": rep.rep_id}, eligible=1, summary=summary)
         skip.add(rep.rep_id)
-        trace.add(rep, False, why)
+        trace.refuse(rep, why)
         skipped += 1
     return None
 
@@ -131,10 +147,10 @@ def pick_weighted(
             continue
         why = why_not(rep)
         if why is None and w <= 0:
-            why = "weight 0"
+            why = _WEIGHT_ZERO
         if why is not None:
             skip.add(rep.rep_id)
-            trace.add(rep, False, why)
+            trace.refuse(rep, why)
             continue
         eligible.append((rep, w))
         if not trace.full:
@@ -212,7 +228,7 @@ def pick_load_balanced(
         why = why_not(rep)
         if why is not None:
             skip.add(rid)
-            trace.add(rep, False, why)
+            trace.refuse(rep, why)
             skipped += 1
             continue
         if best is not None:
@@ -291,7 +307,7 @@ def pick_performance_weighted(
         why = why_not(rep)
         if why is not None:
             skip.add(rep.rep_id)
-            trace.add(rep, False, why)
+            trace.refuse(rep, why)
             continue
         eligible.append(rep)
     if not eligible:

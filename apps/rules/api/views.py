@@ -23,7 +23,7 @@ from apps.rules.services import rule_delete, rule_reorder, rule_save
 
 
 class RoutingRuleViewSet(ConfigItemViewSet):
-    """Rules in routing order; anyone signed in reads, managers write, reorder and audit."""
+    """Rules in routing order; managers and reps read, managers write, reorder and audit."""
 
     collection = "rules"
     key_field = "name"

@@ -56,7 +56,9 @@ def test_trace_shape_is_the_api_contract_and_json_serialisable() -> None:
     assert trace["outcome"] == "assigned" and trace["territory"] == "US-WEST"
     entry = trace["rules"][0]
     assert set(entry) >= {"rule", "position", "matched", "detail", "candidates", "chosen"}
-    assert entry["candidates"] == [{"rep": "rep1", "eligible": True, "why": "next in rotation"}]
+    assert entry["candidates"] == [
+        {"rep": "rep1", "eligible": True, "why": "next in rotation", "code": "eligible"}
+    ]
 
 
 def test_next_rule_continues() -> None:
@@ -137,6 +139,7 @@ def test_exclude_rep_ids_moves_to_someone_who_has_not_held_it() -> None:
         "rep": "rep1",
         "eligible": False,
         "why": "already held this lead",
+        "code": "already_held",
     }
 
 

@@ -30,6 +30,43 @@ def _why(
     return None if entry["eligible"] else entry["why"]
 
 
+def _code(rep_kw: dict[str, Any], **kw: Any) -> str:
+    compiled = config(reps=[rep(1, **rep_kw)], rules=[rule(1, **kw.pop("rule_kw", {}))])
+    d = run(compiled, kw.pop("the_lead", None), loads=kw.pop("loads", []), **kw)
+    return str(d.trace["rules"][0]["candidates"][0]["code"])
+
+
+@pytest.mark.parametrize(
+    ("rep_kw", "kw", "code"),
+    [
+        ({}, {}, "eligible"),
+        ({"active": False}, {}, "inactive"),
+        ({}, {"loads": [load(1, away=True)]}, "away"),
+        ({"max_open_leads": 0}, {}, "at_capacity_open"),
+        ({"max_daily_leads": 0}, {}, "at_capacity_daily"),
+        ({}, {"exclude_rep_ids": frozenset({1})}, "already_held"),
+        (
+            {
+                "time_off": (
+                    TimeOffPeriod(
+                        starts_at=datetime.datetime(2026, 1, 1, tzinfo=UTC),
+                        ends_at=datetime.datetime(2030, 1, 1, tzinfo=UTC),
+                        reason="sick",
+                    ),
+                )
+            },
+            {},
+            "time_off",
+        ),
+    ],
+)
+def test_every_candidate_carries_a_machine_code(
+    rep_kw: dict[str, Any], kw: dict[str, Any], code: str
+) -> None:
+    """The edge renders words from the code: generic ones for reps, the sentence for managers."""
+    assert _code(rep_kw, **kw) == code
+
+
 def test_eligible_rep_has_no_reason() -> None:
     assert _why({}) is None
 

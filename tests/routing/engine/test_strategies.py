@@ -140,7 +140,7 @@ def test_account_owner_matches_parent_domain() -> None:
         loads=[load(2, away=True)],
     )
     assert d.rule_id == 2 and d.trace["rules"][0]["candidates"] == [
-        {"rep": "rep2", "eligible": False, "why": "away"}
+        {"rep": "rep2", "eligible": False, "why": "away", "code": "away"}
     ]
 
 
