@@ -13,13 +13,14 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+#: The most specific first (a loopback address is "private" too).
 _BLOCKED_ADDRESS_KINDS = (
-    ("is_private", "private"),
+    ("is_unspecified", "unspecified"),
     ("is_loopback", "loopback"),
     ("is_link_local", "link-local"),
     ("is_multicast", "multicast"),
+    ("is_private", "private"),
     ("is_reserved", "reserved"),
-    ("is_unspecified", "unspecified"),
 )
 
 
@@ -30,7 +31,7 @@ def _address_blocked(address: str) -> str | None:
         ip = ip.ipv4_mapped
     for attribute, label in _BLOCKED_ADDRESS_KINDS:
         if getattr(ip, attribute):
-            return f"a {label} address"
+            return f"{'an' if label[0] in 'aeiou' else 'a'} {label} address"
     return None if ip.is_global else "a non-public address"
 
 
@@ -78,4 +79,4 @@ def validate_webhook_url(value: str) -> None:
     """Model and form validator: refuse a URL that names or resolves to a non-public address."""
     refusal = webhook_url_refusal(value, resolve=True)
     if refusal:
-        raise ValidationError(refusal[0].upper() + refusal[1:], code="private_address")
+        raise ValidationError(f"Not allowed: {refusal}", code="private_address")

@@ -31,7 +31,7 @@ from tests.factories import LeadFactory
 class Receiver:
     """A local HTTP server that answers with the given statuses in turn (then the last one)."""
 
-    def __init__(self, statuses: list[int]) -> None:
+    def __init__(self, statuses: list[int], reply: bytes = b"ok") -> None:
         self.statuses = statuses
         self.requests: list[tuple[dict[str, str], bytes]] = []
         receiver = self
@@ -42,8 +42,9 @@ class Receiver:
                 receiver.requests.append((dict(self.headers), body))
                 index = min(len(receiver.requests) - 1, len(receiver.statuses) - 1)
                 self.send_response(receiver.statuses[index])
+                self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(reply)
 
             def log_message(self, *args: object) -> None:
                 pass
