@@ -130,14 +130,14 @@ def outbox_write(
             for kind in kinds
         ]
     when = at or timezone.now()
-    for lead_ids, kinds in (
+    for lead_ids, pair in (
         (reminded, (OutboxKind.REMINDER_MAIL, OutboxKind.REMINDER_EVENT)),
         (escalated, (OutboxKind.ESCALATION_MAIL, OutboxKind.ESCALATION_EVENT)),
     ):
         rows += [
             OutboxMessage(kind=kind, lead_id=lead_id, occurred_at=when)
             for lead_id in lead_ids
-            for kind in kinds
+            for kind in pair
         ]
     if not rows:
         return
