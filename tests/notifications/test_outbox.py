@@ -310,3 +310,41 @@ def test_webhook_deliveries_left_pending_are_retried_by_beat():
         receiver.close()
     stale.refresh_from_db()
     assert stale.status == "succeeded"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_row_whose_dispatcher_dies_is_sent_by_the_next_run_once(west_org, monkeypatch):
+    from django.db import transaction
+
+    monkeypatch.setattr(services, "_enqueue", lambda *args: None)
+    lead_route(lead_id=LeadFactory(company_size=5000, country="US", region="US-CA").pk)
+    row = OutboxMessage.objects.get(kind=OutboxKind.ASSIGNED_MAIL)
+    claimed, killed = threading.Event(), threading.Event()
+
+    def dying_dispatcher() -> None:
+        try:
+            with transaction.atomic():
+                OutboxMessage.objects.select_for_update().get(pk=row.pk)
+                claimed.set()
+                killed.wait(timeout=30)
+                raise SystemExit  # the process dies before marking the row: nothing commits
+        except SystemExit:
+            pass
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=dying_dispatcher)
+    thread.start()
+    assert claimed.wait(timeout=30)
+    # Meanwhile another dispatcher (beat's) skips the held row and sends the rest.
+    assert services.outbox_dispatch() == {"outbox": 1, "deliveries": 0}
+    assert mail.outbox == []
+    killed.set()
+    thread.join()
+    # The next run (a minute later, not after the broker's one-hour visibility timeout).
+    assert services.outbox_dispatch() == {"outbox": 1, "deliveries": 0}
+    assert services.outbox_dispatch() == {"outbox": 0, "deliveries": 0}  # a redelivered task
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("sent", 1)
