@@ -401,9 +401,10 @@ def outbox_retry_delay(attempts: int) -> timedelta:
 
 
 def _due(queryset: QuerySet[Any], now: datetime) -> QuerySet[Any]:
-    """Due pending rows, oldest first, row-locked; rows another dispatcher holds are skipped."""
+    """Due pending rows, oldest first, row-locked; rows another dispatcher holds are skipped.
+    Only the rows themselves are locked (not a delivery's endpoint, which its siblings share)."""
     return (
-        queryset.select_for_update(skip_locked=True)
+        queryset.select_for_update(skip_locked=True, of=("self",))
         .filter(status="pending", next_attempt_at__lte=now)
         .order_by("next_attempt_at", "id")
     )
@@ -579,7 +580,7 @@ def webhook_delivery_attempt(*, delivery_id: int) -> bool:
     another worker holds it right now."""
     with transaction.atomic():
         delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("endpoint")
             .filter(pk=delivery_id)
             .first()
