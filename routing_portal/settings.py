@@ -332,9 +332,20 @@ ROUTING_SLA_BUSINESS_HOURS = env_bool("ROUTING_SLA_BUSINESS_HOURS", False)
 ROUTING_SITE_URL = os.environ.get("ROUTING_SITE_URL", "")
 NOTIFY_UNROUTED_DIGEST_MINUTES = env_int("NOTIFY_UNROUTED_DIGEST_MINUTES", 60)
 NOTIFY_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("NOTIFY_WEBHOOK_TIMEOUT_SECONDS", "5"))
-NOTIFY_WEBHOOK_MAX_ATTEMPTS = env_int("NOTIFY_WEBHOOK_MAX_ATTEMPTS", 8)
+# 10 attempts at 10 s doubling: the last one ~85 min after the first (outlasts an outage).
+NOTIFY_WEBHOOK_MAX_ATTEMPTS = env_int("NOTIFY_WEBHOOK_MAX_ATTEMPTS", 10)
 NOTIFY_WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFY_WEBHOOK_RETRY_BASE_SECONDS", "10"))
 NOTIFY_WEBHOOK_RETRY_MAX_SECONDS = float(os.environ.get("NOTIFY_WEBHOOK_RETRY_MAX_SECONDS", "3600"))
+# Webhook URLs resolving to private, loopback, link-local, multicast, reserved or unspecified
+# addresses are refused (at save and at send) unless this is on (local receivers, tests, demo).
+NOTIFY_WEBHOOK_ALLOW_PRIVATE = env_bool("NOTIFY_WEBHOOK_ALLOW_PRIVATE", False)
+# The notification outbox (apps/notifications): a mail that fails is retried with exponential
+# backoff, 30 s doubling up to 15 min, 10 attempts: ~75 min in all before it is marked failed.
+NOTIFY_OUTBOX_MAX_ATTEMPTS = env_int("NOTIFY_OUTBOX_MAX_ATTEMPTS", 10)
+NOTIFY_OUTBOX_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFY_OUTBOX_RETRY_BASE_SECONDS", "30"))
+NOTIFY_OUTBOX_RETRY_MAX_SECONDS = float(os.environ.get("NOTIFY_OUTBOX_RETRY_MAX_SECONDS", "900"))
+#: Rows (and due webhook deliveries) one dispatcher run handles before it hands over.
+NOTIFY_OUTBOX_BATCH = env_int("NOTIFY_OUTBOX_BATCH", 500)
 
 # Error pages and error mails list the settings: mask every URL, cache location and database
 # entry too, since those carry credentials (postgres://user:password@..., redis://:password@...).

@@ -77,6 +77,14 @@ def _fresh_routing_cache() -> None:
     broker_breaker.reset()  # a test that made publishing fail must not silence the next one
 
 
+@pytest.fixture(autouse=True)
+def _local_webhook_receivers() -> None:
+    if not _django_configured():
+        return
+    # Tests receive webhooks on 127.0.0.1; the tests of the address guard turn it off again.
+    settings.NOTIFY_WEBHOOK_ALLOW_PRIVATE = True
+
+
 @pytest.fixture
 def manager_user(db):  # type: ignore[no-untyped-def]
     from django.contrib.auth.models import Group

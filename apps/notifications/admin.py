@@ -1,4 +1,7 @@
-"""Admin for webhook endpoints (managed) and their deliveries (read-only log)."""
+"""Admin for webhook endpoints (managed), their deliveries and the outbox (read-only logs).
+
+Stored response snippets and errors are shown as text: the admin escapes read-only values.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
-from apps.notifications.models import LeadNotice, WebhookDelivery, WebhookEndpoint
+from apps.notifications.models import LeadNotice, OutboxMessage, WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(WebhookEndpoint)
@@ -47,6 +50,29 @@ class LeadNoticeAdmin(admin.ModelAdmin):
     list_display = ("lead", "kind", "sent_at")
     list_filter = ("kind",)
     raw_id_fields = ("lead",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    list_display = (
+        "kind",
+        "lead",
+        "assignment",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+    )
+    list_filter = ("status", "kind")
+    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+    raw_id_fields = ("lead", "assignment", "rep")
+    date_hierarchy = "created_at"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1,4 +1,4 @@
-"""Outgoing notifications: webhook endpoints, their deliveries, and a log of lead notices."""
+"""Outgoing notifications: the outbox, webhook endpoints, their deliveries, a log of lead notices."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from apps.core.models import BaseModel
+from apps.notifications.addresses import validate_webhook_url
 
 
 class EventType(models.TextChoices):
@@ -40,7 +41,7 @@ def validate_event_types(value: object) -> None:
 class WebhookEndpoint(BaseModel):
     """A URL that receives signed JSON POSTs for the event types it subscribes to."""
 
-    url = models.URLField(max_length=500)
+    url = models.URLField(max_length=500, validators=[validate_webhook_url])
     description = models.CharField(max_length=200, blank=True)
     event_types = models.JSONField(
         default=list,
@@ -77,6 +78,8 @@ class WebhookDelivery(models.Model):
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
     )
+    # Derived from the outbox row for routing events (the same across retries and redeliveries):
+    # receivers deduplicate on it.
     event_id = models.UUIDField(default=uuid.uuid4, editable=False)
     event_type = models.CharField(max_length=32, choices=EventType.choices)
     payload = models.JSONField()
@@ -88,6 +91,8 @@ class WebhookDelivery(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
+    #: When a pending delivery is next tried (the beat dispatcher picks up those due).
+    next_attempt_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -96,10 +101,99 @@ class WebhookDelivery(models.Model):
         indexes = [
             models.Index(fields=["endpoint", "created_at"], name="webhook_delivery_ep_at_idx"),
             models.Index(fields=["status", "created_at"], name="webhook_delivery_status_idx"),
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=models.Q(status="pending"),
+                name="webhook_delivery_due_idx",
+            ),
+        ]
+        constraints = [
+            # An outbox event is fanned out once per endpoint, however often it is dispatched.
+            models.UniqueConstraint(
+                fields=["endpoint", "event_id"], name="webhook_delivery_one_per_event"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.event_type} -> {self.endpoint_id} ({self.status})"
+
+
+class OutboxKind(models.TextChoices):
+    """One notification of one change: each mail and each webhook event is its own row."""
+
+    ASSIGNED_MAIL = "assigned_mail", "New lead mail to the rep"
+    TAKEN_AWAY_MAIL = "taken_away_mail", "Lead taken away mail to the previous rep"
+    ASSIGNMENT_EVENT = "assignment_event", "lead.assigned / lead.reassigned webhook event"
+    REMINDER_MAIL = "reminder_mail", "SLA reminder mail to the owner"
+    REMINDER_EVENT = "reminder_event", "lead.sla_reminder webhook event"
+    ESCALATION_MAIL = "escalation_mail", "Escalation mail to managers"
+    ESCALATION_EVENT = "escalation_event", "lead.escalated webhook event"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed (gave up)"
+
+
+class OutboxMessage(models.Model):
+    """A notification owed for a change, written in the change's own transaction.
+
+    The dispatcher (`outbox_dispatch`: on commit, and every minute from beat) claims due rows
+    with `FOR UPDATE SKIP LOCKED`, sends, and marks them sent in one short transaction: a row is
+    never lost (the broker may be down when the change commits) and never sent by two workers.
+    """
+
+    kind = models.CharField(max_length=24, choices=OutboxKind.choices)
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="outbox")
+    assignment = models.ForeignKey(
+        "routing.Assignment",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="outbox",
+    )
+    #: The recipient rep of a "taken away" mail (the previous owner).
+    rep = models.ForeignKey(
+        "reps.Rep", on_delete=models.SET_NULL, null=True, blank=True, related_name="outbox"
+    )
+    #: When the reported change happened (a reminder's or escalation's time: part of its key).
+    occurred_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "outbox message"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=models.Q(status="pending"),
+                name="outbox_due_idx",
+            ),
+        ]
+        constraints = [
+            # A redelivered task (or a retried transaction) cannot owe the same notice twice.
+            models.UniqueConstraint(
+                fields=["assignment", "kind"],
+                condition=models.Q(assignment__isnull=False),
+                name="outbox_one_per_assignment_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["lead", "kind", "occurred_at"],
+                condition=models.Q(assignment__isnull=True),
+                name="outbox_one_per_lead_kind_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for lead {self.lead_id} ({self.status})"
 
 
 class NoticeKind(models.TextChoices):

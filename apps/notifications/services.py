@@ -1,8 +1,10 @@
-"""Notifications: mail to reps and managers, signed webhooks. Never in the routing transaction.
+"""Notifications: mail to reps and managers, signed webhooks, through a transactional outbox.
 
-Routing and the SLA sweep call the `notify_*` hooks from `transaction.on_commit`; each hook only
-enqueues a task on the `notify` queue (a broker outage is logged, never raised), so a slow mail
-server or a failing webhook can neither block nor roll back an assignment.
+Routing and the SLA sweep call `outbox_write` inside their own transaction: the notifications a
+change owes are rows committed (or rolled back) with it, one per mail and per webhook event.
+Sending happens after commit, in `outbox_dispatch` (a task enqueued on commit, and a beat task
+every minute for whatever a broker outage or a killed worker left pending), so a slow mail server
+or a failing webhook can neither block nor roll back an assignment, and nothing owed is lost.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -25,7 +28,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet
 from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -33,11 +36,15 @@ from django.utils import timezone
 from apps.core.broker import broker_publish
 from apps.core.roles import MANAGERS_GROUP
 from apps.leads.models import Lead, LeadActivity, LeadActivityKind, LeadStatus
+from apps.notifications.addresses import webhook_url_refusal
 from apps.notifications.models import (
     DeliveryStatus,
     EventType,
     LeadNotice,
     NoticeKind,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -56,7 +63,7 @@ REASSIGN_KINDS = {
 }
 
 
-# --- on-commit hooks: enqueue only ---------------------------------------------------------
+# --- the outbox: written in the transaction of the change it reports -----------------------
 
 
 _suppressed: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -86,41 +93,57 @@ def _enqueue(task_name: str, *args: Any) -> None:
     )
 
 
-def notify_assignment(assignment_id: int) -> None:
-    """Called on commit after an assignment: mail the reps, emit lead.assigned/reassigned."""
-    _enqueue("assignment_notify", assignment_id)
+#: A new assignment to report: (assignment id, lead id, previous owner's rep id or None, when).
+AssignmentNotice = tuple[int, int, int | None, datetime]
 
 
-def notify_escalation(lead_id: int) -> None:
-    _enqueue("escalation_notify", lead_id)
+def outbox_write(
+    *,
+    assignments: Sequence[AssignmentNotice] = (),
+    reminded: Sequence[int] = (),
+    escalated: Sequence[int] = (),
+    at: datetime | None = None,
+) -> None:
+    """Owe the notifications of these changes, in the caller's transaction (one bulk insert).
 
-
-def notify_sla_reminder(lead_id: int) -> None:
-    _enqueue("sla_reminder_notify", lead_id)
-
-
-def notify_assignments(assignment_ids: list[int]) -> None:
-    """Called on commit after a page of assignments (the SLA sweep): one task, a mail per lead."""
-    if assignment_ids:
-        _enqueue("assignments_notify", list(assignment_ids))
-
-
-def notify_escalations(lead_ids: list[int]) -> None:
-    if lead_ids:
-        _enqueue("escalations_notify", list(lead_ids))
-
-
-def notify_sla_reminders(lead_ids: list[int]) -> None:
-    if lead_ids:
-        _enqueue("sla_reminders_notify", list(lead_ids))
-
-
-def notify_on_commit(hook: Callable[..., None], *args: Any) -> None:
-    """Run `hook(*args)` once the current transaction commits, unless notifications are
-    suppressed now (decided at registration: the commit may come after the block ends)."""
+    Per assignment: the new owner's mail, the webhook event, and the previous owner's "taken
+    away" mail when the lead was taken from someone. Per reminded lead (and per escalated lead,
+    `at` being when): the mail and the webhook event. On commit a dispatcher is asked to send
+    them; if the broker is down, the beat dispatcher finds them pending within a minute. Nothing
+    is written while notifications are suppressed.
+    """
     if _suppressed.get():
         return
-    transaction.on_commit(partial(hook, *args))
+    rows: list[OutboxMessage] = []
+    for assignment_id, lead_id, previous_rep_id, assigned_at in assignments:
+        kinds = [OutboxKind.ASSIGNED_MAIL, OutboxKind.ASSIGNMENT_EVENT]
+        if previous_rep_id is not None:
+            kinds.append(OutboxKind.TAKEN_AWAY_MAIL)
+        rows += [
+            OutboxMessage(
+                kind=kind,
+                lead_id=lead_id,
+                assignment_id=assignment_id,
+                rep_id=previous_rep_id if kind == OutboxKind.TAKEN_AWAY_MAIL else None,
+                occurred_at=assigned_at,
+            )
+            for kind in kinds
+        ]
+    when = at or timezone.now()
+    for lead_ids, pair in (
+        (reminded, (OutboxKind.REMINDER_MAIL, OutboxKind.REMINDER_EVENT)),
+        (escalated, (OutboxKind.ESCALATION_MAIL, OutboxKind.ESCALATION_EVENT)),
+    ):
+        rows += [
+            OutboxMessage(kind=kind, lead_id=lead_id, occurred_at=when)
+            for lead_id in lead_ids
+            for kind in pair
+        ]
+    if not rows:
+        return
+    # A row owed already (the same change reported twice) is kept, never doubled.
+    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    transaction.on_commit(partial(_enqueue, "outbox_dispatch"))
 
 
 # --- mail ---------------------------------------------------------------------------------
@@ -196,42 +219,10 @@ def _lead(lead_id: int) -> Lead:
     return Lead.objects.select_related("owner__user", "territory", "rule").get(pk=lead_id)
 
 
-def _event_then_mail(
-    task: str,
-    object_id: int,
-    *,
-    mail: bool,
-    event: bool,
-    emit: Callable[[], object],
-    send_mail: Callable[[], int],
-) -> dict[str, int]:
-    """Emit the webhook event, then send the mail; a mail that fails is retried alone by `task`
-    (with `event=False`), so webhooks never depend on the mail server and are never sent twice.
-
-    An error emitting the event (the database) propagates: nothing was sent yet, the task
-    retries whole. A mail-only run that fails propagates too: its task retries it with backoff.
-    """
-    if event:
-        emit()
-    if not mail:
-        return {"mails": 0}
-    try:
-        return {"mails": send_mail()}
-    except Exception:
-        if not event:
-            raise
-        logger.exception("Mail of %s(%s) failed; retrying the mail alone", task, object_id)
-        _enqueue(task, object_id, True, False)
-        return {"mails": 0, "failed": 1}
-
-
-def assignment_notifications_send(
-    *, assignment_id: int, mail: bool = True, event: bool = True
-) -> dict[str, int]:
-    """Emit lead.assigned (or lead.reassigned); mail the new owner, and the previous one when
-    the lead was taken away."""
+def _assignment_context(row: OutboxMessage) -> dict[str, Any]:
+    """The assignment a row reports, its lead and the assignment it ended (if taken away)."""
     assignment = Assignment.objects.select_related("rep__user", "lead", "actor").get(
-        pk=assignment_id
+        pk=row.assignment_id
     )
     lead = _lead(assignment.lead_id)
     previous = (
@@ -243,7 +234,7 @@ def assignment_notifications_send(
     )
     if previous is not None and assignment.kind == AssignmentKind.DUPLICATE:
         previous = None
-    context = {
+    return {
         "lead": lead,
         "facts": lead_payload(lead),
         "assignment": assignment,
@@ -251,33 +242,46 @@ def assignment_notifications_send(
         "previous": previous,
     }
 
-    def send_mail() -> int:
-        sent = _send_mail(
-            template="lead_assigned",
-            to=[assignment.rep.user.email],
-            context=context,
-            time_zone=assignment.rep.time_zone,
-            subject=f"New lead for you: {lead.full_name or lead.email}"
-            + (f" ({lead.company})" if lead.company else ""),
-        )
-        if previous is not None:
-            sent += _send_mail(
-                template="lead_taken_away",
-                to=[previous.rep.user.email],
-                context=context,
-                time_zone=previous.rep.time_zone,
-                subject=f"Lead moved to {assignment.rep.name}: {lead.full_name or lead.email}",
-            )
-        return sent
 
+def _assigned_mail_send(rows: list[OutboxMessage]) -> None:
+    context = _assignment_context(rows[0])
+    lead, assignment = context["lead"], context["assignment"]
+    _send_mail(
+        template="lead_assigned",
+        to=[assignment.rep.user.email],
+        context=context,
+        time_zone=assignment.rep.time_zone,
+        subject=f"New lead for you: {lead.full_name or lead.email}"
+        + (f" ({lead.company})" if lead.company else ""),
+    )
+
+
+def _taken_away_mail_send(rows: list[OutboxMessage]) -> None:
+    context = _assignment_context(rows[0])
+    lead, assignment, previous = context["lead"], context["assignment"], context["previous"]
+    if previous is None:
+        return  # moved back meanwhile: nobody lost it
+    _send_mail(
+        template="lead_taken_away",
+        to=[previous.rep.user.email],
+        context=context,
+        time_zone=previous.rep.time_zone,
+        subject=f"Lead moved to {assignment.rep.name}: {lead.full_name or lead.email}",
+    )
+
+
+def _assignment_event_send(rows: list[OutboxMessage]) -> None:
+    row = rows[0]
+    context = _assignment_context(row)
+    lead, assignment, previous = context["lead"], context["assignment"], context["previous"]
     event_type = (
         EventType.LEAD_REASSIGNED
         if assignment.kind in REASSIGN_KINDS or previous
         else EventType.LEAD_ASSIGNED
     )
-    emit = partial(
-        webhook_event_emit,
+    webhook_event_emit(
         event_type=event_type,
+        event_id=outbox_event_id(row),
         data={
             "lead": lead_payload(lead),
             "assignment": {
@@ -293,136 +297,180 @@ def assignment_notifications_send(
             },
         },
     )
-    return _event_then_mail(
-        "assignment_notify", assignment_id, mail=mail, event=event, emit=emit, send_mail=send_mail
-    )
 
 
-def escalation_notifications_send(
-    *, lead_id: int, mail: bool = True, event: bool = True
-) -> dict[str, int]:
-    """Emit lead.escalated and mail managers the lead's facts and history."""
-    lead = _lead(lead_id)
-    history = list(Assignment.objects.select_related("rep__user").filter(lead_id=lead_id))
-    context = {"lead": lead, "facts": lead_payload(lead), "history": history}
-    emit = partial(
-        webhook_event_emit, event_type=EventType.LEAD_ESCALATED, data={"lead": lead_payload(lead)}
-    )
-    send_mail = partial(
-        _send_mail,
-        template="lead_escalated",
-        to=manager_emails(),
-        context=context,
-        subject=f"Escalated: {lead.full_name or lead.email} not contacted after "
-        f"{lead.reassignment_count} reassignment{pluralize(lead.reassignment_count)}",
-    )
-    return _event_then_mail(
-        "escalation_notify", lead_id, mail=mail, event=event, emit=emit, send_mail=send_mail
-    )
+def _reminded_lead(row: OutboxMessage) -> Lead | None:
+    """The reminded lead, unless it was contacted or moved since (nothing to remind then)."""
+    lead = _lead(row.lead_id)
+    if lead.status != LeadStatus.ASSIGNED or lead.owner is None:
+        return None
+    return lead
 
 
-def sla_reminder_send(*, lead_id: int, mail: bool = True, event: bool = True) -> dict[str, int]:
-    lead = _lead(lead_id)
+def _reminder_mail_send(rows: list[OutboxMessage]) -> None:
+    lead = _reminded_lead(rows[0])
+    if lead is None:
+        return
     owner = lead.owner
-    if lead.status != LeadStatus.ASSIGNED or owner is None:
-        return {"mails": 0}  # contacted meanwhile: nothing to remind
-    context = {"lead": lead, "facts": lead_payload(lead), "rep": owner}
+    assert owner is not None
     deadline = (
         f" before {lead.sla_due_at.astimezone(ZoneInfo(owner.time_zone)):%H:%M %Z}"
         if lead.sla_due_at
         else ""
     )
-    emit = partial(
-        webhook_event_emit,
-        event_type=EventType.LEAD_SLA_REMINDER,
-        data={"lead": lead_payload(lead)},
-    )
-    send_mail = partial(
-        _send_mail,
+    _send_mail(
         template="sla_reminder",
         to=[owner.user.email],
-        context=context,
+        context={"lead": lead, "facts": lead_payload(lead), "rep": owner},
         time_zone=owner.time_zone,
         subject=f"Reminder: contact {lead.full_name or lead.email}{deadline}",
     )
-    return _event_then_mail(
-        "sla_reminder_notify", lead_id, mail=mail, event=event, emit=emit, send_mail=send_mail
-    )
 
 
-def _each(
-    send: Callable[..., dict[str, int]], ids: list[int], *, keyword: str, single_task: str
-) -> dict[str, int]:
-    """Send one notification per id; one that fails is handed to its own retrying task, so the
-    others (already mailed) are not sent twice by a retry of the whole batch."""
-    totals = {"mails": 0, "failed": 0}
-    for object_id in ids:
-        try:
-            result = send(**{keyword: object_id})
-        except Exception:
-            logger.exception(
-                "Notification %s for %s failed; retrying it alone", send.__name__, object_id
-            )
-            totals["failed"] += 1
-            _enqueue(single_task, object_id)
-            continue
-        totals["mails"] += result.get("mails", 0)
-    return totals
-
-
-def assignments_notifications_send(*, assignment_ids: list[int]) -> dict[str, int]:
-    """`assignment_notifications_send` for each assignment of a page."""
-    return _each(
-        assignment_notifications_send,
-        assignment_ids,
-        keyword="assignment_id",
-        single_task="assignment_notify",
-    )
-
-
-def escalations_notifications_send(*, lead_ids: list[int]) -> dict[str, int]:
-    """The escalations of one sweep page: a `lead.escalated` event per lead, and one digest mail
-    to managers when there are several (a backlog must not become a mail per lead)."""
-    if len(lead_ids) <= 1:
-        return _each(
-            escalation_notifications_send,
-            lead_ids,
-            keyword="lead_id",
-            single_task="escalation_notify",
+def _reminder_event_send(rows: list[OutboxMessage]) -> None:
+    lead = _reminded_lead(rows[0])
+    if lead is not None:
+        webhook_event_emit(
+            event_type=EventType.LEAD_SLA_REMINDER,
+            event_id=outbox_event_id(rows[0]),
+            data={"lead": lead_payload(lead)},
         )
+
+
+def _escalation_mail_send(rows: list[OutboxMessage]) -> None:
+    """One lead: its facts and history. Several due together (a sweep page): one digest, so a
+    backlog never becomes a mail per lead."""
+    if len(rows) == 1:
+        lead = _lead(rows[0].lead_id)
+        history = list(Assignment.objects.select_related("rep__user").filter(lead_id=lead.pk))
+        _send_mail(
+            template="lead_escalated",
+            to=manager_emails(),
+            context={"lead": lead, "facts": lead_payload(lead), "history": history},
+            subject=f"Escalated: {lead.full_name or lead.email} not contacted after "
+            f"{lead.reassignment_count} reassignment{pluralize(lead.reassignment_count)}",
+        )
+        return
     leads = list(
         Lead.objects.select_related("owner__user", "territory", "rule")
-        .filter(pk__in=lead_ids)
+        .filter(pk__in=[row.lead_id for row in rows])
         .order_by("pk")
     )
-    failed = 0
-    for lead in leads:
-        try:
-            webhook_event_emit(
-                event_type=EventType.LEAD_ESCALATED, data={"lead": lead_payload(lead)}
+    _send_mail(
+        template="leads_escalated_digest",
+        to=manager_emails(),
+        context={"leads": leads},
+        subject=f"{len(leads)} lead{pluralize(len(leads))} escalated: not contacted in time",
+    )
+
+
+def _escalation_event_send(rows: list[OutboxMessage]) -> None:
+    lead = _lead(rows[0].lead_id)
+    webhook_event_emit(
+        event_type=EventType.LEAD_ESCALATED,
+        event_id=outbox_event_id(rows[0]),
+        data={"lead": lead_payload(lead)},
+    )
+
+
+_SENDERS: dict[str, Callable[[list[OutboxMessage]], None]] = {
+    OutboxKind.ASSIGNED_MAIL: _assigned_mail_send,
+    OutboxKind.TAKEN_AWAY_MAIL: _taken_away_mail_send,
+    OutboxKind.ASSIGNMENT_EVENT: _assignment_event_send,
+    OutboxKind.REMINDER_MAIL: _reminder_mail_send,
+    OutboxKind.REMINDER_EVENT: _reminder_event_send,
+    OutboxKind.ESCALATION_MAIL: _escalation_mail_send,
+    OutboxKind.ESCALATION_EVENT: _escalation_event_send,
+}
+#: Kinds sent together when several are due at once (one digest mail to managers).
+_GROUPED = {OutboxKind.ESCALATION_MAIL}
+_EVENT_NAMESPACE = uuid.UUID("5b0e7d1c-3a55-4a4e-9a39-0c6f1f0a7e21")
+
+
+def outbox_event_id(row: OutboxMessage) -> uuid.UUID:
+    """The webhook event id of an outbox row: derived from the row, so every retry and every
+    redelivered dispatch sends the same id and receivers can deduplicate on it."""
+    return uuid.uuid5(_EVENT_NAMESPACE, f"outbox:{row.pk}")
+
+
+def outbox_retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff after the `attempts`-th failure: base * 2^(attempts-1), capped."""
+    base = settings.NOTIFY_OUTBOX_RETRY_BASE_SECONDS
+    seconds = min(base * (2 ** max(attempts - 1, 0)), settings.NOTIFY_OUTBOX_RETRY_MAX_SECONDS)
+    return timedelta(seconds=seconds)
+
+
+def _due(queryset: QuerySet[Any], now: datetime) -> QuerySet[Any]:
+    """Due pending rows, oldest first, row-locked; rows another dispatcher holds are skipped.
+    Only the rows themselves are locked (not a delivery's endpoint, which its siblings share)."""
+    return (
+        queryset.select_for_update(skip_locked=True, of=("self",))
+        .filter(status="pending", next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id")
+    )
+
+
+def _outbox_dispatch_one(*, limit: int) -> int:
+    """Claim the next due row (with the rows due of its kind when they go together), send it,
+    and record the outcome, in one transaction: the row lock keeps every other dispatcher off it
+    until it is marked. 0 when nothing is due."""
+    now = timezone.now()
+    with transaction.atomic():
+        row = _due(OutboxMessage.objects.all(), now).first()
+        if row is None:
+            return 0
+        rows = [row]
+        if row.kind in _GROUPED:
+            rows += list(
+                _due(OutboxMessage.objects.filter(kind=row.kind), now).exclude(pk=row.pk)[
+                    : limit - 1
+                ]
             )
-        except Exception:
-            logger.exception("Escalation event for lead %s failed; retrying it alone", lead.pk)
-            _enqueue("escalation_notify", lead.pk, False, True)
-            failed += 1
-    try:
-        sent = _send_mail(
-            template="leads_escalated_digest",
-            to=manager_emails(),
-            context={"leads": leads},
-            subject=f"{len(leads)} lead{pluralize(len(leads))} escalated: not contacted in time",
+        try:
+            # A savepoint: what a failed send wrote (deliveries) is undone with it.
+            with transaction.atomic():
+                _SENDERS[row.kind](rows)
+        except Exception as exc:
+            # Recorded only if the database answers: an outage burns no attempt, the next run
+            # (or the beat's, a minute later) finds the row as it was.
+            logger.warning("Notification %s failed: %s", [r.pk for r in rows], exc, exc_info=True)
+            error = f"{type(exc).__name__}: {exc}"[:1000]
+            for each in rows:
+                each.attempts += 1
+                each.last_error = error
+                each.next_attempt_at = now + outbox_retry_delay(each.attempts)
+                if each.attempts >= settings.NOTIFY_OUTBOX_MAX_ATTEMPTS:
+                    each.status = OutboxStatus.FAILED
+            OutboxMessage.objects.bulk_update(
+                rows, ["attempts", "last_error", "next_attempt_at", "status"]
+            )
+            return len(rows)
+        OutboxMessage.objects.filter(pk__in=[each.pk for each in rows]).update(
+            status=OutboxStatus.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1
         )
-    except Exception:
-        # Mail down: each lead's mail goes to its own retrying task (its event is out already).
-        logger.exception("Escalation digest for %s leads failed; mailing lead by lead", len(leads))
-        for lead in leads:
-            _enqueue("escalation_notify", lead.pk, True, False)
-        return {"mails": 0, "failed": failed + len(leads)}
-    return {"mails": sent, "failed": failed}
+        return len(rows)
 
 
-def sla_reminders_send(*, lead_ids: list[int]) -> dict[str, int]:
-    return _each(sla_reminder_send, lead_ids, keyword="lead_id", single_task="sla_reminder_notify")
+def outbox_dispatch(*, limit: int | None = None) -> dict[str, int]:
+    """Send the due outbox rows, then retry the webhook deliveries whose task is overdue
+    (lost with a broker outage or a killed worker). Safe to run anywhere, any number at once."""
+    limit = limit or settings.NOTIFY_OUTBOX_BATCH
+    handled = 0
+    while handled < limit:
+        count = _outbox_dispatch_one(limit=limit - handled)
+        if not count:
+            break
+        handled += count
+    deliveries = 0
+    while deliveries < limit:
+        now = timezone.now()
+        with transaction.atomic():
+            delivery = _due(WebhookDelivery.objects.select_related("endpoint"), now).first()
+            if delivery is None:
+                break
+            _webhook_delivery_post(delivery)
+        deliveries += 1
+    return {"outbox": handled, "deliveries": deliveries}
 
 
 def unrouted_digest_send(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
@@ -493,32 +541,63 @@ def webhook_signature_verify(*, secret: str, body: bytes, signature: str) -> boo
     return hmac.compare_digest(webhook_signature(secret=secret, body=body), signature)
 
 
-def webhook_event_emit(*, event_type: str, data: dict[str, Any]) -> list[int]:
-    """Record a delivery per subscribed active endpoint; each is POSTed by its own task on commit."""
+#: How long a new or retried delivery is left to its own task before the beat dispatcher takes
+#: it as lost (a broker outage, a killed worker).
+_TASK_GRACE = timedelta(minutes=1)
+
+
+def webhook_event_emit(
+    *, event_type: str, data: dict[str, Any], event_id: uuid.UUID | None = None
+) -> list[int]:
+    """Record a delivery per subscribed active endpoint; each is POSTed by its own task on commit.
+
+    `event_id` (an outbox row's) makes emitting again a no-op for endpoints that have it.
+    """
     endpoints = [ep for ep in WebhookEndpoint.objects.filter(active=True) if ep.wants(event_type)]
     ids: list[int] = []
+    grace = timezone.now() + _TASK_GRACE
     for endpoint in endpoints:
-        delivery = WebhookDelivery.objects.create(
-            endpoint=endpoint, event_type=event_type, payload=data
-        )
+        fields = {"event_type": event_type, "payload": data, "next_attempt_at": grace}
+        if event_id is None:
+            delivery, created = WebhookDelivery.objects.create(endpoint=endpoint, **fields), True
+        else:
+            delivery, created = WebhookDelivery.objects.get_or_create(
+                endpoint=endpoint, event_id=event_id, defaults=fields
+            )
         ids.append(delivery.pk)
-        transaction.on_commit(partial(_enqueue, "webhook_deliver", delivery.pk))
+        if created:
+            transaction.on_commit(partial(_enqueue, "webhook_deliver", delivery.pk))
     return ids
 
 
+#: Bytes of a failed response's body kept for the delivery log.
+RESPONSE_SNIPPET_BYTES = 1024
+
+
 def webhook_delivery_attempt(*, delivery_id: int) -> bool:
-    """POST one delivery once; record the outcome. True when delivered (or nothing left to do)."""
+    """POST one delivery once and record the outcome, holding its row lock throughout (two
+    workers never both send it). True when nothing is left to do: delivered, given up, or
+    another worker holds it right now."""
     with transaction.atomic():
         delivery = (
-            WebhookDelivery.objects.select_for_update()
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("endpoint")
-            .get(pk=delivery_id)
+            .filter(pk=delivery_id)
+            .first()
         )
+        if delivery is None:
+            if not WebhookDelivery.objects.filter(pk=delivery_id).exists():
+                raise WebhookDelivery.DoesNotExist(f"Delivery {delivery_id} does not exist.")
+            return True  # another worker is sending it and will record the outcome
         if delivery.status != DeliveryStatus.PENDING:
             return True  # delivered already (a redelivered task) or given up
-        delivery.attempts += 1
-        delivery.last_attempt_at = timezone.now()
-        delivery.save(update_fields=["attempts", "last_attempt_at"])
+        return _webhook_delivery_post(delivery)
+
+
+def _webhook_delivery_post(delivery: WebhookDelivery) -> bool:
+    """POST a locked pending delivery and record the outcome in the caller's transaction."""
+    delivery.attempts += 1
+    delivery.last_attempt_at = timezone.now()
     body = webhook_body(delivery)
     timestamp = str(int(time.time()))
     headers = {
@@ -531,31 +610,58 @@ def webhook_delivery_attempt(*, delivery_id: int) -> bool:
     }
     error = ""
     status: int | None = None
-    try:
-        response = requests.post(
-            delivery.endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=settings.NOTIFY_WEBHOOK_TIMEOUT_SECONDS,
-            allow_redirects=False,
-        )
-        status = response.status_code
-        if not 200 <= status < 300:
-            error = f"HTTP {status}: {response.text[:500]}"
-    except requests.RequestException as exc:
-        error = f"{type(exc).__name__}: {exc}"[:1000]
+    # Resolved again at send time: a name that now points inside the network is refused (DNS
+    # rebinding), and so for good: retrying would not make it a public address.
+    refusal = webhook_url_refusal(delivery.endpoint.url, resolve=True)
+    if refusal:
+        error = f"Refused: {refusal}"
+    else:
+        try:
+            with requests.post(
+                delivery.endpoint.url,
+                data=body,
+                headers=headers,
+                timeout=settings.NOTIFY_WEBHOOK_TIMEOUT_SECONDS,
+                allow_redirects=False,
+                stream=True,
+            ) as response:
+                status = response.status_code
+                if not 200 <= status < 300:
+                    snippet = response.raw.read(RESPONSE_SNIPPET_BYTES, decode_content=True)
+                    text = snippet.decode(response.encoding or "utf-8", errors="replace")
+                    error = f"HTTP {status}: {text}"
+        except requests.RequestException as exc:
+            error = f"{type(exc).__name__}: {exc}"[:RESPONSE_SNIPPET_BYTES]
     ok = not error
-    updates: dict[str, Any] = {"response_status": status, "last_error": error}
+    delivery.response_status = status
+    delivery.last_error = error
     if ok:
-        updates.update(status=DeliveryStatus.SUCCEEDED, delivered_at=timezone.now())
-    elif delivery.attempts >= settings.NOTIFY_WEBHOOK_MAX_ATTEMPTS:
-        updates["status"] = DeliveryStatus.FAILED
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(**updates)
+        delivery.status = DeliveryStatus.SUCCEEDED
+        delivery.delivered_at = timezone.now()
+    elif refusal or delivery.attempts >= settings.NOTIFY_WEBHOOK_MAX_ATTEMPTS:
+        delivery.status = DeliveryStatus.FAILED
+    else:
+        delivery.next_attempt_at = (
+            timezone.now()
+            + timedelta(seconds=webhook_retry_countdown(delivery.attempts))
+            + _TASK_GRACE
+        )
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "last_attempt_at",
+            "response_status",
+            "last_error",
+            "status",
+            "delivered_at",
+            "next_attempt_at",
+        ]
+    )
     if not ok:
         logger.warning(
             "Webhook delivery %s attempt %s failed: %s", delivery.pk, delivery.attempts, error
         )
-    return ok or updates.get("status") == DeliveryStatus.FAILED
+    return ok or delivery.status == DeliveryStatus.FAILED
 
 
 def webhook_retry_countdown(attempts: int) -> float:
@@ -565,22 +671,17 @@ def webhook_retry_countdown(attempts: int) -> float:
 
 
 __all__ = [
-    "assignment_notifications_send",
-    "assignments_notifications_send",
-    "escalation_notifications_send",
-    "escalations_notifications_send",
+    "AssignmentNotice",
     "manager_emails",
-    "notify_assignment",
-    "notify_assignments",
-    "notify_escalation",
-    "notify_escalations",
-    "notify_sla_reminder",
-    "notify_sla_reminders",
-    "sla_reminder_send",
-    "sla_reminders_send",
+    "notifications_suppressed",
+    "outbox_dispatch",
+    "outbox_event_id",
+    "outbox_retry_delay",
+    "outbox_write",
     "unrouted_digest_send",
     "webhook_delivery_attempt",
     "webhook_event_emit",
     "webhook_signature",
     "webhook_signature_verify",
+    "webhook_url_refusal",
 ]

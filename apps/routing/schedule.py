@@ -13,6 +13,8 @@ DEFAULT_PERIODIC_TASKS: dict[str, tuple[str, str]] = {
     "route-pending": ("apps.routing.tasks.route_pending", "*"),
     "reassign-inactive": ("apps.routing.tasks.reassign_inactive", "*"),
     "unrouted-digest": ("apps.notifications.tasks.unrouted_digest", "*/15"),
+    # Sends what the notification outbox owes and a broker outage or a killed worker left.
+    "outbox-dispatch": ("apps.notifications.tasks.outbox_dispatch", "*"),
 }
 
 

@@ -30,11 +30,7 @@ from apps.leads.models import (
     LeadActivityKind,
     LeadStatus,
 )
-from apps.notifications.services import (
-    notify_assignment,
-    notify_assignments,
-    notify_on_commit,
-)
+from apps.notifications.services import outbox_write
 from apps.reps.models import Rep
 from apps.routing.engine import Decision, LeadFacts, RepLoad, RotationState, decide
 from apps.routing.models import Assignment, AssignmentKind
@@ -644,21 +640,19 @@ def _route_locked(
             for lead in routable
         ]
         committed = _routes_commit(routable, kinds=kinds, config=config, now=now, actor=actor)
-        assigned: list[int] = []
+        assigned: list[tuple[int, int, int | None, datetime]] = []
         for lead, (decision, assignment) in zip(routable, committed, strict=True):
             if assignment is None:
                 results[lead.pk] = _mark_unrouted(
                     lead, decision=decision, config=config, now=now, actor=actor
                 )
                 continue
-            assigned.append(assignment.pk)
+            assigned.append((assignment.pk, lead.pk, None, now))
             results[lead.pk] = RouteResult(
                 lead=lead, outcome="assigned", assignment=assignment, decision=decision
             )
-        if len(assigned) == 1:
-            notify_on_commit(notify_assignment, assigned[0])
-        elif assigned:
-            notify_on_commit(notify_assignments, assigned)
+        # The batch's notifications, owed in its transaction: one bulk insert.
+        outbox_write(assignments=assigned)
 
     return results
 
@@ -856,6 +850,7 @@ def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> Ro
         # A manager moving an owned lead is a manual move (as a reassign); an unrouted lead
         # gets routing's retry. Neither is the first automatic assignment.
         kind = AssignmentKind.MANUAL if lead.status == LeadStatus.ASSIGNED else AssignmentKind.RETRY
+        previous_owner_id = lead.owner_id if lead.status in WORKING_STATUSES else None
         [(decision, assignment)] = _routes_commit(
             [lead],
             kinds=[kind],
@@ -871,8 +866,15 @@ def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> Ro
             lead.escalated_at = None
             lead.reassignment_count = 0
             lead.save(update_fields=["escalated_at", "reassignment_count", "updated_at"])
-        notify_on_commit(notify_assignment, assignment.pk)
+        outbox_write(
+            assignments=[(assignment.pk, lead.pk, _taken_from(previous_owner_id, assignment), now)]
+        )
         return RouteResult(lead=lead, outcome="assigned", assignment=assignment, decision=decision)
+
+
+def _taken_from(previous_owner_id: int | None, assignment: Assignment) -> int | None:
+    """The rep who lost the lead to `assignment` (owed a "taken away" mail), if anyone did."""
+    return previous_owner_id if previous_owner_id not in (None, assignment.rep_id) else None
 
 
 def _reassigned_activity(assignment: Assignment, *, previous_owner_id: int | None) -> None:
@@ -961,7 +963,9 @@ def lead_reassign(
             ]
         )
         _reassigned_activity(assignment, previous_owner_id=previous_owner_id)
-        notify_on_commit(notify_assignment, assignment.pk)
+        outbox_write(
+            assignments=[(assignment.pk, lead.pk, _taken_from(previous_owner_id, assignment), now)]
+        )
         return assignment
 
 

@@ -12,7 +12,7 @@ next lead, so caps and rotation stay exact), and the page is written in one stat
 move a lead twice: the second one skips the rows the first holds and, once the first commits, no
 longer matches them; their rotation and rep locks are taken in the same order, so they queue
 instead of deadlocking. A page that fails is retried lead by lead, so one bad lead costs only
-itself. Notifications go out on commit as one task per page (one mail per lead still).
+itself. The notifications a page owes are outbox rows written in its transaction (one insert).
 
 Ladder per assignment: a reminder to the owner at `ROUTING_SLA_REMINDER_FRACTION` of the SLA
 window (once per assignment), the move at 100% (`reassign_inactivity`, same rule, a rep who has
@@ -45,12 +45,7 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from apps.leads.models import Lead, LeadActivity, LeadActivityKind, LeadStatus
-from apps.notifications.services import (
-    notify_assignments,
-    notify_escalations,
-    notify_on_commit,
-    notify_sla_reminders,
-)
+from apps.notifications.services import outbox_write
 from apps.reps.models import Rep, TimeOff
 from apps.routing import services as routing_services
 from apps.routing.engine import Decision, RepLoad, RepProfile, RotationState, decide
@@ -706,13 +701,17 @@ def _flush(page: _Page) -> None:
     assignment_ids = (_page_write_statement if single else _page_write_orm)(page, touched)
     for lead in page.changed.values():
         lead.updated_at = touched
-    # One notification task per page and kind; the mail itself stays one per lead.
-    if assignment_ids:
-        notify_on_commit(notify_assignments, assignment_ids)
-    if page.escalated:
-        notify_on_commit(notify_escalations, list(page.escalated))
-    if page.reminded:
-        notify_on_commit(notify_sla_reminders, list(page.reminded))
+    # The page's notifications, owed in its transaction: one bulk insert (a mail and an event
+    # per move, reminder and escalation; a "taken away" mail to each previous owner).
+    outbox_write(
+        assignments=[
+            (assignment_id, move.lead.pk, move.previous_owner_id, page.now)
+            for move, assignment_id in zip(page.moves, assignment_ids, strict=True)
+        ],
+        reminded=page.reminded,
+        escalated=page.escalated,
+        at=page.now,
+    )
 
 
 # --- page services (the sweep's unit of work; a single lead is a page of one) --------------

@@ -13,7 +13,13 @@ from django.utils import timezone
 
 from apps.accounts.models import Account
 from apps.leads.models import Lead, LeadActivity
-from apps.notifications.models import LeadNotice, NoticeKind, WebhookDelivery, WebhookEndpoint
+from apps.notifications.models import (
+    LeadNotice,
+    NoticeKind,
+    OutboxMessage,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from apps.reps.models import Rep, TimeOff, WorkingHours
 from apps.routing.models import Assignment, RotationState, RoutingConfigVersion
 from apps.rules.models import RoutingRule
@@ -92,6 +98,9 @@ def world(db):
         endpoint=endpoint, event_type="lead.assigned", payload={"lead": lead.pk}
     )
     LeadNotice.objects.create(lead=lead, kind=NoticeKind.values[0])
+    OutboxMessage.objects.create(
+        lead=lead, assignment=assignment, kind="assigned_mail", occurred_at=now
+    )
     return {
         "rep": rep,
         "rule": rule,

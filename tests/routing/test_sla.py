@@ -313,29 +313,6 @@ def test_a_page_carries_loads_forward_so_caps_hold(west_org, django_capture_on_c
 
 
 @pytest.mark.django_db
-def test_one_notification_task_per_page(west_org, django_capture_on_commit_callbacks, settings):
-    from unittest import mock
-
-    from apps.notifications import tasks
-
-    settings.ROUTING_SWEEP_PAGE_SIZE = 2
-    for _ in range(5):
-        route(django_capture_on_commit_callbacks)
-    with (
-        mock.patch.object(tasks.assignments_notify, "apply_async") as batch,
-        mock.patch.object(tasks.assignment_notify, "apply_async") as single,
-        django_capture_on_commit_callbacks(execute=True),
-    ):
-        assert sla_sweep(now=T0 + timedelta(minutes=31))["reassigned"] == 5
-    assert [len(call.args[0][0]) for call in batch.call_args_list] == [2, 2, 1]
-    assert not single.called
-    ids = [i for call in batch.call_args_list for i in call.args[0][0]]
-    assert sorted(ids) == sorted(
-        Assignment.objects.filter(kind="reassign_inactivity").values_list("pk", flat=True)
-    )
-
-
-@pytest.mark.django_db
 def test_command_rejects_a_bad_date(west_org):
     from django.core.management.base import CommandError
 
