@@ -87,3 +87,8 @@ def webhook_deliver(self, delivery_id: int) -> str:  # type: ignore[no-untyped-d
         if not self.request.is_eager:
             raise self.retry(countdown=services.webhook_retry_countdown(attempts))
         # Eager (tests, no broker): nothing can schedule a retry, so try again in place.
+
+
+@shared_task(**_RETRYING)
+def config_broken_notify(version_number: int, errors: dict[str, list[str]]) -> int:
+    return services.config_broken_alert_send(version_number=version_number, errors=errors)

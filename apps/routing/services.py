@@ -43,6 +43,7 @@ from apps.routing.selectors import (
     CurrentConfig,
     config_cache_clear,
     config_current,
+    config_version_latest,
     lead_facts,
     rep_caps,
     rep_loads,
@@ -583,7 +584,8 @@ def assignment_start(
         rep=rep,
         rule_id=decision.rule_id if decision else rule_id,
         rule_name=(decision.rule_name if decision else rule_name) or "",
-        config_version_id=config.version_id if config else None,
+        # Moves no rule decided (by hand, a duplicate) record the version in force.
+        config_version_id=config.version_id if config else config_version_latest(),
         strategy=(decision.strategy if decision else strategy) or "",
         kind=kind,
         reason=reason,
@@ -824,6 +826,26 @@ def lead_route(
     find their leads routed; with no backlog nothing waits and the batch is the lead alone.
     """
     now = now or timezone.now()
+    if batch > 1:
+        try:
+            return _lead_route_batch(
+                lead_id=lead_id, now=now, actor=actor, retry_unrouted=retry_unrouted, batch=batch
+            )
+        except Lead.DoesNotExist:
+            raise
+        except Exception:
+            # Another lead of the batch may be the bad one: this lead must not pay for it.
+            logger.warning(
+                "Routing lead %s with a batch failed; routing it alone", lead_id, exc_info=True
+            )
+    return _lead_route_batch(
+        lead_id=lead_id, now=now, actor=actor, retry_unrouted=retry_unrouted, batch=1
+    )
+
+
+def _lead_route_batch(
+    *, lead_id: int, now: datetime, actor: Any, retry_unrouted: bool, batch: int
+) -> RouteResult:
     with transaction.atomic():
         lead = _lead_lock(lead_id)
         leads = [lead]

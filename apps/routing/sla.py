@@ -38,7 +38,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import BooleanField, DateTimeField, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.template.defaultfilters import pluralize
@@ -959,10 +959,10 @@ def _run_page(
     moved_as: str = "reassigned",
 ) -> None:
     """Handle one page in one transaction; if it fails, retry its leads one by one so a single
-    bad lead costs only itself (the next sweep retries it)."""
+    bad lead costs only itself (the next sweep retries it, counted under `errors`)."""
     try:
         outcomes = service(lead_ids=lead_ids, now=now)
-    except DatabaseError:
+    except Exception:  # any failure: a corrupt row or an engine bug is one lead's problem
         if len(lead_ids) == 1:
             logger.exception("SLA sweep: lead %s failed; the next sweep retries it", lead_ids[0])
             counts["errors"] += 1

@@ -83,10 +83,10 @@ def route_pending() -> dict[str, int]:
 
 def _route_batch(counts: Counter[str], lead_ids: list[int]) -> None:
     """One transaction for the batch; if it fails, lead by lead, so one bad lead costs only
-    itself (it stays pending for the next run)."""
+    itself (it stays pending for the next run, counted under `error`)."""
     try:
         results = leads_route(lead_ids=lead_ids)
-    except DatabaseError:
+    except Exception:  # any failure: a corrupt row or an engine bug is one lead's problem
         if len(lead_ids) == 1:
             logger.exception("route_pending: lead %s failed; it stays pending", lead_ids[0])
             counts["error"] += 1

@@ -24,6 +24,7 @@ Decisions the contract leaves open:
 
 from .compiler import CompiledConfig, ConfigError, compile_config
 from .decide import decide
+from .serialize import snapshot_from_json, snapshot_to_json
 from .strategies import PERFORMANCE_FLOOR, TRACE_CAP
 from .territories import lead_territory
 from .types import (
@@ -65,4 +66,6 @@ __all__ = [
     "compile_config",
     "decide",
     "lead_territory",
+    "snapshot_from_json",
+    "snapshot_to_json",
 ]
