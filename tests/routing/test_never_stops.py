@@ -5,7 +5,6 @@ isolates a lead whose routing fails in every batch and sweep loop."""
 from __future__ import annotations
 
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.core import mail
