@@ -204,9 +204,8 @@ def rule_def_from_row(rule: RoutingRule) -> RuleDef:
 
 def config_version_latest() -> int | None:
     """The id of the newest configuration version: one lookup on the unique index on number."""
-    table = RoutingConfigVersion._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id FROM {table} ORDER BY number DESC LIMIT 1")
+        cursor.execute(VERSION_LATEST_SQL)
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -262,7 +261,15 @@ def _config_fallback(*, live: ConfigSnapshot, errors: dict[str, list[str]]) -> C
     return _config_from(pruned, compiled, broken_version_number=live.version, broken_errors=errors)
 
 
-def config_current() -> CurrentConfig:
+#: `config_current`'s default `version_id`: read the newest version id itself.
+VERSION_UNREAD = -1
+#: The newest version id as one column of another statement (the lead lock reads it along).
+VERSION_LATEST_SQL = (
+    f"SELECT v.id FROM {RoutingConfigVersion._meta.db_table} v ORDER BY v.number DESC LIMIT 1"
+)
+
+
+def config_current(*, version_id: int | None = VERSION_UNREAD) -> CurrentConfig:
     """The compiled live configuration, compiled once per change (cached per process).
 
     Every call reads the newest version id (one index lookup), so a lead routed after a
@@ -270,9 +277,12 @@ def config_current() -> CurrentConfig:
     version) are caught by a fuller check every ROUTING_CONFIG_RECHECK_SECONDS. When the live
     configuration does not compile, routing goes on with the last one that did (`broken_errors`
     says why; managers are alerted once per broken version); ConfigError only when none ever did.
+    `version_id`: the newest version id as the caller's own statement, in this transaction, just
+    read it (the hot path saves a round trip).
     """
     recheck = float(getattr(settings, "ROUTING_CONFIG_RECHECK_SECONDS", 1.0))
-    version_id = config_version_latest()
+    if version_id == VERSION_UNREAD:
+        version_id = config_version_latest()
     with _cache_lock:
         cached = _cache["config"]
         if (

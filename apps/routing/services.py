@@ -40,6 +40,8 @@ from apps.routing.engine import Decision, LeadFacts, RepLoad, RotationState, dec
 from apps.routing.models import Assignment, AssignmentKind
 from apps.routing.models import RotationState as RotationStateRow
 from apps.routing.selectors import (
+    VERSION_LATEST_SQL,
+    VERSION_UNREAD,
     CurrentConfig,
     config_cache_clear,
     config_current,
@@ -640,7 +642,10 @@ def _route_locked(
         routable.append(lead)
 
     if routable:
-        config = config_current()
+        # The version the lead lock read along, if these leads came from it.
+        config = config_current(
+            version_id=getattr(routable[0], "live_config_version_id", VERSION_UNREAD)
+        )
         kinds = [
             AssignmentKind.RETRY if lead.status == LeadStatus.UNROUTED else AssignmentKind.AUTO
             for lead in routable
@@ -743,7 +748,8 @@ def _mark_duplicate(lead: Lead, *, original: Lead, now: datetime, actor: Any) ->
 
 @cache
 def _lead_lock_sql(vendor: str, *, waiting: bool = False, many: bool = False) -> str:
-    """One statement: the lead, locked, with the oldest older open lead sharing its email.
+    """One statement: the lead, locked, with the oldest older open lead sharing its email and
+    the newest configuration version id.
 
     `waiting`: instead, up to N `new` leads other than one, oldest first, skipping those another
     transaction holds. `many`: the leads whose ids are given (one array parameter), in id order,
@@ -752,9 +758,12 @@ def _lead_lock_sql(vendor: str, *, waiting: bool = False, many: bool = False) ->
     """
     table = Lead._meta.db_table
     open_statuses = ", ".join(f"'{status}'" for status in OPEN_STATUSES)  # constants, not input
+    # The newest configuration version rides along (evaluated once per statement): routing
+    # checks its compiled configuration is current without another round trip.
     select = (
         f"SELECT l.*, (SELECT MIN(o.id) FROM {table} o WHERE o.email = l.email"
-        f" AND o.status IN ({open_statuses}) AND o.id < l.id) AS open_original_id"
+        f" AND o.status IN ({open_statuses}) AND o.id < l.id) AS open_original_id,"
+        f" ({VERSION_LATEST_SQL}) AS live_config_version_id"
         f" FROM {table} l"
     )
     lock = " FOR UPDATE OF l" if vendor == "postgresql" else ""

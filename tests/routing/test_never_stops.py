@@ -252,3 +252,17 @@ def test_the_sweep_moves_the_others_when_one_lead_fails(west_org, monkeypatch, c
     assert (counts["reassigned"], counts["errors"]) == (3, 1)
     assert Lead.objects.get(pk=bad.pk).reassignment_count == 0  # the next sweep retries it
     assert f"lead {bad.pk} failed" in caplog.text
+
+
+def test_the_hot_path_reads_the_version_along_with_the_lead_lock(versioned):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    services.lead_route(lead_id=enterprise_lead().pk)  # compiles the configuration
+    lead = enterprise_lead()
+    with CaptureQueriesContext(connection) as queries:
+        services.lead_route(lead_id=lead.pk)
+    reads = [q["sql"] for q in queries if "routing_routingconfigversion" in q["sql"]]
+    # One statement locks the lead and reads the newest version: no extra round trip.
+    assert len(reads) == 1
+    assert "FOR UPDATE" in reads[0] or connection.vendor != "postgresql"
