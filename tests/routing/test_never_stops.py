@@ -254,7 +254,8 @@ def test_the_sweep_moves_the_others_when_one_lead_fails(west_org, monkeypatch, c
     assert f"lead {bad.pk} failed" in caplog.text
 
 
-def test_the_hot_path_reads_the_version_along_with_the_lead_lock(versioned):
+def test_the_hot_path_reads_the_version_along_with_the_lead_lock(versioned, settings):
+    settings.ROUTING_CONFIG_RECHECK_SECONDS = 3600  # no fuller check due
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
