@@ -26,8 +26,9 @@ __all__ = ["config_state_broken", "config_state_good"]
 
 _ROW = 1
 _lock = threading.Lock()
-#: What this process last recorded, so it writes once per change, not once per compile.
-_recorded: dict[str, object] = {"good": None, "broken": None}
+#: What this process last wrote (set once written: a rolled-back write is tried again) and the
+#: broken configuration it last logged, so it writes and logs once per change.
+_recorded: dict[str, object] = {"good": None, "broken": None, "logged": None}
 
 
 def _broken_key(version_number: int, errors: dict[str, list[str]]) -> str:
@@ -42,7 +43,6 @@ def config_state_good(*, version_number: int, snapshot: ConfigSnapshot) -> None:
     with _lock:
         if _recorded["good"] == key:
             return
-        _recorded.update(good=key, broken=None)
 
     def write() -> None:
         RoutingConfigState.objects.update_or_create(
@@ -56,6 +56,8 @@ def config_state_good(*, version_number: int, snapshot: ConfigSnapshot) -> None:
                 "broken_errors": {},
             },
         )
+        with _lock:
+            _recorded.update(good=key, broken=None, logged=None)
 
     transaction.on_commit(write, robust=True)
 
@@ -66,12 +68,14 @@ def config_state_broken(*, version_number: int, errors: dict[str, list[str]]) ->
     with _lock:
         if _recorded["broken"] == key:
             return
-        _recorded.update(broken=key, good=None)
-    logger.error(
-        "Routing configuration v%s does not compile; routing goes on with the last good one: %s",
-        version_number,
-        errors,
-    )
+        logged, _recorded["logged"] = _recorded["logged"], key
+    if logged != key:
+        logger.error(
+            "Routing configuration v%s does not compile; routing goes on with the last one that "
+            "did (if any): %s",
+            version_number,
+            errors,
+        )
 
     def write() -> None:
         now = timezone.now()
@@ -83,6 +87,8 @@ def config_state_broken(*, version_number: int, errors: dict[str, list[str]]) ->
             first = state.alerted_key != key
             state.alerted_key = key
             state.save()
+        with _lock:
+            _recorded.update(broken=key, good=None)
         if first:  # once per broken version, whichever process noticed it first
             notify_config_broken(version_number, errors)
 
@@ -92,4 +98,4 @@ def config_state_broken(*, version_number: int, errors: dict[str, list[str]]) ->
 def config_state_forget() -> None:
     """Forget what this process recorded (tests: each starts from an empty database)."""
     with _lock:
-        _recorded.update(good=None, broken=None)
+        _recorded.update(good=None, broken=None, logged=None)

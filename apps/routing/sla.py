@@ -53,7 +53,7 @@ from apps.notifications.services import (
 )
 from apps.reps.models import Rep, TimeOff
 from apps.routing import services as routing_services
-from apps.routing.engine import Decision, RepLoad, RepProfile, RotationState, decide
+from apps.routing.engine import ConfigError, Decision, RepLoad, RepProfile, RotationState, decide
 from apps.routing.engine.eligibility import compile_rep
 from apps.routing.models import Assignment, AssignmentKind
 from apps.routing.models import RotationState as RotationStateRow
@@ -994,6 +994,11 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int | None = None) -> 
         ),
         0,
     )
+    try:
+        config_current()  # outside any transaction, like route_pending: a failure is recorded
+    except ConfigError:
+        logger.exception("SLA sweep: no configuration ever compiled; nothing can be moved")
+        return counts
     sweepable = Lead.objects.filter(status=LeadStatus.ASSIGNED, escalated_at__isnull=True)
 
     # 1. Owners who became unavailable: move their untouched leads first (fresh SLA elsewhere).

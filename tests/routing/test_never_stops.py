@@ -193,10 +193,18 @@ def test_simulate_and_the_sweep_keep_working_on_a_broken_configuration(versioned
     assert lead.reassignment_count == 1
 
 
-def test_a_configuration_that_never_compiled_is_reported(west_org, client):
+def test_a_configuration_that_never_compiled_is_reported(
+    west_org, manager_user, client, eager_tasks, django_capture_on_commit_callbacks
+):
     _break_the_enterprise_rule(west_org)
+    lead = enterprise_lead(created_at=timezone.now() - timedelta(minutes=10))
     with pytest.raises(ConfigError):
         config_current()
+    # route_pending says so once instead of failing lead by lead, and managers are told.
+    with django_capture_on_commit_callbacks(execute=True):  # outside a transaction in production
+        assert route_pending() == {"config_error": 1}
+    assert len(alerts()) == 1
+    assert Lead.objects.get(pk=lead.pk).status == LeadStatus.NEW
     body = client.get("/healthz").json()
     assert body["status"] == "degraded"
     assert any("routing is stopped" in reason for reason in body["reasons"])
