@@ -304,7 +304,7 @@ def config_current(*, version_id: int | None = VERSION_UNREAD) -> CurrentConfig:
         config_state_broken(version_number=snapshot.version, errors=errors)
         fallback = _config_fallback(live=snapshot, errors=errors)
         if fallback is None:
-            raise
+            raise exc if isinstance(exc, ConfigError) else ConfigError(errors) from exc
         with _cache_lock:
             _cache.update(key=key, config=fallback, checked=time.monotonic(), version_id=version_id)
         return fallback
