@@ -313,6 +313,9 @@ ROUTING_CONFIG_RECHECK_SECONDS = float(os.environ.get("ROUTING_CONFIG_RECHECK_SE
 ROUTING_BATCH_SIZE = max(1, env_int("ROUTING_BATCH_SIZE", 50))
 # Leads still `new` this long after intake are picked up by route_pending (the broker was down).
 ROUTING_PENDING_GRACE = timedelta(seconds=env_int("ROUTING_PENDING_GRACE_SECONDS", 30))
+# /healthz reports "degraded" (and the unrouted digest lists them) when leads have waited `new`
+# longer than this: route_pending should have routed them long before.
+ROUTING_HEALTH_NEW_LEAD_MINUTES = env_int("ROUTING_HEALTH_NEW_LEAD_MINUTES", 5)
 # Leads per SLA sweep transaction. A page holds the rotation and rep locks that routing needs
 # until it commits, so live routing waits up to one page during a large sweep: smaller pages
 # keep that wait short, larger ones sweep a big backlog faster (bench/sweep.py --probe; 500

@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
 
+from apps.core.health import health_problems
+
 
 def _database_state() -> str:
     try:
@@ -33,18 +35,29 @@ def _broker_state() -> str:
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the database and the broker answer; 503 when either is down."""
+    """503 when the database or the broker is down (`unavailable`); 200 otherwise, `degraded`
+    with readable `reasons` when a registered check finds a problem (leads waiting `new` too
+    long, a configuration that does not compile). Degraded stays 200 on purpose: the web still
+    serves and intake still queues leads, so a load balancer must keep sending it traffic;
+    monitoring alerts on the status."""
     database = _database_state()
     broker = _broker_state()
-    healthy = database == "ok" and broker == "ok"
+    up = database == "ok" and broker == "ok"
+    reasons = [f"{name} {state}" for name, state in (("database", database), ("broker", broker))]
+    reasons = [reason for reason in reasons if not reason.endswith(" ok")]
+    # The apps' checks read the database: run them only when it answers.
+    if database == "ok":
+        reasons += health_problems()
+    status = "unavailable" if not up else "degraded" if reasons else "ok"
     return JsonResponse(
         {
-            "status": "ok" if healthy else "unavailable",
+            "status": status,
+            "reasons": reasons,
             "database": database,
             "broker": broker,
             "broker_transport": settings.CELERY_BROKER_URL.split(":", 1)[0],
         },
-        status=200 if healthy else 503,
+        status=200 if up else 503,
     )
 
 

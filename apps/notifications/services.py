@@ -93,6 +93,11 @@ def _enqueue(task_name: str, *args: Any) -> None:
     )
 
 
+def notify_config_broken(version_number: int, errors: dict[str, list[str]]) -> None:
+    """Routing found the live configuration broken (once per broken version): tell managers."""
+    _enqueue("config_broken_notify", version_number, errors)
+
+
 #: A new assignment to report: (assignment id, lead id, previous owner's rep id or None, when).
 AssignmentNotice = tuple[int, int, int | None, datetime]
 
@@ -474,7 +479,8 @@ def outbox_dispatch(*, limit: int | None = None) -> dict[str, int]:
 
 
 def unrouted_digest_send(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
-    """One mail to managers listing leads sitting `unrouted`; each lead at most once per interval."""
+    """One mail to managers listing leads sitting `unrouted`, and leads stuck `new` beyond
+    ROUTING_HEALTH_NEW_LEAD_MINUTES (routing is not running); each lead at most once per interval."""
     now = now or timezone.now()
     interval = timedelta(minutes=settings.NOTIFY_UNROUTED_DIGEST_MINUTES)
     recent = LeadNotice.objects.filter(
@@ -486,7 +492,15 @@ def unrouted_digest_send(*, now: datetime | None = None, limit: int = 200) -> di
         .select_related("owner__user", "territory", "rule")
         .order_by("created_at", "pk")[:limit]
     )
-    if not leads:
+    stuck_minutes = settings.ROUTING_HEALTH_NEW_LEAD_MINUTES
+    stuck = list(
+        Lead.objects.filter(
+            status=LeadStatus.NEW, created_at__lte=now - timedelta(minutes=stuck_minutes)
+        )
+        .exclude(pk__in=recent)
+        .order_by("created_at", "pk")[:limit]
+    )
+    if not leads and not stuck:
         return {"leads": 0, "mails": 0}
     reasons: dict[int, str] = {}
     for lead_id, note in (
@@ -499,23 +513,55 @@ def unrouted_digest_send(*, now: datetime | None = None, limit: int = 200) -> di
         reasons[lead_id] = note
     total_unrouted = Lead.objects.filter(status=LeadStatus.UNROUTED).count()
     rows = [{"lead": lead, "reason": reasons.get(lead.pk, "")} for lead in leads]
+    subjects = []
+    if leads:
+        subjects.append(
+            f"{len(leads)} lead{pluralize(len(leads))} waiting unrouted "
+            f"({total_unrouted} in the queue)"
+        )
+    if stuck:
+        subjects.append(
+            f"{len(stuck)} lead{pluralize(len(stuck))} stuck new over {stuck_minutes} min"
+        )
     with transaction.atomic():
         sent = _send_mail(
             template="unrouted_digest",
             to=manager_emails(),
-            context={"rows": rows, "total": total_unrouted, "now": now},
-            subject=f"{len(leads)} lead{pluralize(len(leads))} waiting unrouted "
-            f"({total_unrouted} in the queue)",
+            context={
+                "rows": rows,
+                "total": total_unrouted,
+                "now": now,
+                "stuck": stuck,
+                "stuck_minutes": stuck_minutes,
+            },
+            subject="; ".join(subjects),
         )
-        for lead in leads:
+        for lead in [*leads, *stuck]:
             LeadNotice.objects.update_or_create(
                 lead=lead, kind=NoticeKind.UNROUTED_DIGEST, defaults={"sent_at": now}
             )
+        for lead in leads:
             webhook_event_emit(
                 event_type=EventType.LEAD_UNROUTED,
                 data={"lead": lead_payload(lead), "reason": reasons.get(lead.pk, "")},
             )
-    return {"leads": len(leads), "mails": sent}
+    return {"leads": len(leads) + len(stuck), "mails": sent}
+
+
+def config_broken_alert_send(*, version_number: int, errors: dict[str, list[str]]) -> int:
+    """Mail managers that configuration v`version_number` does not compile, and why."""
+    problems = [
+        f"{path}: {message}" if path else message
+        for path, messages in sorted(errors.items())
+        for message in messages
+    ]
+    return _send_mail(
+        template="config_broken",
+        to=manager_emails(),
+        context={"version": version_number, "problems": problems},
+        subject=f"Routing configuration v{version_number} does not compile: "
+        "routing uses the last good one",
+    )
 
 
 # --- webhooks -----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.db import DatabaseError
 
 from apps.notifications import services
 
@@ -51,3 +52,16 @@ def webhook_deliver(self, delivery_id: int) -> str:  # type: ignore[no-untyped-d
         if not self.request.is_eager:
             raise self.retry(countdown=services.webhook_retry_countdown(attempts))
         # Eager (tests, no broker): nothing can schedule a retry, so try again in place.
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(DatabaseError, OSError),  # smtplib's errors are OSErrors
+    retry_backoff=30,
+    retry_backoff_max=900,
+    retry_jitter=True,
+    max_retries=10,  # about as long as the outbox keeps trying (~75 min)
+)
+def config_broken_notify(version_number: int, errors: dict[str, list[str]]) -> int:
+    """Mail managers that the live configuration does not compile (once per broken version)."""
+    return services.config_broken_alert_send(version_number=version_number, errors=errors)

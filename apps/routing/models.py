@@ -169,3 +169,25 @@ class Assignment(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise ImmutableRecordError("Assignments cannot be deleted.")
+
+
+class RoutingConfigState(models.Model):
+    """Whether the live configuration compiles: one row (id 1), written by routing itself.
+
+    Routing falls back to `good_snapshot` (the last configuration that compiled) when the live
+    one does not, so leads keep moving; `broken_*` describe the failure /healthz reports, and
+    `alerted_key` makes the managers' alert go out once per broken version.
+    """
+
+    good_version_number = models.PositiveIntegerField(default=0)
+    good_snapshot = models.JSONField(null=True, blank=True)
+    good_at = models.DateTimeField(null=True, blank=True)
+    broken_since = models.DateTimeField(null=True, blank=True)
+    broken_version_number = models.PositiveIntegerField(null=True, blank=True)
+    broken_errors = models.JSONField(default=dict, blank=True)
+    alerted_key = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        if self.broken_since is None:
+            return f"Configuration v{self.good_version_number} compiles"
+        return f"Configuration v{self.broken_version_number} does not compile"

@@ -6,7 +6,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +18,11 @@ from django.db.models import Count, Q
 from apps.accounts.models import Account
 from apps.leads.models import Lead, LeadStatus
 from apps.reps.models import Rep, TimeOff, WorkingHours
+from apps.routing.config_state import (
+    config_state_broken,
+    config_state_forget,
+    config_state_good,
+)
 from apps.routing.engine import (
     CompiledConfig,
     ConfigError,
@@ -31,9 +36,10 @@ from apps.routing.engine import (
     TimeOffPeriod,
     WorkingWindow,
     compile_config,
+    snapshot_from_json,
 )
 from apps.routing.models import RotationState as RotationStateRow
-from apps.routing.models import RoutingConfigVersion
+from apps.routing.models import RoutingConfigState, RoutingConfigVersion
 from apps.rules.models import RoutingRule
 from apps.territories.models import Territory
 
@@ -75,10 +81,20 @@ class CurrentConfig:
     version_number: int
     rep_ids_by_username: dict[str, int]
     territory_ids_by_code: dict[str, int]
+    #: Set when the live configuration does not compile and this is the last one that did.
+    broken_version_number: int | None = None
+    broken_errors: dict[str, list[str]] | None = None
 
 
 _cache_lock = threading.Lock()
-_cache: dict[str, Any] = {"key": None, "config": None, "checked": 0.0}
+#: `config`: what routing uses now; `good`: the last configuration this process compiled.
+_cache: dict[str, Any] = {
+    "key": None,
+    "config": None,
+    "good": None,
+    "checked": 0.0,
+    "version_id": None,
+}
 _rates_cache: dict[str, Any] = {"at": 0.0, "day": None, "rates": {}}
 
 
@@ -186,38 +202,126 @@ def rule_def_from_row(rule: RoutingRule) -> RuleDef:
     )
 
 
-def config_current() -> CurrentConfig:
-    """The compiled live configuration, compiled once per change (cached per process)."""
-    recheck = float(getattr(settings, "ROUTING_CONFIG_RECHECK_SECONDS", 1.0))
-    with _cache_lock:
-        # A busy worker checks for configuration changes at most every `recheck` seconds.
-        if _cache["config"] is not None and time.monotonic() - _cache["checked"] < recheck:
-            return _cache["config"]  # type: ignore[no-any-return]
-    key = _config_fingerprint()
-    with _cache_lock:
-        if _cache["key"] == key:
-            _cache["checked"] = time.monotonic()
-            return _cache["config"]  # type: ignore[no-any-return]
-    snapshot = config_snapshot_build()
-    compiled = compile_config(snapshot)
-    version = RoutingConfigVersion.objects.order_by("-number").values("id", "number").first()
-    config = CurrentConfig(
+def config_version_latest() -> int | None:
+    """The id of the newest configuration version: one lookup on the unique index on number."""
+    with connection.cursor() as cursor:
+        cursor.execute(VERSION_LATEST_SQL)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _config_from(snapshot: ConfigSnapshot, compiled: CompiledConfig, **extra: Any) -> CurrentConfig:
+    version = (
+        RoutingConfigVersion.objects.filter(number=snapshot.version).values("id", "number").first()
+    )
+    return CurrentConfig(
         compiled=compiled,
         snapshot=snapshot,
         version_id=version["id"] if version else None,
         version_number=version["number"] if version else 0,
         rep_ids_by_username={r.username: r.rep_id for r in snapshot.reps},
         territory_ids_by_code=dict(Territory.objects.values_list("code", "id")),
+        **extra,
     )
+
+
+def _last_good_snapshot() -> ConfigSnapshot | None:
+    """The last configuration that compiled: this process's, else the one routing persisted."""
     with _cache_lock:
-        _cache.update(key=key, config=config, checked=time.monotonic())
+        good = _cache["good"]
+    if good is not None:
+        return good.snapshot  # type: ignore[no-any-return]
+    stored = (
+        RoutingConfigState.objects.filter(pk=1, good_snapshot__isnull=False)
+        .values_list("good_snapshot", flat=True)
+        .first()
+    )
+    return snapshot_from_json(stored) if stored else None
+
+
+def _config_fallback(*, live: ConfigSnapshot, errors: dict[str, list[str]]) -> CurrentConfig | None:
+    """The last good configuration, as routing may use it now: reps and rules deleted since
+    are made inactive (nobody may be handed a lead, or a cursor, that no longer exists)."""
+    snapshot = _last_good_snapshot()
+    if snapshot is None:
+        return None
+    live_reps = {rep.rep_id for rep in live.reps}
+    live_rules = set(RoutingRule.objects.values_list("pk", flat=True))
+    pruned = replace(
+        snapshot,
+        reps=tuple(r if r.rep_id in live_reps else replace(r, active=False) for r in snapshot.reps),
+        rules=tuple(
+            r if r.rule_id in live_rules else replace(r, active=False) for r in snapshot.rules
+        ),
+    )
+    try:
+        compiled = compile_config(pruned)
+    except ConfigError:
+        pruned, compiled = snapshot, compile_config(snapshot)
+    return _config_from(pruned, compiled, broken_version_number=live.version, broken_errors=errors)
+
+
+#: `config_current`'s default `version_id`: read the newest version id itself.
+VERSION_UNREAD = -1
+#: The newest version id as one column of another statement (the lead lock reads it along).
+VERSION_LATEST_SQL = (
+    f"SELECT v.id FROM {RoutingConfigVersion._meta.db_table} v ORDER BY v.number DESC LIMIT 1"
+)
+
+
+def config_current(*, version_id: int | None = VERSION_UNREAD) -> CurrentConfig:
+    """The compiled live configuration, compiled once per change (cached per process).
+
+    Every call reads the newest version id (one index lookup), so a lead routed after a
+    configuration change commits is routed by it; other changes (a row written without a
+    version) are caught by a fuller check every ROUTING_CONFIG_RECHECK_SECONDS. When the live
+    configuration does not compile, routing goes on with the last one that did (`broken_errors`
+    says why; managers are alerted once per broken version); ConfigError only when none ever did.
+    `version_id`: the newest version id as the caller's own statement, in this transaction, just
+    read it (the hot path saves a round trip).
+    """
+    recheck = float(getattr(settings, "ROUTING_CONFIG_RECHECK_SECONDS", 1.0))
+    if version_id == VERSION_UNREAD:
+        version_id = config_version_latest()
+    with _cache_lock:
+        cached = _cache["config"]
+        if (
+            cached is not None
+            and _cache["version_id"] == version_id
+            and time.monotonic() - _cache["checked"] < recheck
+        ):
+            return cached  # type: ignore[no-any-return]
+    key = _config_fingerprint()
+    with _cache_lock:
+        if cached is not None and _cache["key"] == key:
+            _cache.update(checked=time.monotonic(), version_id=version_id)
+            return cached  # type: ignore[no-any-return]
+    snapshot = config_snapshot_build()
+    try:
+        compiled = compile_config(snapshot)
+    except Exception as exc:  # a compiler bug must not stop routing either
+        errors = exc.errors if isinstance(exc, ConfigError) else {"": [repr(exc)]}
+        config_state_broken(version_number=snapshot.version, errors=errors)
+        fallback = _config_fallback(live=snapshot, errors=errors)
+        if fallback is None:
+            raise exc if isinstance(exc, ConfigError) else ConfigError(errors) from exc
+        with _cache_lock:
+            _cache.update(key=key, config=fallback, checked=time.monotonic(), version_id=version_id)
+        return fallback
+    config = _config_from(snapshot, compiled)
+    with _cache_lock:
+        _cache.update(
+            key=key, config=config, good=config, checked=time.monotonic(), version_id=version_id
+        )
+    config_state_good(version_number=snapshot.version, snapshot=snapshot)
     return config
 
 
 def config_cache_clear() -> None:
     with _cache_lock:
-        _cache.update(key=None, config=None, checked=0.0)
+        _cache.update(key=None, config=None, good=None, checked=0.0, version_id=None)
     _rates_cache.update(at=0.0, day=None)
+    config_state_forget()
 
 
 def config_snapshot_validate_rule(*, rule: RoutingRule) -> dict[str, list[str]]:

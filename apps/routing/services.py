@@ -36,9 +36,12 @@ from apps.routing.engine import Decision, LeadFacts, RepLoad, RotationState, dec
 from apps.routing.models import Assignment, AssignmentKind
 from apps.routing.models import RotationState as RotationStateRow
 from apps.routing.selectors import (
+    VERSION_LATEST_SQL,
+    VERSION_UNREAD,
     CurrentConfig,
     config_cache_clear,
     config_current,
+    config_version_latest,
     lead_facts,
     rep_caps,
     rep_loads,
@@ -579,7 +582,8 @@ def assignment_start(
         rep=rep,
         rule_id=decision.rule_id if decision else rule_id,
         rule_name=(decision.rule_name if decision else rule_name) or "",
-        config_version_id=config.version_id if config else None,
+        # Moves no rule decided (by hand, a duplicate) record the version in force.
+        config_version_id=config.version_id if config else config_version_latest(),
         strategy=(decision.strategy if decision else strategy) or "",
         kind=kind,
         reason=reason,
@@ -634,7 +638,10 @@ def _route_locked(
         routable.append(lead)
 
     if routable:
-        config = config_current()
+        # The version the lead lock read along, if these leads came from it.
+        config = config_current(
+            version_id=getattr(routable[0], "live_config_version_id", VERSION_UNREAD)
+        )
         kinds = [
             AssignmentKind.RETRY if lead.status == LeadStatus.UNROUTED else AssignmentKind.AUTO
             for lead in routable
@@ -735,7 +742,8 @@ def _mark_duplicate(lead: Lead, *, original: Lead, now: datetime, actor: Any) ->
 
 @cache
 def _lead_lock_sql(vendor: str, *, waiting: bool = False, many: bool = False) -> str:
-    """One statement: the lead, locked, with the oldest older open lead sharing its email.
+    """One statement: the lead, locked, with the oldest older open lead sharing its email and
+    the newest configuration version id.
 
     `waiting`: instead, up to N `new` leads other than one, oldest first, skipping those another
     transaction holds. `many`: the leads whose ids are given (one array parameter), in id order,
@@ -744,9 +752,12 @@ def _lead_lock_sql(vendor: str, *, waiting: bool = False, many: bool = False) ->
     """
     table = Lead._meta.db_table
     open_statuses = ", ".join(f"'{status}'" for status in OPEN_STATUSES)  # constants, not input
+    # The newest configuration version rides along (evaluated once per statement): routing
+    # checks its compiled configuration is current without another round trip.
     select = (
         f"SELECT l.*, (SELECT MIN(o.id) FROM {table} o WHERE o.email = l.email"
-        f" AND o.status IN ({open_statuses}) AND o.id < l.id) AS open_original_id"
+        f" AND o.status IN ({open_statuses}) AND o.id < l.id) AS open_original_id,"
+        f" ({VERSION_LATEST_SQL}) AS live_config_version_id"
         f" FROM {table} l"
     )
     lock = " FOR UPDATE OF l" if vendor == "postgresql" else ""
@@ -818,6 +829,26 @@ def lead_route(
     find their leads routed; with no backlog nothing waits and the batch is the lead alone.
     """
     now = now or timezone.now()
+    if batch > 1:
+        try:
+            return _lead_route_batch(
+                lead_id=lead_id, now=now, actor=actor, retry_unrouted=retry_unrouted, batch=batch
+            )
+        except Lead.DoesNotExist:
+            raise
+        except Exception:
+            # Another lead of the batch may be the bad one: this lead must not pay for it.
+            logger.warning(
+                "Routing lead %s with a batch failed; routing it alone", lead_id, exc_info=True
+            )
+    return _lead_route_batch(
+        lead_id=lead_id, now=now, actor=actor, retry_unrouted=retry_unrouted, batch=1
+    )
+
+
+def _lead_route_batch(
+    *, lead_id: int, now: datetime, actor: Any, retry_unrouted: bool, batch: int
+) -> RouteResult:
     with transaction.atomic():
         lead = _lead_lock(lead_id)
         leads = [lead]

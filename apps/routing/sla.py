@@ -38,7 +38,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import BooleanField, DateTimeField, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.template.defaultfilters import pluralize
@@ -48,7 +48,7 @@ from apps.leads.models import Lead, LeadActivity, LeadActivityKind, LeadStatus
 from apps.notifications.services import outbox_write
 from apps.reps.models import Rep, TimeOff
 from apps.routing import services as routing_services
-from apps.routing.engine import Decision, RepLoad, RepProfile, RotationState, decide
+from apps.routing.engine import ConfigError, Decision, RepLoad, RepProfile, RotationState, decide
 from apps.routing.engine.eligibility import compile_rep
 from apps.routing.models import Assignment, AssignmentKind
 from apps.routing.models import RotationState as RotationStateRow
@@ -958,10 +958,10 @@ def _run_page(
     moved_as: str = "reassigned",
 ) -> None:
     """Handle one page in one transaction; if it fails, retry its leads one by one so a single
-    bad lead costs only itself (the next sweep retries it)."""
+    bad lead costs only itself (the next sweep retries it, counted under `errors`)."""
     try:
         outcomes = service(lead_ids=lead_ids, now=now)
-    except DatabaseError:
+    except Exception:  # any failure: a corrupt row or an engine bug is one lead's problem
         if len(lead_ids) == 1:
             logger.exception("SLA sweep: lead %s failed; the next sweep retries it", lead_ids[0])
             counts["errors"] += 1
@@ -993,6 +993,11 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int | None = None) -> 
         ),
         0,
     )
+    try:
+        config_current()  # outside any transaction, like route_pending: a failure is recorded
+    except ConfigError:
+        logger.exception("SLA sweep: no configuration ever compiled; nothing can be moved")
+        return counts
     sweepable = Lead.objects.filter(status=LeadStatus.ASSIGNED, escalated_at__isnull=True)
 
     # 1. Owners who became unavailable: move their untouched leads first (fresh SLA elsewhere).

@@ -14,6 +14,8 @@ from django.utils import timezone
 from apps.core.broker import broker_publish
 from apps.leads.models import Lead, LeadStatus
 from apps.leads.selectors import lead_status
+from apps.routing.engine import ConfigError
+from apps.routing.selectors import config_current
 from apps.routing.services import lead_route, leads_route
 
 logger = logging.getLogger(__name__)
@@ -55,6 +57,13 @@ def route_lead(self, lead_id: int) -> str:  # type: ignore[no-untyped-def]
 def route_pending() -> dict[str, int]:
     """Safety net: route leads left `new` (their task was never queued: the broker was down)
     and retry `unrouted` ones, ROUTING_BATCH_SIZE leads per transaction."""
+    try:
+        # Outside any transaction: a broken configuration is recorded (and managers alerted)
+        # even when no earlier one compiled and every routing transaction below would fail.
+        config_current()
+    except ConfigError:
+        logger.exception("route_pending: no configuration ever compiled; nothing can be routed")
+        return {"config_error": 1}
     cutoff = timezone.now() - settings.ROUTING_PENDING_GRACE
     # A back-dated (imported) lead may be picked up before its own task: routing is idempotent.
     pending = list(
@@ -84,10 +93,10 @@ def route_pending() -> dict[str, int]:
 
 def _route_batch(counts: Counter[str], lead_ids: list[int]) -> None:
     """One transaction for the batch; if it fails, lead by lead, so one bad lead costs only
-    itself (it stays pending for the next run)."""
+    itself (it stays pending for the next run, counted under `error`)."""
     try:
         results = leads_route(lead_ids=lead_ids)
-    except DatabaseError:
+    except Exception:  # any failure: a corrupt row or an engine bug is one lead's problem
         if len(lead_ids) == 1:
             logger.exception("route_pending: lead %s failed; it stays pending", lead_ids[0])
             counts["error"] += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from unittest import mock
 
 import pytest
@@ -58,3 +59,64 @@ def test_both_down(client):
 
 def test_needs_no_login_and_only_get(client):
     assert client.post("/healthz").status_code == 405
+
+
+def _waiting_new(minutes: float):  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    from apps.leads.models import Lead
+    from tests.factories import LeadFactory
+
+    lead = LeadFactory()
+    Lead.objects.filter(pk=lead.pk).update(created_at=timezone.now() - timedelta(minutes=minutes))
+    return lead
+
+
+def test_leads_waiting_new_too_long_degrade_but_stay_200(client, settings):
+    settings.ROUTING_HEALTH_NEW_LEAD_MINUTES = 5
+    _waiting_new(1)  # just arrived: its task routes it any moment
+    assert client.get("/healthz").json() == {
+        "status": "ok",
+        "reasons": [],
+        "database": "ok",
+        "broker": "ok",
+        "broker_transport": settings.CELERY_BROKER_URL.split(":", 1)[0],
+    }
+    _waiting_new(7)
+    _waiting_new(12)
+    response = client.get("/healthz")
+    assert response.status_code == 200  # the web still serves: load balancers keep it
+    body = response.json()
+    assert body["status"] == "degraded"
+    (reason,) = body["reasons"]
+    assert reason.startswith("2 leads waiting new for more than 5 min (oldest since ")
+    settings.ROUTING_HEALTH_NEW_LEAD_MINUTES = 15
+    assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_a_failing_check_degrades_instead_of_answering_500(client):
+    from apps.core.health import _checks, health_check_register
+
+    def broken() -> list[str]:
+        raise RuntimeError("bug")
+
+    saved = dict(_checks)
+    health_check_register("broken", broken)
+    try:
+        response = client.get("/healthz")
+    finally:
+        _checks.clear()
+        _checks.update(saved)
+    assert response.status_code == 200
+    assert response.json()["reasons"] == ["broken: the check itself failed (RuntimeError)"]
+
+
+def test_down_is_503_with_the_reason_even_when_degraded(client, settings):
+    _waiting_new(60)
+    with mock.patch.object(views, "_broker_state", return_value="down: OperationalError"):
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["reasons"][0] == "broker down: OperationalError"
+    assert "waiting new" in body["reasons"][1]

@@ -191,6 +191,26 @@ def test_unrouted_digest_goes_to_managers_at_most_once_an_hour_per_lead(
     assert len(mail.outbox) == 3
 
 
+@pytest.mark.django_db
+def test_the_digest_lists_leads_stuck_new(manager_user, eager, settings):
+    settings.ROUTING_HEALTH_NEW_LEAD_MINUTES = 5
+    now = timezone.now()
+    stuck = LeadFactory(email="stuck@acme.com")
+    fresh = LeadFactory(email="fresh@acme.com")
+    Lead.objects.filter(pk=stuck.pk).update(created_at=now - timedelta(minutes=9))
+    Lead.objects.filter(pk=fresh.pk).update(created_at=now - timedelta(minutes=2))
+    assert unrouted_digest_send(now=now) == {"leads": 1, "mails": 1}
+    (message,) = mail.outbox
+    assert message.subject == "1 lead stuck new over 5 min"
+    assert "stuck@acme.com" in message.body
+    assert "fresh@acme.com" not in message.body
+    assert "routing workers or their scheduler may be down" in message.body
+    # Like an unrouted lead, at most once per interval: ten minutes on, only the other one.
+    assert unrouted_digest_send(now=now + timedelta(minutes=10)) == {"leads": 1, "mails": 1}
+    assert "fresh@acme.com" in mail.outbox[1].body
+    assert "stuck@acme.com" not in mail.outbox[1].body
+
+
 def test_endpoint_rejects_unknown_event_types():
     from django.core.exceptions import ValidationError
 

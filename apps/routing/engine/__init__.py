@@ -27,6 +27,7 @@ Decisions the contract leaves open:
 from .compiler import CompiledConfig, ConfigError, compile_config
 from .decide import decide
 from .eligibility import Why
+from .serialize import snapshot_from_json, snapshot_to_json
 from .strategies import PERFORMANCE_FLOOR, TRACE_CAP
 from .territories import lead_territory
 from .types import (
@@ -69,4 +70,6 @@ __all__ = [
     "compile_config",
     "decide",
     "lead_territory",
+    "snapshot_from_json",
+    "snapshot_to_json",
 ]
