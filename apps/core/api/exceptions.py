@@ -12,6 +12,7 @@ from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 
 def _conflict_types() -> tuple[type[Exception], ...]:
@@ -23,6 +24,15 @@ def _conflict_types() -> tuple[type[Exception], ...]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    response = _response(exc, context)
+    if response is not None:
+        # Whatever a view wrote inside an atomic block before the error is undone (DRF does
+        # this for its own exceptions only): an error answer never leaves a half-saved change.
+        set_rollback()
+    return response
+
+
+def _response(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         detail = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
