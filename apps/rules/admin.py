@@ -45,20 +45,7 @@ class RoutingRuleAdminForm(ConfigItemFormMixin, forms.ModelForm):
 
     class Meta:
         model = RoutingRule
-        fields = [
-            "name",
-            "description",
-            "active",
-            "conditions",
-            "strategy",
-            "target",
-            "sla_minutes",
-            "respect_working_hours",
-            "require_skill_from",
-            "require_language",
-            "when_no_one_eligible",
-            "sla_business_hours",
-        ]
+        fields = RULE_ITEM_FIELDS
         field_classes = {"conditions": PrettyJSONFormField, "target": PrettyJSONFormField}
         widgets = {"description": forms.Textarea(attrs={"rows": 2, "cols": 90})}
 

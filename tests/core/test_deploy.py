@@ -39,6 +39,15 @@ def test_healthz_reports_an_outage_over_plain_http_too(client, https_only):
     assert response.json()["database"] == "down: OperationalError"
 
 
+def test_healthz_answers_a_probe_by_instance_address(client, https_only):
+    # Orchestrators probe the instance by its IP, which is not an allowed host: the probe is
+    # answered, while any other page refuses that host as Django does.
+    probe = client.get("/healthz", HTTP_HOST="10.0.3.7:8000")
+    assert probe.status_code == 200
+    assert probe.json()["status"] == "ok"
+    assert client.get("/api/leads/", HTTP_HOST="10.0.3.7:8000").status_code == 400
+
+
 def test_the_proxy_header_counts_only_when_configured(client, https_only):
     # Not behind a proxy that sets it: a client's own X-Forwarded-Proto must not pass for TLS.
     assert not hasattr(https_only, "SECURE_PROXY_SSL_HEADER") or (
