@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from .types import RepLoad, RepProfile, WorkingWindow
@@ -41,9 +42,12 @@ class Why:
     ASSIGNED_ANYWAY = "assigned_anyway"
 
 
-@dataclass(frozen=True, slots=True)
-class Ineligible:
-    """Why a rep cannot take the lead: ``code`` from :class:`Why`, ``text`` for managers."""
+class Ineligible(NamedTuple):
+    """Why a rep cannot take the lead: ``code`` from :class:`Why`, ``text`` for managers.
+
+    A named tuple, not a frozen dataclass: one is built per refused candidate on the hot path,
+    and a tuple is several times cheaper to build.
+    """
 
     code: str
     text: str
