@@ -271,6 +271,11 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # After a failed publish, skip publishing for this long (apps/core/broker.py): leads are saved
 # and answered at once, and route_pending routes them once the broker is back.
 ROUTING_BROKER_BREAKER_SECONDS = float(os.environ.get("ROUTING_BROKER_BREAKER_SECONDS", "5"))
+# Each further failure in a row doubles that window, up to this (a hung broker costs every probe
+# the socket timeout); route_pending routes what was not published meanwhile.
+ROUTING_BROKER_BREAKER_MAX_SECONDS = float(
+    os.environ.get("ROUTING_BROKER_BREAKER_MAX_SECONDS", "30")
+)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -68,6 +68,9 @@ def _fresh_routing_cache() -> None:
     settings.ROUTING_CONFIG_RECHECK_SECONDS = 0
     from django.core.cache import cache
 
+    from apps.core.cache import cache_breaker_reset
+
+    cache_breaker_reset()  # a test that made the cache fail must not make the next one skip it
     cache.clear()  # cached roles: ids repeat across tests on SQLite
     from apps.routing.selectors import config_cache_clear
 

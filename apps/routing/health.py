@@ -60,8 +60,16 @@ def config_problems() -> list[str]:
         ]
     if config.broken_errors is None:
         return []
+    errors = _first_errors(config.broken_errors)
+    if config.broken_version_number == config.version_number:
+        # Broken by a change that recorded no version (the trial's SQL edit, a shell save):
+        # "v3 does not compile; routing uses v3" read as a contradiction.
+        return [
+            f"routing configuration v{config.version_number}, as changed since outside a "
+            f"versioned edit, does not compile ({errors}); routing uses v{config.version_number} "
+            "as it last compiled"
+        ]
     return [
         f"routing configuration v{config.broken_version_number} does not compile "
-        f"({_first_errors(config.broken_errors)}); routing uses v{config.version_number}, "
-        "the last that compiled"
+        f"({errors}); routing uses v{config.version_number}, the last that compiled"
     ]

@@ -50,6 +50,10 @@ _LEGACY_PREFIXES = (
 # "alice is unavailable (on time off until 2026-05-01 09:00 UTC: <free text>). Rule: ..."
 _LEGACY_TIME_OFF = re.compile(r"\(on time off until [0-9-]+ [0-9:]+ UTC(?::.*?)?\)(?=\.|$)", re.S)
 
+# A load-balanced pick names the chosen rep's open leads ("fewest open leads (52) among 4 reps"):
+# once the lead has moved on, that is a colleague's load.
+_PICKED_LOAD = re.compile(r"fewest open leads \(\d+\)")
+
 
 def _code_of(candidate: dict[str, Any]) -> str | None:
     code = candidate.get("code")
@@ -76,10 +80,12 @@ def _generic(candidate: dict[str, Any]) -> dict[str, Any]:
 
 
 def reason_for_viewer(reason: str, *, full: bool) -> str:
-    """A recorded reason sentence; for non-managers without time-off details of old records."""
+    """A recorded reason sentence; for non-managers without time-off details of old records
+    and without the chosen rep's load."""
     if full or not reason:
         return reason
-    return _LEGACY_TIME_OFF.sub("(on time off)", reason)
+    reason = _LEGACY_TIME_OFF.sub("(on time off)", reason)
+    return _PICKED_LOAD.sub("fewest open leads", reason)
 
 
 def trace_for_viewer(trace: Any, *, full: bool, viewer: str | None = None) -> Any:

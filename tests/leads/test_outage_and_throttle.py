@@ -300,3 +300,68 @@ def test_a_successful_publish_closes_the_breaker(settings):  # type: ignore[no-u
         assert breaker.publish(lambda: sends.append("up"), what="x") is True
         assert breaker.publish(lambda: sends.append("up"), what="x") is True
     assert sends == ["down", "up", "up"]
+
+
+# A broker or cache that hangs (accepts, never answers) costs each try its whole socket timeout:
+# a fixed 5 s breaker let nearly every intake request stall 12 s in the end-to-end trial (Redis
+# stopped with SIGSTOP). Each failure in a row doubles the skip window, up to a ceiling.
+
+
+def test_a_broker_that_stays_down_is_tried_less_and_less(settings):  # type: ignore[no-untyped-def]
+    from kombu.exceptions import OperationalError as BrokerDown
+
+    from apps.core.broker import BrokerBreaker
+
+    breaker, clock, sends = BrokerBreaker(), [0.0], []
+    settings.ROUTING_BROKER_BREAKER_SECONDS = 5
+    settings.ROUTING_BROKER_BREAKER_MAX_SECONDS = 30
+
+    def down():  # type: ignore[no-untyped-def]
+        sends.append(clock[0])
+        raise BrokerDown("timed out")
+
+    with mock.patch("apps.core.broker._now", lambda: clock[0]):
+        for at in (0, 4, 5.1, 14, 15.2, 34, 35.3, 60, 65.4, 90, 95.5):
+            clock[0] = at
+            assert breaker.publish(down, what="x") is False
+        # Tried after 5, 10, 20, 30 and 30 s: not at 4, 14, 34, 60 or 90.
+        assert sends == [0, 5.1, 15.2, 35.3, 65.4, 95.5]
+        clock[0] = 126
+        assert breaker.publish(lambda: sends.append("up"), what="x") is True
+        # Back up: the next outage starts again at the short window.
+        assert breaker.publish(down, what="x") is False
+        clock[0] = 131.1
+        assert breaker.publish(lambda: sends.append("up again"), what="x") is True
+    assert sends[-3:] == ["up", 126, "up again"]
+
+
+def test_a_hung_cache_is_skipped_for_a_while_not_waited_on_per_call():
+    from django.core.cache.backends.redis import RedisCacheClient
+    from redis.exceptions import TimeoutError as RedisTimeout
+
+    from apps.core import cache as shared
+
+    hung = shared.SharedRedisCache("redis://127.0.0.1:6379/14", {})
+    clock = [100.0]
+    with (
+        mock.patch.object(RedisCacheClient, "get", side_effect=RedisTimeout("Timeout reading")),
+        mock.patch.object(RedisCacheClient, "set", side_effect=RedisTimeout("Timeout reading")),
+        mock.patch.object(shared, "_now", lambda: clock[0], create=True),
+    ):
+        # One request's throttle and role lookups: only the first waits on the hung server.
+        assert hung.get("throttle", []) == []
+        hung.set("throttle", [1])
+        assert hung.get("role", "miss") == "miss"
+        assert RedisCacheClient.get.call_count + RedisCacheClient.set.call_count == 1
+        clock[0] += 5.1  # tried again after the window, and still hung: the next one is longer
+        assert hung.get("throttle", []) == []
+        clock[0] += 9.9
+        assert hung.get("throttle", []) == []
+        assert RedisCacheClient.get.call_count == 2
+    with (
+        mock.patch.object(RedisCacheClient, "get", return_value="cached"),
+        mock.patch.object(shared, "_now", lambda: clock[0] + 0.2, create=True),
+    ):
+        assert hung.get("role") == "cached"  # back: answered, and the skipping is over
+        assert hung.get("role") == "cached"
+        assert RedisCacheClient.get.call_count == 2

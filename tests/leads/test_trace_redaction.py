@@ -144,6 +144,32 @@ def test_old_records_with_free_text_are_redacted_for_reps(west_org, manager_clie
     assert full["reason"] == reason
 
 
+def test_a_colleagues_load_in_the_reason_is_hidden_from_reps(west_org, manager_client):
+    """A load-balanced pick's sentence names the chosen rep's open leads: a colleague's load for
+    whoever owns the lead next (found in the end-to-end trial: "fewest open leads (52)")."""
+    alice, bob = (Rep.objects.get(user__username=name) for name in ("alice", "bob"))
+    lead = LeadFactory(owner=alice, status="assigned")
+    reason = "Everyone else: fewest open leads (52) among 4 reps (skipped 1 ineligible) of US-WEST"
+    trace = {"outcome": "assigned", "reason": reason, "rules": []}
+    Assignment.objects.create(lead=lead, rep=bob, kind="auto", reason=reason, trace=trace)
+    LeadActivity.objects.create(lead=lead, kind="assigned", note=reason, data={"trace": trace})
+    client = _client(alice.user)
+    assignments = client.get(f"/api/leads/{lead.pk}/assignments/")
+    activity = client.get(f"/api/leads/{lead.pk}/activity/")
+    for response in (assignments, activity):
+        assert response.status_code == 200
+        assert "(52)" not in response.content.decode()
+    row = assignments.json()["results"][0]
+    assert row["reason"] == (
+        "Everyone else: fewest open leads among 4 reps (skipped 1 ineligible) of US-WEST"
+    )
+    assert row["trace"]["reason"] == row["reason"]
+    assert activity.json()["results"][-1]["note"] == row["reason"]
+    # Managers read the record as it was written.
+    full = manager_client.get(f"/api/leads/{lead.pk}/assignments/").json()["results"][0]
+    assert full["reason"] == reason
+
+
 # --- time-off reasons are codes ------------------------------------------------------------------
 
 PERIOD = {"starts_at": "2026-12-21T00:00:00Z", "ends_at": "2027-01-04T00:00:00Z"}

@@ -250,7 +250,11 @@ def test_a_document_period_overlapping_a_kept_one_is_a_400(manager_client, west_
     )
     document = routing_config_export()
     document["reps"][0]["time_off"] = [
-        {"starts_at": "2027-01-01T00:00:00Z", "ends_at": "2027-01-10T00:00:00Z", "reason": "vacation"}
+        {
+            "starts_at": "2027-01-01T00:00:00Z",
+            "ends_at": "2027-01-10T00:00:00Z",
+            "reason": "vacation",
+        }
     ]
     response = manager_client.put(CONFIG, document, format="json")
     assert response.status_code == 400

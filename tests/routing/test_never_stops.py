@@ -178,6 +178,27 @@ def test_a_broken_configuration_routes_with_the_last_good_one_and_alerts_manager
     assert client.get("/healthz").json()["status"] == "ok"
 
 
+def test_healthz_names_a_break_made_outside_a_versioned_edit(
+    versioned, client, eager_tasks, django_capture_on_commit_callbacks
+):
+    """Found in the end-to-end trial: a rule broken by SQL (no new version) read
+    "v3 does not compile; routing uses v3, the last that compiled"."""
+    with django_capture_on_commit_callbacks(execute=True):
+        services.lead_route(lead_id=enterprise_lead().pk)
+    _break_the_enterprise_rule(versioned)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.lead_route(lead_id=enterprise_lead().pk).outcome == "assigned"
+    number = versioned["version"].number
+    body = client.get("/healthz").json()
+    assert body["status"] == "degraded"
+    (reason,) = [r for r in body["reasons"] if "does not compile" in r]
+    assert reason.startswith(
+        f"routing configuration v{number}, as changed since outside a versioned edit, "
+        "does not compile (rules."
+    )
+    assert reason.endswith(f"routing uses v{number} as it last compiled")
+
+
 def test_simulate_and_the_sweep_keep_working_on_a_broken_configuration(versioned, manager_client):
     now = timezone.now()
     lead = services.lead_route(lead_id=enterprise_lead().pk, now=now).lead
