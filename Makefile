@@ -48,7 +48,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 typecheck: install
-	$(VENV)/bin/mypy apps/routing/engine
+	$(VENV)/bin/mypy apps/engine
 
 bench: install
 	$(PY) bench/engine.py

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from apps.routing.engine import (
+from apps.engine import (
     ConfigSnapshot,
     LeadFacts,
     RepLoad,

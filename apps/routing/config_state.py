@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.notifications.services import notify_config_broken
-from apps.routing.engine import ConfigSnapshot, snapshot_to_json
+from apps.engine import ConfigSnapshot, snapshot_to_json
 from apps.routing.models import RoutingConfigState
 
 logger = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from apps.routing.config_state import (
     config_state_forget,
     config_state_good,
 )
-from apps.routing.engine import (
+from apps.engine import (
     CompiledConfig,
     ConfigError,
     ConfigSnapshot,

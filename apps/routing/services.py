@@ -32,7 +32,7 @@ from apps.leads.models import (
 )
 from apps.notifications.services import outbox_write
 from apps.reps.models import Rep
-from apps.routing.engine import Decision, LeadFacts, RepLoad, RotationState, decide
+from apps.engine import Decision, LeadFacts, RepLoad, RotationState, decide
 from apps.routing.models import Assignment, AssignmentKind
 from apps.routing.models import RotationState as RotationStateRow
 from apps.routing.selectors import (

@@ -48,8 +48,8 @@ from apps.leads.models import Lead, LeadActivity, LeadActivityKind, LeadStatus
 from apps.notifications.services import outbox_write
 from apps.reps.models import Rep, TimeOff
 from apps.routing import services as routing_services
-from apps.routing.engine import ConfigError, Decision, RepLoad, RepProfile, RotationState, decide
-from apps.routing.engine.eligibility import compile_rep
+from apps.engine import ConfigError, Decision, RepLoad, RepProfile, RotationState, decide
+from apps.engine.eligibility import compile_rep
 from apps.routing.models import Assignment, AssignmentKind
 from apps.routing.models import RotationState as RotationStateRow
 from apps.routing.selectors import (

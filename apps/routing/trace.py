@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from apps.routing.engine import Why
+from apps.engine import Why
 
 __all__ = ["GENERIC_WORDS", "reason_for_viewer", "trace_for_viewer"]
 

@@ -10,7 +10,7 @@ from apps.accounts.models import Account
 from apps.leads.models import Lead
 from apps.reps.models import Rep
 from apps.routing.config import routing_config_export
-from apps.routing.engine import compile_config
+from apps.engine import compile_config
 from apps.routing.selectors import config_snapshot_build
 from apps.routing.services import lead_route
 from apps.rules.models import RoutingRule

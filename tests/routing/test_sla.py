@@ -18,7 +18,7 @@ from django.utils import timezone
 from apps.leads.models import Lead, LeadActivity, LeadStatus
 from apps.leads.services import lead_contact
 from apps.reps.models import Rep
-from apps.routing.engine import RepProfile, TimeOffPeriod, WorkingWindow
+from apps.engine import RepProfile, TimeOffPeriod, WorkingWindow
 from apps.routing.models import Assignment
 from apps.routing.services import lead_reassign, lead_route
 from apps.routing.sla import sla_deadline, sla_sweep

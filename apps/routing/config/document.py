@@ -26,7 +26,7 @@ from apps.core.validators import (
     validate_time_zone,
 )
 from apps.reps.models import TimeOffReason
-from apps.routing.engine import (
+from apps.engine import (
     ConfigError,
     ConfigSnapshot,
     RepProfile,

@@ -7,7 +7,7 @@ import datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apps.routing.engine import RepLoad, RotationState
+from apps.engine import RepLoad, RotationState
 
 from .builders import NOW, config, hours, lead, rep, rule, run
 

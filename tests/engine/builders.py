@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from apps.routing.engine import (
+from apps.engine import (
     CompiledConfig,
     ConfigSnapshot,
     Decision,

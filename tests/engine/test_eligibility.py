@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from apps.routing.engine import TimeOffPeriod
+from apps.engine import TimeOffPeriod
 
 from .builders import UTC, config, hours, lead, load, rep, rule, run
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.routing.engine import TerritoryDef, lead_territory
+from apps.engine import TerritoryDef, lead_territory
 
 from .builders import TREE, config, lead, load, rep, rule, run
 

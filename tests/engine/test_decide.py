@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from apps.routing.engine import RotationState
+from apps.engine import RotationState
 
 from .builders import config, lead, load, rep, rule, run
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from apps.routing.engine import ConfigError, TerritoryDef, TimeOffPeriod
+from apps.engine import ConfigError, TerritoryDef, TimeOffPeriod
 
 from .builders import UTC, config, hours, rep, rule
 

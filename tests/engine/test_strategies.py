@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from apps.routing.engine import RotationState
+from apps.engine import RotationState
 
 from .builders import NOW, config, lead, load, rep, rule, run
 
