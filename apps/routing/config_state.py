@@ -16,8 +16,8 @@ import threading
 from django.db import transaction
 from django.utils import timezone
 
-from apps.notifications.services import notify_config_broken
 from apps.engine import ConfigSnapshot, snapshot_to_json
+from apps.notifications.services import notify_config_broken
 from apps.routing.models import RoutingConfigState
 
 logger = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
-from apps.leads.models import Lead, LeadStatus
 from apps.engine import ConfigError
+from apps.leads.models import Lead, LeadStatus
 from apps.routing.selectors import config_current
 
 __all__ = ["config_problems", "leads_stuck_new", "stuck_new_problems"]

@@ -16,13 +16,6 @@ from django.db import connection
 from django.db.models import Count, Q
 
 from apps.accounts.models import Account
-from apps.leads.models import Lead, LeadStatus
-from apps.reps.models import Rep, TimeOff, WorkingHours
-from apps.routing.config_state import (
-    config_state_broken,
-    config_state_forget,
-    config_state_good,
-)
 from apps.engine import (
     CompiledConfig,
     ConfigError,
@@ -37,6 +30,13 @@ from apps.engine import (
     WorkingWindow,
     compile_config,
     snapshot_from_json,
+)
+from apps.leads.models import Lead, LeadStatus
+from apps.reps.models import Rep, TimeOff, WorkingHours
+from apps.routing.config_state import (
+    config_state_broken,
+    config_state_forget,
+    config_state_good,
 )
 from apps.routing.models import RotationState as RotationStateRow
 from apps.routing.models import RoutingConfigState, RoutingConfigVersion

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from apps.engine import Decision, LeadFacts, RepLoad, RotationState, decide
 from apps.leads.models import (
     OPEN_STATUSES,
     WORKING_STATUSES,
@@ -32,7 +33,6 @@ from apps.leads.models import (
 )
 from apps.notifications.services import outbox_write
 from apps.reps.models import Rep
-from apps.engine import Decision, LeadFacts, RepLoad, RotationState, decide
 from apps.routing.models import Assignment, AssignmentKind
 from apps.routing.models import RotationState as RotationStateRow
 from apps.routing.selectors import (

@@ -44,12 +44,12 @@ from django.db.models.expressions import RawSQL
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
+from apps.engine import ConfigError, Decision, RepLoad, RepProfile, RotationState, decide
+from apps.engine.eligibility import compile_rep
 from apps.leads.models import Lead, LeadActivity, LeadActivityKind, LeadStatus
 from apps.notifications.services import outbox_write
 from apps.reps.models import Rep, TimeOff
 from apps.routing import services as routing_services
-from apps.engine import ConfigError, Decision, RepLoad, RepProfile, RotationState, decide
-from apps.engine.eligibility import compile_rep
 from apps.routing.models import Assignment, AssignmentKind
 from apps.routing.models import RotationState as RotationStateRow
 from apps.routing.selectors import (

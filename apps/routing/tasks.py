@@ -12,9 +12,9 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from apps.core.broker import broker_publish
+from apps.engine import ConfigError
 from apps.leads.models import Lead, LeadStatus
 from apps.leads.selectors import lead_status
-from apps.engine import ConfigError
 from apps.routing.selectors import config_current
 from apps.routing.services import lead_route, leads_route
 

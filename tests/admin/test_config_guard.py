@@ -7,10 +7,10 @@ import pytest
 from django.contrib.auth.models import User
 
 from apps.accounts.models import Account
+from apps.engine import compile_config
 from apps.leads.models import Lead
 from apps.reps.models import Rep
 from apps.routing.config import routing_config_export
-from apps.engine import compile_config
 from apps.routing.selectors import config_snapshot_build
 from apps.routing.services import lead_route
 from apps.rules.models import RoutingRule

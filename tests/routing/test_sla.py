@@ -15,10 +15,10 @@ from django.core.management import call_command
 from django.db import connections
 from django.utils import timezone
 
+from apps.engine import RepProfile, TimeOffPeriod, WorkingWindow
 from apps.leads.models import Lead, LeadActivity, LeadStatus
 from apps.leads.services import lead_contact
 from apps.reps.models import Rep
-from apps.engine import RepProfile, TimeOffPeriod, WorkingWindow
 from apps.routing.models import Assignment
 from apps.routing.services import lead_reassign, lead_route
 from apps.routing.sla import sla_deadline, sla_sweep

@@ -25,7 +25,6 @@ from apps.core.validators import (
     validate_region_code,
     validate_time_zone,
 )
-from apps.reps.models import TimeOffReason
 from apps.engine import (
     ConfigError,
     ConfigSnapshot,
@@ -36,6 +35,7 @@ from apps.engine import (
     WorkingWindow,
     compile_config,
 )
+from apps.reps.models import TimeOffReason
 from apps.rules.models import MAX_SLA_MINUTES, NoOneEligible, Strategy
 from apps.territories.models import territory_code_validator
 
