@@ -9,7 +9,6 @@ from django.db.models import QuerySet
 
 from apps.core.roles import user_is_manager, user_rep
 from apps.leads.models import Lead, LeadActivity
-from apps.routing.models import Assignment
 
 
 def _lead_queryset() -> QuerySet[Lead]:
@@ -57,12 +56,3 @@ def lead_activity_list(*, lead_id: int) -> QuerySet[LeadActivity]:
     """Everything that happened to a lead (assigned, reminded, reassigned, escalated,
     contacted, closed, notes), oldest first."""
     return LeadActivity.objects.filter(lead_id=lead_id).select_related("actor").order_by("at", "id")
-
-
-def lead_assignment_list(*, lead_id: int) -> QuerySet[Assignment]:
-    """A lead's assignment history, oldest first."""
-    return (
-        Assignment.objects.filter(lead_id=lead_id)
-        .select_related("rep__user", "actor")
-        .order_by("assigned_at", "id")
-    )

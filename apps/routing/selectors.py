@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from apps.accounts.models import Account
 from apps.engine import (
@@ -38,8 +38,8 @@ from apps.routing.config_state import (
     config_state_forget,
     config_state_good,
 )
+from apps.routing.models import Assignment, RoutingConfigState, RoutingConfigVersion
 from apps.routing.models import RotationState as RotationStateRow
-from apps.routing.models import RoutingConfigState, RoutingConfigVersion
 from apps.rules.models import RoutingRule
 from apps.territories.models import Territory
 
@@ -388,12 +388,12 @@ def rep_loads(
     now: datetime,
     rep_ids: Iterable[int] | None = None,
     need_rates: bool = True,
-    lock: bool = False,
 ) -> dict[int, RepLoad]:
     """Live load of every rep (or of `rep_ids`) at `now`: one query, plus rates when needed.
 
-    `lock`: lock the rows read (in id order) until the transaction ends, so the counts stay
-    exact. Plain SQL because routing reads it for every batch (the ORM doubled its cost).
+    Unlocked: routing's first look. Writers read exact counters under the rows' locks
+    (apps.routing.locking.rep_counters_lock). Plain SQL because routing reads it for every
+    batch (the ORM doubled its cost).
     """
     sql = (
         "SELECT id, away, open_leads_count, assigned_today, assigned_today_date,"
@@ -405,8 +405,6 @@ def rep_loads(
         if not params:
             return {}
         sql += f" WHERE id IN ({', '.join(['%s'] * len(params))})"
-    if lock and connection.features.has_select_for_update:
-        sql += " ORDER BY id FOR UPDATE"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -452,6 +450,13 @@ def rotation_states(*, rule_ids: Iterable[int] | None = None) -> dict[int, Rotat
 
 
 def rep_ids_who_held(*, lead_id: int) -> frozenset[int]:
-    from apps.routing.models import Assignment
-
     return frozenset(Assignment.objects.filter(lead_id=lead_id).values_list("rep_id", flat=True))
+
+
+def lead_assignment_list(*, lead_id: int) -> QuerySet[Assignment]:
+    """A lead's assignment history, oldest first."""
+    return (
+        Assignment.objects.filter(lead_id=lead_id)
+        .select_related("rep__user", "actor")
+        .order_by("assigned_at", "id")
+    )

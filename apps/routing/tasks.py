@@ -15,8 +15,9 @@ from apps.core.broker import broker_publish
 from apps.engine import ConfigError
 from apps.leads.models import Lead, LeadStatus
 from apps.leads.selectors import lead_status
+from apps.routing.route import lead_route, leads_route
 from apps.routing.selectors import config_current
-from apps.routing.services import lead_route, leads_route
+from apps.routing.sla_sweep import sla_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +131,4 @@ def reassign_inactive() -> dict[str, int]:
 
     Overlapping runs are safe: each lead is handled under its own SKIP LOCKED row lock.
     """
-    from apps.routing.sla import sla_sweep
-
     return sla_sweep(now=timezone.now())

@@ -276,7 +276,7 @@ SERVICE_ACTIONS = {
 
 @pytest.mark.parametrize("name", SERVICE_ACTIONS)
 def test_service_refuses_a_rep_whose_lead_was_just_moved(rita, otto, name):
-    from apps.leads import services
+    from apps.routing import lead_work as services
 
     lead = LeadFactory(owner=rita, status="assigned")
     # Moved to otto after rita's page (or the view's permission check) saw it as hers.
@@ -292,7 +292,7 @@ def test_service_refuses_a_rep_whose_lead_was_just_moved(rita, otto, name):
 
 @pytest.mark.parametrize("name", SERVICE_ACTIONS)
 def test_a_manager_acts_on_any_lead(manager_user, rita, name):
-    from apps.leads import services
+    from apps.routing import lead_work as services
 
     lead = LeadFactory(owner=rita, status="assigned")
     getattr(services, SERVICE_ACTIONS[name])(lead_id=lead.pk, actor=manager_user)

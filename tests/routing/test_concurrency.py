@@ -72,7 +72,7 @@ def test_a_manual_reassign_and_a_sweep_queue_instead_of_deadlocking(west_org, mo
     from django.utils import timezone
 
     from apps.reps.models import Rep
-    from apps.routing import services
+    from apps.routing import reassign, services
     from apps.routing.sla import sla_sweep
 
     t0 = timezone.now().replace(microsecond=0) - timedelta(days=1)
@@ -84,14 +84,14 @@ def test_a_manual_reassign_and_a_sweep_queue_instead_of_deadlocking(west_org, mo
         services.lead_route(lead_id=lead.pk, now=t0)
     carol = Rep.objects.get(user__username="carol")
     paused, resume = threading.Event(), threading.Event()
-    real_release = services.rep_counters_release
+    real_start = reassign.assignment_start
 
-    def slow_release(*, rep_id: int) -> None:
-        paused.set()
+    def slow_start(**kwargs):  # type: ignore[no-untyped-def]
+        paused.set()  # both reps' rows are locked by now
         resume.wait(10)
-        real_release(rep_id=rep_id)
+        return real_start(**kwargs)
 
-    monkeypatch.setattr(services, "rep_counters_release", slow_release)
+    monkeypatch.setattr(reassign, "assignment_start", slow_start)
     outcome: dict[str, object] = {}
 
     def run(name: str, work) -> None:  # type: ignore[no-untyped-def]

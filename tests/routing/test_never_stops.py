@@ -13,7 +13,7 @@ from django.utils import timezone
 from apps.engine import ConfigError
 from apps.leads.models import Lead, LeadStatus
 from apps.reps.models import Rep
-from apps.routing import services, sla
+from apps.routing import planning, services, sla, sla_pages, writers
 from apps.routing.config import config_version_record
 from apps.routing.models import Assignment, AssignmentKind, RoutingConfigState
 from apps.routing.selectors import config_cache_clear, config_current
@@ -27,6 +27,11 @@ pytestmark = pytest.mark.django_db
 
 def enterprise_lead(**kwargs) -> Lead:  # type: ignore[no-untyped-def]
     return LeadFactory(company_size=5000, country="US", region="US-CA", **kwargs)
+
+
+def _pin_writers(monkeypatch, single_statement: bool) -> None:  # type: ignore[no-untyped-def]
+    chosen = writers.POSTGRES_WRITERS if single_statement else writers.ORM_WRITERS
+    monkeypatch.setattr(writers, "PINNED", chosen)
 
 
 @pytest.fixture
@@ -60,7 +65,7 @@ def test_a_lead_routed_right_after_a_reorder_follows_the_new_order(
 @pytest.mark.postgres
 @pytest.mark.parametrize("single_statement", [True, False], ids=["one-statement", "orm"])
 def test_a_first_assignment_records_its_version(versioned, monkeypatch, single_statement):
-    monkeypatch.setattr(services, "SINGLE_STATEMENT_WRITES", single_statement)
+    _pin_writers(monkeypatch, single_statement)
     result = services.lead_route(lead_id=enterprise_lead().pk)
     stored = Assignment.objects.get(lead=result.lead)
     assert stored.kind == AssignmentKind.AUTO
@@ -106,7 +111,7 @@ def test_a_duplicate_records_the_version_in_force(versioned):
 
 @pytest.mark.parametrize("single_statement", [True, False], ids=["one-statement", "orm"])
 def test_a_sweep_move_records_its_version(versioned, monkeypatch, single_statement):
-    monkeypatch.setattr(services, "SINGLE_STATEMENT_WRITES", single_statement)
+    _pin_writers(monkeypatch, single_statement)
     now = timezone.now()
     lead = services.lead_route(lead_id=enterprise_lead().pk, now=now).lead
     version = config_version_record(actor=None, source="system", summary="later change")
@@ -247,7 +252,7 @@ def test_route_pending_routes_the_others_when_one_lead_fails(west_org, monkeypat
     old = timezone.now() - timedelta(minutes=10)
     leads = [enterprise_lead(created_at=old) for _ in range(4)]
     bad = leads[1]
-    monkeypatch.setattr(services, "lead_facts", _failing_for(bad.pk, services.lead_facts))
+    monkeypatch.setattr(planning, "lead_facts", _failing_for(bad.pk, planning.lead_facts))
     counts = route_pending()
     assert counts == {"assigned": 3, "error": 1}
     statuses = dict(Lead.objects.values_list("pk", "status"))
@@ -259,7 +264,7 @@ def test_route_pending_routes_the_others_when_one_lead_fails(west_org, monkeypat
 def test_a_route_lead_batch_with_a_failing_lead_still_routes_its_own(west_org, monkeypatch):
     bad = enterprise_lead()
     good = enterprise_lead()
-    monkeypatch.setattr(services, "lead_facts", _failing_for(bad.pk, services.lead_facts))
+    monkeypatch.setattr(planning, "lead_facts", _failing_for(bad.pk, planning.lead_facts))
     # The good lead's task takes the waiting bad one along in its batch.
     assert services.lead_route(lead_id=good.pk, batch=10).outcome == "assigned"
     assert Lead.objects.get(pk=bad.pk).status == LeadStatus.NEW
@@ -269,14 +274,14 @@ def test_the_sweep_moves_the_others_when_one_lead_fails(west_org, monkeypatch, c
     now = timezone.now()
     leads = [services.lead_route(lead_id=enterprise_lead().pk, now=now).lead for _ in range(4)]
     bad = leads[2]
-    real = sla._move
+    real = sla_pages.move
 
     def move(page, lead, **kwargs):  # type: ignore[no-untyped-def]
         if lead.pk == bad.pk:
             raise RuntimeError("engine bug")
         return real(page, lead, **kwargs)
 
-    monkeypatch.setattr(sla, "_move", move)
+    monkeypatch.setattr(sla_pages, "move", move)
     counts = sla.sla_sweep(now=now + timedelta(minutes=31))
     assert (counts["reassigned"], counts["errors"]) == (3, 1)
     assert Lead.objects.get(pk=bad.pk).reassignment_count == 0  # the next sweep retries it

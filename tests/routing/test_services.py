@@ -9,10 +9,16 @@ import pytest
 from django.utils import timezone
 
 from apps.leads.models import Lead, LeadStatus
-from apps.leads.services import lead_contact, lead_convert
 from apps.reps.models import Rep
 from apps.routing.models import Assignment, ImmutableRecordError, RotationState
-from apps.routing.services import RoutingError, lead_reassign, lead_reroute, lead_route
+from apps.routing.services import (
+    RoutingError,
+    lead_contact,
+    lead_convert,
+    lead_reassign,
+    lead_reroute,
+    lead_route,
+)
 from tests.factories import LeadFactory, TimeOffFactory
 
 pytestmark = pytest.mark.django_db

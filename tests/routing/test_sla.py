@@ -15,13 +15,11 @@ from django.core.management import call_command
 from django.db import connections
 from django.utils import timezone
 
-from apps.engine import RepProfile, TimeOffPeriod, WorkingWindow
 from apps.leads.models import Lead, LeadActivity, LeadStatus
-from apps.leads.services import lead_contact
 from apps.reps.models import Rep
 from apps.routing.models import Assignment
-from apps.routing.services import lead_reassign, lead_route
-from apps.routing.sla import sla_deadline, sla_sweep
+from apps.routing.services import lead_contact, lead_reassign, lead_route
+from apps.routing.sla import sla_sweep
 from routing_portal.celery import app
 from tests.factories import LeadFactory, TimeOffFactory, WorkingHoursFactory
 
@@ -320,49 +318,6 @@ def test_command_rejects_a_bad_date(west_org):
         call_command("reassign_inactive", as_of="yesterday-ish")
 
 
-def test_business_hours_deadline_pauses_at_night_weekends_and_time_off():
-    la = ZoneInfo("America/Los_Angeles")
-    rep = RepProfile(
-        rep_id=1,
-        username="alice",
-        time_zone="America/Los_Angeles",
-        working_hours=(
-            WorkingWindow(
-                weekdays=frozenset({0, 1, 2, 3, 4}),
-                start=datetime.strptime("09:00", "%H:%M").time(),
-                end=datetime.strptime("17:00", "%H:%M").time(),
-            ),
-        ),
-    )
-    friday = datetime(2025, 3, 14, 16, 50, tzinfo=la)
-    assert sla_deadline(start=friday, minutes=30, rep=rep, business_hours=True) == datetime(
-        2025, 3, 17, 9, 20, tzinfo=la
-    )
-    assert sla_deadline(
-        start=friday, minutes=30, rep=rep, business_hours=False
-    ) == friday + timedelta(minutes=30)
-    sunday = datetime(2025, 3, 16, 12, 0, tzinfo=la)
-    assert sla_deadline(start=sunday, minutes=60, rep=rep, business_hours=True) == datetime(
-        2025, 3, 17, 10, 0, tzinfo=la
-    )
-    monday_off = RepProfile(
-        **{**{f: getattr(rep, f) for f in ("rep_id", "username", "time_zone", "working_hours")}},
-        time_off=(
-            TimeOffPeriod(
-                starts_at=datetime(2025, 3, 17, 9, 0, tzinfo=la),
-                ends_at=datetime(2025, 3, 17, 12, 0, tzinfo=la),
-            ),
-        ),
-    )
-    assert sla_deadline(start=friday, minutes=30, rep=monday_off, business_hours=True) == datetime(
-        2025, 3, 17, 12, 20, tzinfo=la
-    )
-    anytime = RepProfile(rep_id=2, username="bob")
-    assert sla_deadline(
-        start=friday, minutes=30, rep=anytime, business_hours=True
-    ) == friday + timedelta(minutes=30)
-
-
 @pytest.mark.django_db
 def test_business_hours_deadline_waits_for_working_time(
     west_org, settings, sweep, django_capture_on_commit_callbacks
@@ -472,7 +427,7 @@ def test_two_concurrent_sweeps_move_each_lead_once(west_org):
 def test_an_overdue_page_is_read_in_index_order_from_its_keyset(west_org):
     from django.db import connection
 
-    from apps.routing.sla import _page_after
+    from apps.routing.sla_sweep import _page_after
 
     overdue = Lead.objects.filter(status="assigned", escalated_at__isnull=True, sla_due_at__lte=T0)
     with connection.cursor() as cursor:

@@ -17,8 +17,7 @@ from rest_framework.views import set_rollback
 
 def _conflict_types() -> tuple[type[Exception], ...]:
     # Imported late: core must not import the apps at module load.
-    from apps.leads.services import LeadStateError
-    from apps.routing.services import RoutingError
+    from apps.routing.services import LeadStateError, RoutingError
 
     return (LeadStateError, RoutingError)
 

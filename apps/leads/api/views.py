@@ -34,14 +34,20 @@ from apps.leads.filtersets import LeadFilterSet
 from apps.leads.models import Lead, LeadActivity
 from apps.leads.selectors import (
     lead_activity_list,
-    lead_assignment_list,
     lead_get,
     lead_get_by_external_id,
     lead_list_visible,
 )
-from apps.leads.services import lead_contact, lead_convert, lead_create, lead_disqualify
 from apps.routing.models import Assignment
-from apps.routing.services import lead_reassign, lead_reroute
+from apps.routing.selectors import lead_assignment_list
+from apps.routing.services import (
+    lead_contact,
+    lead_convert,
+    lead_create,
+    lead_disqualify,
+    lead_reassign,
+    lead_reroute,
+)
 
 _CONFLICT = OpenApiResponse(description='The action does not fit the lead\'s state: `{"detail"}`.')
 

@@ -1,5 +1,6 @@
-"""The one-statement batch write (PostgreSQL) writes exactly what the ORM path writes, and a
-batch routes exactly as the same leads routed one by one."""
+"""The writers (apps.routing.writers): the PostgreSQL one-statement implementation of each kind
+of write stores exactly what the ORM implementation stores, and a batch routes exactly as the
+same leads routed one by one."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from apps.leads.models import Lead, LeadActivity
 from apps.reps.models import Rep
-from apps.routing import services
+from apps.routing import planning, services, writers
 from apps.routing.models import Assignment, RotationState
 from apps.routing.selectors import config_cache_clear
 from tests.factories import LeadFactory
@@ -19,8 +20,14 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
+def _pin_writers(monkeypatch, single_statement: bool) -> None:  # type: ignore[no-untyped-def]
+    """Write through the PostgreSQL statements or through the ORM, whatever the database."""
+    chosen = writers.POSTGRES_WRITERS if single_statement else writers.ORM_WRITERS
+    monkeypatch.setattr(writers, "PINNED", chosen)
+
+
 def _route_four(monkeypatch, single_statement: bool, batch: bool = False) -> list[tuple]:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(services, "SINGLE_STATEMENT_WRITES", single_statement)
+    _pin_writers(monkeypatch, single_statement)
     # alice may hold one open lead: the third enterprise lead must skip her.
     Rep.objects.filter(user__username="alice").update(max_open_leads=1)
     config_cache_clear()
@@ -119,14 +126,14 @@ def test_the_guard_refuses_a_rep_who_filled_up_since_the_decision(west_org, monk
     alice = Rep.objects.get(user__username="alice")
     Rep.objects.filter(pk=alice.pk).update(max_open_leads=1)
     config_cache_clear()
-    real_lock = services._rotations_lock
+    real_lock = planning.rotations_lock
 
     def lock_then_fill(rule_ids):  # type: ignore[no-untyped-def]
         state = real_lock(rule_ids)
         Rep.objects.filter(pk=alice.pk).update(open_leads_count=1)  # "someone else" took one
         return state
 
-    monkeypatch.setattr(services, "_rotations_lock", lock_then_fill)
+    monkeypatch.setattr(planning, "rotations_lock", lock_then_fill)
     lead = LeadFactory(company_size=5000, country="US", region="US-CA")
     result = services.lead_route(lead_id=lead.pk, now=NOW)
     assert result.outcome == "assigned"
@@ -142,7 +149,7 @@ def _sweep_scenario(monkeypatch, single_statement: bool) -> list[object]:  # typ
 
     from apps.routing.sla import sla_sweep
 
-    monkeypatch.setattr(services, "SINGLE_STATEMENT_WRITES", single_statement)
+    _pin_writers(monkeypatch, single_statement)
     config_cache_clear()
     leads = [
         LeadFactory(email=f"s{i}@acme{i}.com", company_size=5000, country="US", region="US-CA")

@@ -1,0 +1,53 @@
+"""Lead intake: save a new lead (idempotent on external_id) and queue its routing on commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from apps.leads.models import Lead
+from apps.leads.services import email_domain_of
+from apps.routing.tasks import route_lead_enqueue
+
+
+def _lead_insert(lead: Lead) -> None:
+    if transaction.get_connection().in_atomic_block:
+        # A savepoint, so a lost external_id race leaves the caller's transaction usable.
+        with transaction.atomic():
+            lead.save(force_insert=True)
+    else:
+        # Autocommit: one INSERT round trip, no BEGIN/COMMIT (intake's hot path).
+        lead.save(force_insert=True)
+
+
+def lead_create(*, data: dict[str, Any], submitted_by: Any = None) -> tuple[Lead, bool]:
+    """Save a validated lead as `new`, sent by `submitted_by`, and queue its routing on commit.
+
+    Returns `(lead, created)`; an `external_id` this account already sent returns its existing
+    lead and routes nothing, also when two identical requests race (the unique constraint
+    decides, without a prior read). Another account's identical key is another lead.
+    """
+    external_id = data.get("external_id") or None
+    email = data["email"].strip().lower()
+    lead = Lead(**{**data, "email": email, "external_id": external_id}, submitted_by=submitted_by)
+    lead.email_domain = email_domain_of(email)
+    try:
+        _lead_insert(lead)
+    except IntegrityError as error:
+        existing = (
+            Lead.objects.filter(external_id=external_id, submitted_by=submitted_by)
+            .order_by()
+            .first()
+            if external_id is not None and submitted_by is not None
+            else None
+        )
+        if existing is None:
+            raise error from None  # another constraint failed: not an idempotent repeat
+        return existing, False
+    # On commit: immediately in autocommit, after the caller's transaction otherwise.
+    route_lead_enqueue(lead.pk)
+    return lead, True
+
+
+__all__ = ["lead_create"]

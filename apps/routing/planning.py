@@ -1,0 +1,297 @@
+"""Routing's plan: which rep takes each lead of a batch, decided by the engine on locked rows.
+
+Nothing here writes a lead, an assignment or a counter: `routes_plan` decides and moves the
+locked reps' counters in memory; the assignment writer (apps.routing.writers) stores the plan.
+Capacity is the engine's call alone: it decides on loads read under the reps' row locks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from apps.engine import Decision, LeadFacts, RepLoad, RotationState, decide
+from apps.leads.models import WORKING_STATUSES, Lead, LeadStatus
+from apps.routing.counters import RepCounters
+from apps.routing.locking import rep_counters_lock, rotations_lock
+from apps.routing.selectors import (
+    CurrentConfig,
+    config_cache_clear,
+    config_current,
+    lead_facts,
+    rep_caps,
+    rep_loads,
+    rotation_states,
+)
+from apps.routing.sla_clock import assignment_due
+
+logger = logging.getLogger(__name__)
+
+#: Attempts to commit a decision when a concurrent transaction changed the rep's load.
+_MAX_PICK_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Take:
+    """A decided assignment about to be written."""
+
+    lead: Lead
+    decision: Decision
+    config: CurrentConfig
+    kind: str
+    reason: str
+    now: datetime
+    actor: Any
+
+    @property
+    def rep_id(self) -> int:
+        assert self.decision.rep_id is not None
+        return self.decision.rep_id
+
+    @property
+    def first(self) -> bool:
+        """The lead's first owner (it was never assigned, or waits unrouted)."""
+        return self.lead.status in (LeadStatus.NEW, LeadStatus.UNROUTED)
+
+    @property
+    def previous_owner_id(self) -> int | None:
+        """The rep the lead moves away from (a reroute), if any."""
+        return self.lead.owner_id if self.lead.status in WORKING_STATUSES else None
+
+    def lead_values(self) -> dict[str, Any]:
+        """The lead's fields once assigned (attribute names)."""
+        return {
+            "status": LeadStatus.ASSIGNED,
+            "owner_id": self.rep_id,
+            "rule_id": self.decision.rule_id,
+            "territory_id": self.config.territory_ids_by_code.get(self.decision.territory or ""),
+            "assigned_at": self.now,
+            "sla_due_at": assignment_due(
+                config=self.config, decision=self.decision, rep_id=self.rep_id, now=self.now
+            ),
+        }
+
+
+@dataclass(frozen=True)
+class RoutesPlan:
+    """What `routes_plan` decided: a decision per lead (in order), the assignments to write,
+    and the locked reps' counters moved by them."""
+
+    config: CurrentConfig
+    decisions: list[Decision]
+    takes: list[Take]
+    counters: dict[int, RepCounters]
+
+
+def _merge_trace(full: Decision, final: Decision) -> dict[str, Any]:
+    """The first pass's rule entries up to the winner, with the winner's entry from the locked pass."""
+    earlier = [
+        entry for entry in full.trace.get("rules", []) if entry.get("rule") != final.rule_name
+    ]
+    return {**final.trace, "rules": [*earlier, *final.trace.get("rules", [])]}
+
+
+def _assigned(decision: Decision) -> bool:
+    return (
+        decision.outcome == "assigned"
+        and decision.rule_id is not None
+        and decision.rep_id is not None
+    )
+
+
+def _load_taken(load: RepLoad | None, *, rep_id: int, now: datetime) -> RepLoad:
+    """`load` with one more open lead and one more assignment today."""
+    if load is None:
+        return RepLoad(rep_id=rep_id, open_leads=1, leads_today=1, last_assigned_at=now)
+    return replace(
+        load,
+        open_leads=load.open_leads + 1,
+        leads_today=load.leads_today + 1,
+        last_assigned_at=now,
+    )
+
+
+def _load_counts(load: RepLoad | None) -> tuple[Any, ...]:
+    if load is None:
+        return (False, 0, 0, None)
+    return (load.away, load.open_leads, load.leads_today, load.last_assigned_at)
+
+
+@dataclass(frozen=True)
+class _Pick:
+    """The plan for one lead: a decision, and whether it was confirmed on a locked cursor."""
+
+    decision: Decision
+    confirmed: bool
+
+
+def _picks(
+    *,
+    config: CurrentConfig,
+    facts: Sequence[LeadFacts],
+    first: Sequence[Decision],
+    loads: Mapping[int, RepLoad],
+    rotations: dict[int, RotationState],
+    now: datetime,
+) -> list[_Pick]:
+    """Pick a rep for each lead in order, from the locked cursors in `rotations` (a rule chosen
+    on a second look is locked here and added to it), each pick counting against its rep's load
+    and advancing its rule's cursor for the leads after it. Writes nothing."""
+    loads, cursors = dict(loads), dict(rotations)
+    picks: list[_Pick] = []
+    for fact, decision in zip(facts, first, strict=True):
+        confirmed = False
+        for _ in range(_MAX_PICK_ATTEMPTS):
+            if not _assigned(decision):
+                break
+            rule_id = decision.rule_id
+            assert rule_id is not None
+            if rule_id not in cursors:
+                locked = rotations_lock([rule_id])
+                rotations.update(locked)
+                cursors.update(locked)
+            pick = decide(
+                config.compiled,
+                fact,
+                loads=loads,
+                rotations={rule_id: cursors[rule_id]},
+                now=now,
+                only_rule_id=rule_id,
+            )
+            if _assigned(pick):
+                assert pick.rep_id is not None
+                decision, confirmed = replace(pick, trace=_merge_trace(decision, pick)), True
+                if pick.new_rotation is not None:
+                    cursors[rule_id] = pick.new_rotation
+                loads[pick.rep_id] = _load_taken(
+                    loads.get(pick.rep_id), rep_id=pick.rep_id, now=now
+                )
+                break
+            # The rule found no one on the locked cursor (an earlier lead of this batch, or a
+            # concurrent transaction, filled its reps): decide again from scratch.
+            decision = decide(config.compiled, fact, loads=loads, rotations={}, now=now)
+        picks.append(_Pick(decision=decision, confirmed=confirmed))
+    return picks
+
+
+def _caps_stale(config: CurrentConfig, caps: Mapping[int, tuple[int | None, int | None]]) -> bool:
+    """Whether a rep's stored limits differ from those the compiled configuration holds."""
+    for rep_id, live in caps.items():
+        rep = config.compiled.reps.get(rep_id)
+        if rep is not None and (rep.max_open, rep.max_daily) != live:
+            return True
+    return False
+
+
+def routes_plan(
+    leads: Sequence[Lead],
+    *,
+    kinds: Sequence[str],
+    config: CurrentConfig,
+    now: datetime,
+    actor: Any,
+    reason_prefix: str = "",
+) -> RoutesPlan:
+    """Decide for the locked `leads`, in order: the assignments to write and the counters.
+
+    Lock order (apps.routing.locking): lead rows (the caller's), then every rule's rotation row
+    (by rule id), then rep rows. Holding all the rules' rows, two routing transactions (or
+    routing and a sweep) queue behind each other instead of deadlocking, and a lead that falls
+    back to a later rule needs no further rule lock. The picks come from the locked cursors,
+    each counting against its rep for the leads after it; then the picked reps' rows are locked
+    and read: a rep a concurrent transaction filled up meanwhile means planning again with the
+    exact counts, and limits changed since the configuration was compiled mean compiling it
+    again. Every take sits on a locked rep the engine found room with. A lead no one can take
+    gets no take.
+    """
+    rotations = rotations_lock(rule.rule_id for rule in config.snapshot.rules if rule.rule_id)
+    facts = [lead_facts(lead) for lead in leads]
+    loads: dict[int, RepLoad] = rep_loads(now=now)
+    no_rotations: Mapping[int, RotationState] = {}
+    first = [
+        decide(config.compiled, fact, loads=loads, rotations=no_rotations, now=now)
+        for fact in facts
+    ]
+    counters: dict[int, RepCounters] = {}
+    # A reroute releases the lead's current owner: that rep's row is locked with the picked
+    # ones, in id order, never after them (a manual reassign locks its two reps the same way).
+    owners = {lead.owner_id for lead in leads if lead.status in WORKING_STATUSES}
+    refreshed = False
+    while True:
+        picks = _picks(
+            config=config, facts=facts, first=first, loads=loads, rotations=rotations, now=now
+        )
+        picked = {pick.decision.rep_id for pick in picks if pick.confirmed} | owners
+        unlocked = sorted(rep for rep in picked if rep is not None and rep not in counters)
+        if not unlocked:
+            break
+        exact = rep_counters_lock(unlocked)
+        counters.update(exact)
+        stale = False
+        for rep_id, locked in exact.items():
+            before = loads.get(rep_id)
+            rate = before.conversion_rate_90d if before is not None else None
+            load = locked.load(now, conversion_rate=rate)
+            stale = stale or _load_counts(before) != _load_counts(load)
+            loads[rep_id] = load
+        if not refreshed and _caps_stale(config, rep_caps(rep_ids=unlocked)):
+            # A limit changed since the configuration was compiled: compile it again now.
+            config_cache_clear()
+            refreshed, config = True, config_current()
+            rotations.update(
+                rotations_lock(
+                    r.rule_id
+                    for r in config.snapshot.rules
+                    if r.rule_id and r.rule_id not in rotations
+                )
+            )
+            first = [
+                decide(config.compiled, fact, loads=loads, rotations=no_rotations, now=now)
+                for fact in facts
+            ]
+            stale = True
+        if not stale:
+            break
+        logger.info("A picked rep's load or limits changed concurrently; planning again")
+
+    takes = [
+        Take(
+            lead=lead,
+            decision=pick.decision,
+            config=config,
+            kind=kind,
+            reason=reason_prefix + pick.decision.reason,
+            now=now,
+            actor=actor,
+        )
+        for lead, kind, pick in zip(leads, kinds, picks, strict=True)
+        if pick.confirmed
+    ]
+    for take in takes:
+        previous = take.previous_owner_id
+        if previous is not None and previous in counters:
+            counters[previous].release()
+        counters[take.rep_id].take(now)
+    return RoutesPlan(
+        config=config,
+        decisions=[pick.decision for pick in picks],
+        takes=takes,
+        counters=counters,
+    )
+
+
+def routing_simulate(*, facts: LeadFacts, at: datetime | None = None) -> Decision:
+    """What routing would do for these lead facts at `at`: same engine, no writes, no rotation."""
+    now = at or timezone.now()
+    config = config_current()
+    return decide(
+        config.compiled, facts, loads=rep_loads(now=now), rotations=rotation_states(), now=now
+    )
+
+
+__all__ = ["RoutesPlan", "Take", "routes_plan", "routing_simulate"]
