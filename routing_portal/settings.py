@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.rules",
     "apps.leads",
+    "apps.configuration",
     "apps.routing",
     "apps.notifications",
 ]

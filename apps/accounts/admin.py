@@ -8,8 +8,8 @@ from django import forms
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from apps.configuration.admin_forms import ConfigAdminMixin, ConfigItemFormMixin
 from apps.core.admin_utils import ConfigVersionAdminMixin
-from apps.routing.config.admin_forms import ConfigAdminMixin, ConfigItemFormMixin
 
 from .models import Account
 

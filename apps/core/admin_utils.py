@@ -227,7 +227,7 @@ class ConfigVersionAdminMixin:
     """
 
     def _config_version(self, request: HttpRequest, what: str) -> None:
-        from apps.routing.config import config_version_record
+        from apps.configuration.services import config_version_record
 
         config_version_record(actor=request.user, source="admin", summary=what[:500])
 

@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from apps.configuration.admin_forms import ConfigAdminMixin, ConfigItemFormMixin
+from apps.configuration.export import routing_config_export
 from apps.core.admin_utils import (
     EMPTY,
     CommaSeparatedListField,
@@ -22,8 +24,6 @@ from apps.core.admin_utils import (
     weekdays_label,
 )
 from apps.core.validators import time_zone_choices, validate_language_code
-from apps.routing.config import routing_config_export
-from apps.routing.config.admin_forms import ConfigAdminMixin, ConfigItemFormMixin
 
 from .models import Rep, TimeOff, TimeOffSource, WorkingHours
 

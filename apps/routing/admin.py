@@ -8,9 +8,10 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.configuration.models import RoutingConfigVersion
 from apps.core.admin_utils import ReadOnlyAdminMixin, all_field_names, pretty_json
 
-from .models import Assignment, RotationState, RoutingConfigVersion
+from .models import Assignment, RotationState
 
 
 class CurrentFilter(admin.SimpleListFilter):

@@ -1,4 +1,4 @@
-"""Routing state and records: rotation cursors, assignments and configuration versions."""
+"""Routing state and records: rotation cursors, assignments, the outbox and config state."""
 
 from __future__ import annotations
 
@@ -8,59 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-
-class ImmutableRecordError(Exception):
-    """Raised on an attempt to edit or delete an audit record."""
-
-
-class AppendOnlyQuerySet(models.QuerySet):
-    """Audit records are never deleted, not even in bulk."""
-
-    def delete(self) -> NoReturn:
-        raise ImmutableRecordError(f"{self.model.__name__} records cannot be deleted.")
-
-
-class RoutingConfigVersion(models.Model):
-    """An immutable snapshot of the whole routing configuration document."""
-
-    class Source(models.TextChoices):
-        API = "api", "API"
-        ADMIN = "admin", "Admin"
-        IMPORT = "import", "Import"
-        REORDER = "reorder", "Reorder"
-        SEED = "seed", "Demo seed"
-        SYSTEM = "system", "System"
-
-    number = models.PositiveIntegerField(unique=True)
-    document = models.JSONField()
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="routing_config_versions",
-    )
-    source = models.CharField(max_length=16, choices=Source.choices, default=Source.SYSTEM)
-    summary = models.CharField(max_length=500, blank=True)
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    objects = AppendOnlyQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-number"]
-        get_latest_by = "number"
-
-    def __str__(self) -> str:
-        return f"v{self.number} ({self.created_at:%Y-%m-%d %H:%M})"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise ImmutableRecordError("Configuration versions cannot be edited.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise ImmutableRecordError("Configuration versions cannot be deleted.")
+from apps.core.models import AppendOnlyQuerySet, ImmutableRecordError
 
 
 class RotationState(models.Model):
@@ -109,7 +57,7 @@ class Assignment(models.Model):
     )
     rule_name = models.CharField(max_length=200, blank=True, help_text="The rule's name then.")
     config_version = models.ForeignKey(
-        RoutingConfigVersion,
+        "configuration.RoutingConfigVersion",
         null=True,
         blank=True,
         on_delete=models.PROTECT,

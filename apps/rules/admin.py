@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from apps.configuration.admin_forms import ConfigAdminMixin, ConfigItemFormMixin
+from apps.configuration.services import config_version_check, config_version_record
 from apps.core.admin_utils import ConfigVersionAdminMixin, PrettyJSONFormField
-from apps.routing.config import config_version_check, config_version_record
-from apps.routing.config.admin_forms import ConfigAdminMixin, ConfigItemFormMixin
 
 from .models import RoutingRule
 from .summaries import conditions_summary, target_summary

@@ -10,17 +10,17 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from apps.configuration.admin_forms import (
+    ConfigAdminMixin,
+    ConfigItemFormMixin,
+    territory_references_rename,
+    territory_renamed_in_rule,
+)
 from apps.core.admin_utils import (
     CommaSeparatedListField,
     ConfigVersionAdminMixin,
     compact_list,
     short_dt,
-)
-from apps.routing.config.admin_forms import (
-    ConfigAdminMixin,
-    ConfigItemFormMixin,
-    territory_references_rename,
-    territory_renamed_in_rule,
 )
 
 from .models import Territory

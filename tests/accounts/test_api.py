@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Account
-from apps.routing.models import RoutingConfigVersion
+from apps.configuration.models import RoutingConfigVersion
 from tests.factories import AccountFactory
 
 URL = "/api/accounts/"

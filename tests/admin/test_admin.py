@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import Account
+from apps.configuration.models import RoutingConfigVersion
 from apps.leads.models import Lead, LeadActivity
 from apps.notifications.models import (
     LeadNotice,
@@ -21,7 +22,7 @@ from apps.notifications.models import (
     WebhookEndpoint,
 )
 from apps.reps.models import Rep, TimeOff, WorkingHours
-from apps.routing.models import Assignment, RotationState, RoutingConfigVersion
+from apps.routing.models import Assignment, RotationState
 from apps.rules.models import RoutingRule
 from apps.rules.summaries import conditions_summary, target_summary
 from apps.territories.models import Territory

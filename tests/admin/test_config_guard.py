@@ -7,14 +7,14 @@ import pytest
 from django.contrib.auth.models import User
 
 from apps.accounts.models import Account
+from apps.configuration.export import routing_config_export
+from apps.configuration.services import rule_save
+from apps.configuration.snapshot import config_snapshot_build
 from apps.engine import compile_config
 from apps.leads.models import Lead
 from apps.reps.models import Rep
-from apps.routing.config import routing_config_export
-from apps.routing.selectors import config_snapshot_build
 from apps.routing.services import lead_route
 from apps.rules.models import RoutingRule
-from apps.rules.services import rule_save
 from apps.territories.models import Territory
 from tests.factories import LeadFactory
 

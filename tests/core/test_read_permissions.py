@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
-from apps.routing.models import RoutingConfigVersion
+from apps.configuration.models import RoutingConfigVersion
 from tests.factories import AccountFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

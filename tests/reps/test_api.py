@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from apps.configuration.models import RoutingConfigVersion
 from apps.reps.models import Rep, TimeOff
-from apps.routing.models import Assignment, RoutingConfigVersion
+from apps.routing.models import Assignment
 from tests.factories import (
     LeadFactory,
     RepFactory,

@@ -12,13 +12,15 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from rest_framework.test import APIClient
 
+from apps.configuration import apply as config_apply
+from apps.configuration import services as rule_services
+from apps.configuration.export import routing_config_export
+from apps.configuration.models import RoutingConfigVersion
+from apps.configuration.services import routing_config_apply
 from apps.leads.models import Lead
 from apps.reps.models import TimeOff, TimeOffSource
-from apps.routing.config import apply as config_apply
-from apps.routing.config import routing_config_apply, routing_config_export
-from apps.routing.models import RotationState, RoutingConfigVersion
+from apps.routing.models import RotationState
 from apps.routing.services import lead_route
-from apps.rules import services as rule_services
 from apps.rules.models import RoutingRule
 from tests.factories import LeadFactory, TimeOffFactory
 

@@ -10,16 +10,15 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from apps.configuration.services import config_version_record, rule_reorder
 from apps.engine import ConfigError
 from apps.leads.models import Lead, LeadStatus
 from apps.reps.models import Rep
 from apps.routing import services, sla
-from apps.routing.config import config_version_record
 from apps.routing.models import Assignment, AssignmentKind, RoutingConfigState
 from apps.routing.selectors import config_cache_clear, config_current
 from apps.routing.tasks import route_pending
 from apps.rules.models import RoutingRule
-from apps.rules.services import rule_reorder
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

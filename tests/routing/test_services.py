@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from apps.core.models import ImmutableRecordError
 from apps.leads.models import Lead, LeadStatus
 from apps.leads.services import lead_contact, lead_convert
 from apps.reps.models import Rep
-from apps.routing.models import Assignment, ImmutableRecordError, RotationState
+from apps.routing.models import Assignment, RotationState
 from apps.routing.services import RoutingError, lead_reassign, lead_reroute, lead_route
 from tests.factories import LeadFactory, TimeOffFactory
 

@@ -8,7 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from apps.routing.models import RotationState, RoutingConfigVersion
+from apps.configuration.models import RoutingConfigVersion
+from apps.routing.models import RotationState
 from apps.rules.models import RoutingRule
 from apps.rules.selectors import rule_history
 from tests.factories import RuleFactory

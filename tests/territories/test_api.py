@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from apps.routing.models import RoutingConfigVersion
+from apps.configuration.models import RoutingConfigVersion
 from apps.territories.models import Territory
 from tests.factories import TerritoryFactory
 

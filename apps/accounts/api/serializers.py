@@ -3,8 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from apps.accounts.models import Account
-from apps.routing.config.document import AccountItemSerializer
-from apps.routing.config.export import account_item
+from apps.configuration.document import AccountItemSerializer
+from apps.configuration.export import account_item
 
 __all__ = ["AccountSerializer"]
 

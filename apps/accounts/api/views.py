@@ -10,9 +10,9 @@ from apps.accounts.api.serializers import AccountSerializer
 from apps.accounts.filtersets import AccountFilterSet
 from apps.accounts.models import Account
 from apps.accounts.selectors import account_list
-from apps.accounts.services import account_delete, account_save
+from apps.configuration.export import account_item
+from apps.configuration.services import account_delete, account_save
 from apps.routing.api.config_views import ConfigItemViewSet
-from apps.routing.config.export import account_item
 
 
 class AccountViewSet(ConfigItemViewSet):

@@ -4,14 +4,10 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.configuration.document import RepItemSerializer, StrictSerializer, time_off_reason_field
+from apps.configuration.export import datetime_text, rep_item
 from apps.core.api.validators import validate_plausible_moment
 from apps.reps.models import TIME_OFF_NOTE_MAX, Rep, TimeOff
-from apps.routing.config.document import (
-    RepItemSerializer,
-    StrictSerializer,
-    time_off_reason_field,
-)
-from apps.routing.config.export import datetime_text, rep_item
 
 __all__ = ["RepSerializer", "TimeOffSerializer"]
 

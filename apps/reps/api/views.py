@@ -15,23 +15,22 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.configuration.availability import (
+    rep_set_away,
+    time_off_create,
+    time_off_delete,
+    time_off_update,
+)
+from apps.configuration.document import RepItemSerializer
+from apps.configuration.export import rep_item
+from apps.configuration.services import rep_delete, rep_save
 from apps.core.api.permissions import IsManagerOrRep
 from apps.core.roles import user_is_manager, user_rep
 from apps.reps.api.serializers import RepSerializer, TimeOffSerializer
 from apps.reps.filtersets import RepFilterSet, TimeOffFilterSet
 from apps.reps.models import Rep, TimeOff
 from apps.reps.selectors import rep_list_visible, time_off_list_visible
-from apps.reps.services import (
-    rep_delete,
-    rep_save,
-    rep_set_away,
-    time_off_create,
-    time_off_delete,
-    time_off_update,
-)
 from apps.routing.api.config_views import ConfigItemViewSet
-from apps.routing.config.document import RepItemSerializer
-from apps.routing.config.export import rep_item
 
 
 class RepViewSet(ConfigItemViewSet):

@@ -15,16 +15,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.permissions import IsManager, IsManagerOrRep
-from apps.routing.config import (
+from apps.configuration.export import config_version_number, routing_config_export
+from apps.configuration.filtersets import RoutingConfigVersionFilterSet
+from apps.configuration.models import RoutingConfigVersion
+from apps.configuration.services import (
     ConfigVersionConflict,
     config_version_check,
-    config_version_number,
     routing_config_apply,
-    routing_config_export,
 )
-from apps.routing.filtersets import RoutingConfigVersionFilterSet
-from apps.routing.models import RoutingConfigVersion
+from apps.core.api.permissions import IsManager, IsManagerOrRep
 
 __all__ = [
     "ConfigItemViewSet",

@@ -4,8 +4,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.routing.config.document import RuleItemSerializer
-from apps.routing.config.export import rule_item
+from apps.configuration.document import RuleItemSerializer
+from apps.configuration.export import rule_item
 from apps.rules.models import RoutingRule
 
 __all__ = ["RuleChangeSerializer", "RuleReorderSerializer", "RuleSerializer"]

@@ -11,15 +11,15 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.configuration.document import RuleItemSerializer
+from apps.configuration.export import rule_item
+from apps.configuration.services import rule_delete, rule_reorder, rule_save
 from apps.routing.api.config_views import ConfigItemViewSet
 from apps.routing.api.config_views import force_param as _force
-from apps.routing.config.document import RuleItemSerializer
-from apps.routing.config.export import rule_item
 from apps.rules.api.serializers import RuleChangeSerializer, RuleReorderSerializer, RuleSerializer
 from apps.rules.filtersets import RoutingRuleFilterSet
 from apps.rules.models import RoutingRule
 from apps.rules.selectors import rule_history, rule_list
-from apps.rules.services import rule_delete, rule_reorder, rule_save
 
 
 class RoutingRuleViewSet(ConfigItemViewSet):

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.routing.config.document import TerritoryItemSerializer
-from apps.routing.config.export import territory_item
+from apps.configuration.document import TerritoryItemSerializer
+from apps.configuration.export import territory_item
 from apps.territories.models import Territory
 
 __all__ = ["TerritorySerializer"]

@@ -6,13 +6,13 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from apps.configuration.export import territory_item
+from apps.configuration.services import territory_delete, territory_save
 from apps.routing.api.config_views import ConfigItemViewSet
-from apps.routing.config.export import territory_item
 from apps.territories.api.serializers import TerritorySerializer
 from apps.territories.filtersets import TerritoryFilterSet
 from apps.territories.models import Territory
 from apps.territories.selectors import territory_list
-from apps.territories.services import territory_delete, territory_save
 
 
 class TerritoryViewSet(ConfigItemViewSet):

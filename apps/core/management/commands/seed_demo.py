@@ -30,6 +30,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from apps.accounts.models import Account
+from apps.configuration.apply import config_version_record
+from apps.configuration.models import RoutingConfigVersion
 from apps.core import demo_data as data
 from apps.core.demo import DEMO_LOGINS
 from apps.core.roles import MANAGERS_GROUP
@@ -37,8 +39,7 @@ from apps.leads.models import Lead, LeadStatus
 from apps.leads.services import email_domain_of, lead_contact, lead_convert, lead_disqualify
 from apps.notifications.services import notifications_suppressed
 from apps.reps.models import Rep, TimeOff, WorkingHours
-from apps.routing.config.apply import config_version_record
-from apps.routing.models import Assignment, RoutingConfigVersion
+from apps.routing.models import Assignment
 from apps.routing.selectors import config_cache_clear
 from apps.routing.services import lead_reassign, lead_route
 from apps.rules.models import RoutingRule

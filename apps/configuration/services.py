@@ -1,4 +1,5 @@
-"""Rule changes: each goes through the configuration document and records a version."""
+"""The one write path of territories, reps, accounts and rules: each change goes through the
+configuration document (validated whole) and records a version."""
 
 from __future__ import annotations
 
@@ -8,17 +9,65 @@ from typing import Any
 from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
-from apps.routing.config import (
+from apps.rules.models import RoutingRule
+
+from .apply import (
+    ConfigVersionConflict,
     config_version_check,
+    config_version_record,
     routing_config_apply,
-    routing_config_export,
     routing_config_item_delete,
     routing_config_item_put,
 )
-from apps.routing.models import RoutingConfigVersion
-from apps.rules.models import RoutingRule
+from .export import routing_config_export
+from .models import RoutingConfigVersion
 
-__all__ = ["rule_delete", "rule_reorder", "rule_save"]
+__all__ = [
+    "ConfigVersionConflict",
+    "account_delete",
+    "account_save",
+    "config_version_check",
+    "config_version_record",
+    "rep_delete",
+    "rep_save",
+    "routing_config_apply",
+    "routing_config_item_delete",
+    "routing_config_item_put",
+    "rule_delete",
+    "rule_reorder",
+    "rule_save",
+    "territory_delete",
+    "territory_save",
+]
+
+
+def territory_save(*, code: str | None, item: dict[str, Any], actor: Any) -> RoutingConfigVersion:
+    """Create (``code`` None) or replace a territory; the whole configuration is re-validated."""
+    return routing_config_item_put(collection="territories", key=code, item=item, actor=actor)
+
+
+def territory_delete(*, code: str, actor: Any) -> RoutingConfigVersion:
+    """Delete a territory; refused while reps, rules or child territories refer to it."""
+    return routing_config_item_delete(collection="territories", key=code, actor=actor)
+
+
+def rep_save(*, username: str | None, item: dict[str, Any], actor: Any) -> RoutingConfigVersion:
+    """Create (``username`` None; the login is created if missing) or replace a rep."""
+    return routing_config_item_put(collection="reps", key=username, item=item, actor=actor)
+
+
+def rep_delete(*, username: str, actor: Any) -> RoutingConfigVersion:
+    """Delete a rep, or deactivate them while they still have leads (see the version summary)."""
+    return routing_config_item_delete(collection="reps", key=username, actor=actor)
+
+
+def account_save(*, domain: str | None, item: dict[str, Any], actor: Any) -> RoutingConfigVersion:
+    """Create (``domain`` None) or replace an account."""
+    return routing_config_item_put(collection="accounts", key=domain, item=item, actor=actor)
+
+
+def account_delete(*, domain: str, actor: Any) -> RoutingConfigVersion:
+    return routing_config_item_delete(collection="accounts", key=domain, actor=actor)
 
 
 def rule_save(

@@ -6,28 +6,28 @@ import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
 
 from apps.accounts.models import Account
+from apps.accounts.selectors import account_list
 from apps.reps.models import Rep, TimeOff, WorkingHours
-from apps.routing.models import RoutingConfigVersion
+from apps.reps.selectors import rep_list
 from apps.rules.models import RoutingRule
 from apps.territories.models import Territory
+from apps.territories.selectors import territory_list
+
+from .models import RoutingConfigVersion
 
 __all__ = [
     "DOCUMENT_FORMAT",
     "account_item",
-    "account_queryset",
     "config_version_latest",
     "config_version_number",
     "datetime_text",
     "rep_item",
-    "rep_queryset",
     "routing_config_export",
     "routing_config_export_based",
     "rule_item",
     "territory_item",
-    "territory_queryset",
     "time_off_item",
     "working_hours_item",
 ]
@@ -42,10 +42,6 @@ def datetime_text(value: datetime.datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def territory_queryset() -> QuerySet[Territory]:
-    return Territory.objects.select_related("parent").order_by("code")
-
-
 def territory_item(territory: Territory) -> dict[str, Any]:
     return {
         "code": territory.code,
@@ -55,19 +51,6 @@ def territory_item(territory: Territory) -> dict[str, Any]:
         "regions": list(territory.regions or []),
         "postal_prefixes": list(territory.postal_prefixes or []),
     }
-
-
-def rep_queryset() -> QuerySet[Rep]:
-    """Reps with everything their item needs, in a fixed number of queries."""
-    return (
-        Rep.objects.select_related("user")
-        .prefetch_related(
-            Prefetch("territories", queryset=Territory.objects.only("id", "code")),
-            Prefetch("working_hours", queryset=WorkingHours.objects.order_by("start", "id")),
-            Prefetch("time_off", queryset=TimeOff.objects.order_by("starts_at", "id")),
-        )
-        .order_by("user__username")
-    )
 
 
 def working_hours_item(window: WorkingHours) -> dict[str, Any]:
@@ -87,7 +70,7 @@ def time_off_item(period: TimeOff) -> dict[str, Any]:
 
 
 def rep_item(rep: Rep) -> dict[str, Any]:
-    """A rep as in the document; `rep` should come from :func:`rep_queryset`."""
+    """A rep as in the document; `rep` should come from :func:`apps.reps.selectors.rep_list`."""
     user = rep.user
     return {
         "username": user.username,
@@ -104,10 +87,6 @@ def rep_item(rep: Rep) -> dict[str, Any]:
         "working_hours": [working_hours_item(w) for w in rep.working_hours.all()],
         "time_off": [time_off_item(t) for t in rep.time_off.all()],
     }
-
-
-def account_queryset() -> QuerySet[Account]:
-    return Account.objects.select_related("owner__user").order_by("domain")
 
 
 def account_item(account: Account) -> dict[str, Any]:
@@ -137,10 +116,10 @@ def rule_item(rule: RoutingRule) -> dict[str, Any]:
 
 
 def _export_parts() -> tuple[dict[str, Any], list[RoutingRule]]:
-    territories = [territory_item(t) for t in territory_queryset()]
+    territories = [territory_item(t) for t in territory_list()]
     # Working hours and time off are read flat (2 queries), not per rep.
-    reps = list(rep_queryset())
-    accounts = [account_item(a) for a in account_queryset()]
+    reps = list(rep_list())
+    accounts = [account_item(a) for a in account_list()]
     rules = list(RoutingRule.objects.order_by("position", "id"))
     document = {
         "version": DOCUMENT_FORMAT,

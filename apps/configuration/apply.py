@@ -16,7 +16,7 @@ from apps.accounts.models import Account
 from apps.core.roles import user_manageable_by
 from apps.leads.models import Lead, LeadStatus
 from apps.reps.models import Rep, TimeOff, TimeOffSource, WorkingHours
-from apps.routing.models import RoutingConfigVersion
+from apps.reps.selectors import rep_list
 from apps.rules.models import RoutingRule, rule_key_new
 from apps.territories.models import Territory
 
@@ -26,12 +26,12 @@ from .export import (
     account_item,
     datetime_text,
     rep_item,
-    rep_queryset,
     routing_config_export,
     rule_item,
     territory_item,
     time_off_item,
 )
+from .models import RoutingConfigVersion
 
 __all__ = [
     "ConfigVersionConflict",
@@ -342,7 +342,7 @@ def _may_edit_login(actor: Any, user: Any) -> bool:
 def _apply_reps(items: list[dict[str, Any]], actor: Any) -> _Tally:
     tally = _Tally()
     user_model = get_user_model()
-    existing = {rep.user.username: rep for rep in rep_queryset()}
+    existing = {rep.user.username: rep for rep in rep_list()}
     users = {
         u.username: u
         for u in user_model.objects.filter(username__in=[i["username"] for i in items])

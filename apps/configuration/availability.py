@@ -1,5 +1,5 @@
-"""Rep changes. Configuration edits go through the document; away and time off are the
-rep's own availability, written directly (validated here) and versioned too."""
+"""A rep's availability: away and time off, written directly (validated here), each change
+recorded as a configuration version like any other."""
 
 from __future__ import annotations
 
@@ -10,31 +10,11 @@ from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from apps.reps.models import Rep, TimeOff, TimeOffSource
-from apps.routing.config import (
-    config_version_record,
-    routing_config_item_delete,
-    routing_config_item_put,
-)
-from apps.routing.models import RoutingConfigVersion
 
-__all__ = [
-    "rep_delete",
-    "rep_save",
-    "rep_set_away",
-    "time_off_create",
-    "time_off_delete",
-    "time_off_update",
-]
+from .apply import config_version_record
+from .models import RoutingConfigVersion
 
-
-def rep_save(*, username: str | None, item: dict[str, Any], actor: Any) -> RoutingConfigVersion:
-    """Create (``username`` None; the login is created if missing) or replace a rep."""
-    return routing_config_item_put(collection="reps", key=username, item=item, actor=actor)
-
-
-def rep_delete(*, username: str, actor: Any) -> RoutingConfigVersion:
-    """Delete a rep, or deactivate them while they still have leads (see the version summary)."""
-    return routing_config_item_delete(collection="reps", key=username, actor=actor)
+__all__ = ["rep_set_away", "time_off_create", "time_off_delete", "time_off_update"]
 
 
 def _author(actor: Any) -> Any:

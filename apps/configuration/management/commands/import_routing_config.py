@@ -8,13 +8,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.routing.config import (
-    ConfigValidationError,
-    ConfigVersionConflict,
-    document_validate,
-    routing_config_apply,
-)
-from apps.routing.models import RoutingConfigVersion
+from apps.configuration.document import ConfigValidationError, document_validate
+from apps.configuration.models import RoutingConfigVersion
+from apps.configuration.services import ConfigVersionConflict, routing_config_apply
 
 
 def _lines(tree: Any, prefix: str = "") -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from apps.routing.config import routing_config_export_based
+from apps.configuration.export import routing_config_export_based
 
 
 class Command(BaseCommand):

@@ -1,11 +1,11 @@
-"""Filters for the routing lists (config versions)."""
+"""Filters for the configuration version list."""
 
 from __future__ import annotations
 
 import django_filters
 
+from apps.configuration.models import RoutingConfigVersion
 from apps.core.filters import UtcIsoDateTimeFilter
-from apps.routing.models import RoutingConfigVersion
 
 __all__ = ["RoutingConfigVersionFilterSet"]
 
