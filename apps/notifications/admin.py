@@ -11,7 +11,8 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
-from apps.notifications.models import LeadNotice, OutboxMessage, WebhookDelivery, WebhookEndpoint
+from apps.notifications.models import LeadNotice, WebhookDelivery, WebhookEndpoint
+from apps.routing.models import OutboxMessage
 
 
 @admin.register(WebhookEndpoint)

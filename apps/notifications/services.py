@@ -1,23 +1,21 @@
-"""Notifications: mail to reps and managers, signed webhooks, through a transactional outbox.
+"""Notifications: mail to reps and managers, signed webhooks, from routing's transactional outbox.
 
-Routing and the SLA sweep call `outbox_write` inside their own transaction: the notifications a
-change owes are rows committed (or rolled back) with it, one per mail and per webhook event.
-Sending happens after commit, in `outbox_dispatch` (a task enqueued on commit, and a beat task
+Routing and the SLA sweep call `apps.routing.outbox.outbox_write` inside their own transaction:
+the notifications a change owes are rows committed (or rolled back) with it, one per mail and
+per webhook event. Sending happens after commit, here, in `outbox_dispatch` (a task enqueued on commit, and a beat task
 every minute for whatever a broker outage or a killed worker left pending), so a slow mail server
 or a failing webhook can neither block nor roll back an assignment, and nothing owed is lost.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import hashlib
 import hmac
 import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -33,7 +31,7 @@ from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from apps.core.broker import broker_publish
+from apps.core.broker import task_enqueue
 from apps.core.roles import MANAGERS_GROUP
 from apps.leads.models import Lead, LeadActivity, LeadActivityKind, LeadStatus
 from apps.notifications.addresses import webhook_url_refusal
@@ -42,13 +40,17 @@ from apps.notifications.models import (
     EventType,
     LeadNotice,
     NoticeKind,
-    OutboxKind,
-    OutboxMessage,
-    OutboxStatus,
     WebhookDelivery,
     WebhookEndpoint,
 )
-from apps.routing.models import Assignment, AssignmentKind
+from apps.routing.models import (
+    Assignment,
+    AssignmentKind,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+)
+from apps.routing.outbox import outbox_suppressed
 
 logger = logging.getLogger(__name__)
 
@@ -63,92 +65,10 @@ REASSIGN_KINDS = {
 }
 
 
-# --- the outbox: written in the transaction of the change it reports -----------------------
-
-
-_suppressed: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "notifications_suppressed", default=False
-)
-
-
-@contextlib.contextmanager
-def notifications_suppressed() -> Iterator[None]:
-    """Send nothing inside this block (back-filled history such as the demo seed is not news)."""
-    token = _suppressed.set(True)
-    try:
-        yield
-    finally:
-        _suppressed.reset(token)
-
-
 def _enqueue(task_name: str, *args: Any) -> None:
-    from apps.notifications import tasks
-
-    if _suppressed.get():
+    if outbox_suppressed():
         return
-    # Through the breaker: while the broker is down a worker does not wait on each publish.
-    broker_publish(
-        lambda: getattr(tasks, task_name).apply_async(args, retry=False),
-        what=f"notification {task_name}{args!r}",
-    )
-
-
-def notify_config_broken(version_number: int, errors: dict[str, list[str]]) -> None:
-    """Routing found the live configuration broken (once per broken version): tell managers."""
-    _enqueue("config_broken_notify", version_number, errors)
-
-
-#: A new assignment to report: (assignment id, lead id, previous owner's rep id or None, when).
-AssignmentNotice = tuple[int, int, int | None, datetime]
-
-
-def outbox_write(
-    *,
-    assignments: Sequence[AssignmentNotice] = (),
-    reminded: Sequence[int] = (),
-    escalated: Sequence[int] = (),
-    at: datetime | None = None,
-) -> None:
-    """Owe the notifications of these changes, in the caller's transaction (one bulk insert).
-
-    Per assignment: the new owner's mail, the webhook event, and the previous owner's "taken
-    away" mail when the lead was taken from someone. Per reminded lead (and per escalated lead,
-    `at` being when): the mail and the webhook event. On commit a dispatcher is asked to send
-    them; if the broker is down, the beat dispatcher finds them pending within a minute. Nothing
-    is written while notifications are suppressed.
-    """
-    if _suppressed.get():
-        return
-    rows: list[OutboxMessage] = []
-    for assignment_id, lead_id, previous_rep_id, assigned_at in assignments:
-        kinds = [OutboxKind.ASSIGNED_MAIL, OutboxKind.ASSIGNMENT_EVENT]
-        if previous_rep_id is not None:
-            kinds.append(OutboxKind.TAKEN_AWAY_MAIL)
-        rows += [
-            OutboxMessage(
-                kind=kind,
-                lead_id=lead_id,
-                assignment_id=assignment_id,
-                rep_id=previous_rep_id if kind == OutboxKind.TAKEN_AWAY_MAIL else None,
-                occurred_at=assigned_at,
-            )
-            for kind in kinds
-        ]
-    when = at or timezone.now()
-    for lead_ids, pair in (
-        (reminded, (OutboxKind.REMINDER_MAIL, OutboxKind.REMINDER_EVENT)),
-        (escalated, (OutboxKind.ESCALATION_MAIL, OutboxKind.ESCALATION_EVENT)),
-    ):
-        rows += [
-            OutboxMessage(kind=kind, lead_id=lead_id, occurred_at=when)
-            for lead_id in lead_ids
-            for kind in pair
-        ]
-    if not rows:
-        return
-    # A row owed already (the same change reported twice) is kept, never doubled.
-    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
-    transaction.on_commit(partial(_enqueue, "outbox_dispatch"))
+    task_enqueue(f"apps.notifications.tasks.{task_name}", *args)
 
 
 # --- mail ---------------------------------------------------------------------------------
@@ -717,13 +637,10 @@ def webhook_retry_countdown(attempts: int) -> float:
 
 
 __all__ = [
-    "AssignmentNotice",
     "manager_emails",
-    "notifications_suppressed",
     "outbox_dispatch",
     "outbox_event_id",
     "outbox_retry_delay",
-    "outbox_write",
     "unrouted_digest_send",
     "webhook_delivery_attempt",
     "webhook_event_emit",

@@ -31,10 +31,10 @@ from apps.leads.models import (
     LeadActivityKind,
     LeadStatus,
 )
-from apps.notifications.services import outbox_write
 from apps.reps.models import Rep
 from apps.routing.models import Assignment, AssignmentKind
 from apps.routing.models import RotationState as RotationStateRow
+from apps.routing.outbox import outbox_write
 from apps.routing.selectors import (
     VERSION_LATEST_SQL,
     VERSION_UNREAD,

@@ -47,11 +47,11 @@ from django.utils import timezone
 from apps.engine import ConfigError, Decision, RepLoad, RepProfile, RotationState, decide
 from apps.engine.eligibility import compile_rep
 from apps.leads.models import Lead, LeadActivity, LeadActivityKind, LeadStatus
-from apps.notifications.services import outbox_write
 from apps.reps.models import Rep, TimeOff
 from apps.routing import services as routing_services
 from apps.routing.models import Assignment, AssignmentKind
 from apps.routing.models import RotationState as RotationStateRow
+from apps.routing.outbox import outbox_write
 from apps.routing.selectors import (
     LEAD_FACT_FIELDS,
     CurrentConfig,

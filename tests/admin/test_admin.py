@@ -14,15 +14,9 @@ from django.utils import timezone
 from apps.accounts.models import Account
 from apps.configuration.models import RoutingConfigVersion
 from apps.leads.models import Lead, LeadActivity
-from apps.notifications.models import (
-    LeadNotice,
-    NoticeKind,
-    OutboxMessage,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from apps.notifications.models import LeadNotice, NoticeKind, WebhookDelivery, WebhookEndpoint
 from apps.reps.models import Rep, TimeOff, WorkingHours
-from apps.routing.models import Assignment, RotationState
+from apps.routing.models import Assignment, OutboxMessage, RotationState
 from apps.rules.models import RoutingRule
 from apps.rules.summaries import conditions_summary, target_summary
 from apps.territories.models import Territory

@@ -16,14 +16,10 @@ from kombu.exceptions import OperationalError
 
 from apps.leads.models import Lead
 from apps.notifications import services, tasks
-from apps.notifications.models import (
-    OutboxKind,
-    OutboxMessage,
-    OutboxStatus,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from apps.notifications.models import WebhookDelivery, WebhookEndpoint
 from apps.reps.models import Rep
+from apps.routing import outbox
+from apps.routing.models import OutboxKind, OutboxMessage, OutboxStatus
 from apps.routing.services import lead_reassign, lead_route, leads_route
 from tests.factories import LeadFactory
 from tests.notifications.test_notifications import Receiver
@@ -96,9 +92,9 @@ def test_the_same_change_reported_twice_is_owed_once(west_org):
     lead = LeadFactory(company_size=5000, country="US", region="US-CA")
     assignment = lead_route(lead_id=lead.pk).assignment
     notice = (assignment.pk, lead.pk, None, assignment.assigned_at)
-    services.outbox_write(assignments=[notice])  # a redelivered task writing again
-    services.outbox_write(escalated=[lead.pk], at=assignment.assigned_at)
-    services.outbox_write(escalated=[lead.pk], at=assignment.assigned_at)
+    outbox.outbox_write(assignments=[notice])  # a redelivered task writing again
+    outbox.outbox_write(escalated=[lead.pk], at=assignment.assigned_at)
+    outbox.outbox_write(escalated=[lead.pk], at=assignment.assigned_at)
     assert _kinds() == [
         ("assigned_mail", "pending"),
         ("assignment_event", "pending"),

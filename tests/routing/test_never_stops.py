@@ -291,7 +291,7 @@ def test_the_hot_path_reads_the_version_along_with_the_lead_lock(versioned, sett
     lead = enterprise_lead()
     with CaptureQueriesContext(connection) as queries:
         services.lead_route(lead_id=lead.pk)
-    reads = [q["sql"] for q in queries if "routing_routingconfigversion" in q["sql"]]
+    reads = [q["sql"] for q in queries if "configuration_routingconfigversion" in q["sql"]]
     # One statement locks the lead and reads the newest version: no extra round trip.
     assert len(reads) == 1
     assert "FOR UPDATE" in reads[0] or connection.vendor != "postgresql"

@@ -37,9 +37,9 @@ from apps.core.demo import DEMO_LOGINS
 from apps.core.roles import MANAGERS_GROUP
 from apps.leads.models import Lead, LeadStatus
 from apps.leads.services import email_domain_of, lead_contact, lead_convert, lead_disqualify
-from apps.notifications.services import notifications_suppressed
 from apps.reps.models import Rep, TimeOff, WorkingHours
 from apps.routing.models import Assignment
+from apps.routing.outbox import notifications_suppressed
 from apps.routing.selectors import config_cache_clear
 from apps.routing.services import lead_reassign, lead_route
 from apps.rules.models import RoutingRule
