@@ -18,14 +18,11 @@ from django.db import connection, transaction
 
 from apps.rules.models import RoutingRule
 
-from .apply import (
-    ConfigVersionConflict,
-    _open_leads_by_rule,
-    _save,
-    config_version_check,
-)
-from .document import COLLECTIONS, ConfigValidationError, document_validate
+from .appliers import open_leads_by_rule, row_save
+from .document import document_validate
 from .export import config_version_number, routing_config_export, rule_item
+from .items import COLLECTIONS, ConfigValidationError
+from .versions import ConfigVersionConflict, config_version_check
 
 __all__ = [
     "ConfigAdminMixin",
@@ -112,7 +109,7 @@ def territory_references_rename(*, old: str, new: str, actor: Any) -> list[str]:
             renamed = territory_renamed_in_rule(item, old, new)
             if renamed != item:
                 rule.conditions, rule.target = renamed["conditions"], renamed["target"]
-                _save(rule, actor)
+                row_save(rule, actor)
                 changed.append(rule.name)
     return changed
 
@@ -216,7 +213,7 @@ class ConfigAdminMixin:
         ]
         problems = [f"Routing would break: {p}" for p in config_problems(document)]
         if self.config_collection == "rules":
-            open_leads = _open_leads_by_rule([obj.pk for obj in objs])
+            open_leads = open_leads_by_rule([obj.pk for obj in objs])
             problems += [
                 f"Rule '{obj.name}' still owns {open_leads[obj.pk]} open lead(s) (assigned or "
                 "contacted); reassign them first."

@@ -115,7 +115,8 @@ def rule_item(rule: RoutingRule) -> dict[str, Any]:
     }
 
 
-def _export_parts() -> tuple[dict[str, Any], list[RoutingRule]]:
+def export_parts() -> tuple[dict[str, Any], list[RoutingRule]]:
+    """The live document and the rule rows it was read from (writers lock before reading)."""
     territories = [territory_item(t) for t in territory_list()]
     # Working hours and time off are read flat (2 queries), not per rep.
     reps = list(rep_list())
@@ -133,7 +134,7 @@ def _export_parts() -> tuple[dict[str, Any], list[RoutingRule]]:
 
 def routing_config_export() -> dict[str, Any]:
     """The whole live configuration as API.md's JSON document (7 queries)."""
-    return _export_parts()[0]
+    return export_parts()[0]
 
 
 def config_version_latest() -> RoutingConfigVersion | None:

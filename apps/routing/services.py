@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from apps.core.exceptions import StateConflict
 from apps.engine import Decision, LeadFacts, RepLoad, RotationState, decide
 from apps.leads.models import (
     OPEN_STATUSES,
@@ -59,7 +60,7 @@ SINGLE_STATEMENT_WRITES = True
 _ASSIGNED_LEAD_FIELDS = ("status", "owner", "rule", "territory", "assigned_at", "sla_due_at")
 
 
-class RoutingError(Exception):
+class RoutingError(StateConflict):
     """A routing action that does not fit the lead's state (mapped to HTTP 409)."""
 
 

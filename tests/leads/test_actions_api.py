@@ -304,7 +304,7 @@ def test_a_manager_acts_on_any_lead(manager_user, rita, name):
 def test_api_answers_409_when_the_lead_moves_between_check_and_lock(rita, otto, rita_client, name):
     from unittest import mock
 
-    from apps.leads.api.views import _LeadActionApi
+    from apps.api.leads.views import _LeadActionApi
 
     lead = LeadFactory(owner=rita, status="assigned")
     visible = _LeadActionApi.get_object

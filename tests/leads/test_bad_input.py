@@ -345,7 +345,7 @@ def test_database_data_error_is_a_400(manager_client):
     from django.db import DataError
 
     with mock.patch(
-        "apps.leads.api.views.lead_create",
+        "apps.api.leads.views.lead_create",
         side_effect=DataError("value too long for type character varying(255)"),
     ):
         response = manager_client.post(URL, {"email": "a@b.com"}, format="json")

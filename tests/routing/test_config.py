@@ -11,11 +11,11 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from apps.accounts.models import Account
+from apps.api.configuration.views import DOCUMENT_EXAMPLE
 from apps.configuration.export import routing_config_export
 from apps.configuration.models import RoutingConfigVersion
 from apps.configuration.services import routing_config_apply
 from apps.reps.models import Rep, TimeOff, WorkingHours
-from apps.routing.api.config_views import DOCUMENT_EXAMPLE
 from apps.routing.models import Assignment, RotationState
 from apps.rules.models import RoutingRule
 from apps.territories.models import Territory

@@ -89,7 +89,7 @@ def test_two_concurrent_rule_puts_both_survive(west_org, monkeypatch):
     _race(
         monkeypatch,
         config_apply,
-        "_export_parts",
+        "export_parts",
         lambda: rule_services.rule_save(name="Enterprise West", item=west, actor=None),
         lambda: rule_services.rule_save(name="Everyone else", item=everyone, actor=None),
     )

@@ -8,7 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.configuration.document import ConfigValidationError, document_validate
+from apps.configuration.document import document_validate
+from apps.configuration.items import ConfigValidationError
 from apps.configuration.models import RoutingConfigVersion
 from apps.configuration.services import ConfigVersionConflict, routing_config_apply
 
