@@ -15,7 +15,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from apps.leads.models import Lead
-from apps.notifications import dispatch, services, tasks
+from apps.notifications import dispatch, services, tasks, webhooks
 from apps.notifications.models import WebhookDelivery, WebhookEndpoint
 from apps.reps.models import Rep
 from apps.routing import outbox
@@ -219,7 +219,8 @@ def test_webhook_event_ids_come_from_the_row_and_survive_retries_and_redelivery(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_dispatchers_at_once_send_each_notification_once(west_org, monkeypatch):
-    monkeypatch.setattr(services, "_enqueue", lambda *args: None)  # no broker: beat runs below
+    monkeypatch.setattr(outbox, "_announce", lambda *args: None)  # no broker: beat runs below
+    monkeypatch.setattr(webhooks, "_enqueue", lambda *args: None)
     for _ in range(6):
         lead_route(lead_id=LeadFactory(company_size=5000, country="US", region="US-CA").pk)
     assert OutboxMessage.objects.filter(kind=OutboxKind.ASSIGNED_MAIL).count() == 6
@@ -313,7 +314,8 @@ def test_webhook_deliveries_left_pending_are_retried_by_beat():
 def test_a_row_whose_dispatcher_dies_is_sent_by_the_next_run_once(west_org, monkeypatch):
     from django.db import transaction
 
-    monkeypatch.setattr(services, "_enqueue", lambda *args: None)
+    monkeypatch.setattr(outbox, "_announce", lambda *args: None)
+    monkeypatch.setattr(webhooks, "_enqueue", lambda *args: None)
     lead_route(lead_id=LeadFactory(company_size=5000, country="US", region="US-CA").pk)
     row = OutboxMessage.objects.get(kind=OutboxKind.ASSIGNED_MAIL)
     claimed, killed = threading.Event(), threading.Event()

@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 
 from apps.leads.models import Lead
 from apps.routing.tasks import route_lead
+from tests.api.leads.conftest import token_client
 from tests.factories import LeadFactory, UserFactory
-from tests.leads.conftest import token_client
 
 pytestmark = pytest.mark.django_db
 
