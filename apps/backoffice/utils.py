@@ -14,6 +14,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
+from apps.configuration.services import config_version_record
+
 WEEKDAY_CHOICES = [
     (0, "Mon"),
     (1, "Tue"),
@@ -227,8 +229,6 @@ class ConfigVersionAdminMixin:
     """
 
     def _config_version(self, request: HttpRequest, what: str) -> None:
-        from apps.configuration.services import config_version_record
-
         config_version_record(actor=request.user, source="admin", summary=what[:500])
 
     def _label(self, obj: Any) -> str:

@@ -8,9 +8,11 @@ from django.db.models import Prefetch, QuerySet
 
 from apps.core.roles import user_is_manager, user_rep
 from apps.reps.models import Rep, TimeOff, WorkingHours
-from apps.territories.models import Territory
 
 __all__ = ["rep_list", "rep_list_visible", "time_off_list_visible"]
+
+# The territory model through the relation: the domain apps import none of each other.
+_territories = Rep._meta.get_field("territories").related_model
 
 
 def rep_list() -> QuerySet[Rep]:
@@ -18,7 +20,7 @@ def rep_list() -> QuerySet[Rep]:
     return (
         Rep.objects.select_related("user")
         .prefetch_related(
-            Prefetch("territories", queryset=Territory.objects.only("id", "code")),
+            Prefetch("territories", queryset=_territories.objects.only("id", "code")),
             Prefetch("working_hours", queryset=WorkingHours.objects.order_by("start", "id")),
             Prefetch("time_off", queryset=TimeOff.objects.order_by("starts_at", "id")),
         )

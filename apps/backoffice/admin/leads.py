@@ -24,6 +24,7 @@ from apps.backoffice.utils import (
 from apps.leads.models import Lead, LeadActivity, LeadStatus
 from apps.leads.services import email_domain_of
 from apps.routing.models import Assignment
+from apps.routing.services import RoutingError, lead_reroute
 from apps.routing.tasks import route_lead_enqueue
 
 STATUS_COLOURS = {
@@ -226,8 +227,6 @@ class LeadAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reroute selected leads (run routing again)", permissions=["change"])
     def reroute(self, request: HttpRequest, queryset: QuerySet[Lead]) -> None:
-        from apps.routing.services import RoutingError, lead_reroute
-
         done, failed = 0, []
         for lead_id in queryset.values_list("pk", flat=True):
             try:
