@@ -51,8 +51,8 @@ def repeated_emails(rows: list[dict[str, Any]]) -> int:
 
 def lead_rows(count: int, *, seed: int, rng: random.Random, now: datetime) -> list[dict[str, Any]]:
     """Field values of `count` leads in `created_at` order; no database access."""
-    # Faker comes with the dev tools (factory_boy), not the app's dependencies: importing it
-    # here keeps `runportal`, which loads this command, working on a production install.
+    # Faker comes with the dev tools (factory_boy), not the app's dependencies: imported here,
+    # `seed_demo --if-empty` (which `runportal` calls) still loads on an install without it.
     from faker import Faker
 
     locales = sorted({row[3] for row in data.COUNTRIES})
