@@ -1,6 +1,6 @@
 """Static tables behind `manage.py seed_demo`: a plausible global sales organisation.
 
-Plain data only; the command validates every row with the models' `full_clean()`.
+Plain data only; `apps.demo.organisation` validates every row with the models' `full_clean()`.
 """
 
 from __future__ import annotations

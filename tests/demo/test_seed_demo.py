@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from apps.core.roles import user_is_manager, user_rep
+from apps.demo.leads import lead_rows
 from apps.demo.logins import DEMO_LOGINS
-from apps.demo.management.commands.seed_demo import Command
 from apps.leads.models import Lead, LeadStatus
 from apps.reps.models import Rep
 from apps.routing.models import Assignment, AssignmentKind
@@ -97,10 +97,9 @@ def test_leads_are_varied_and_include_repeat_emails(seeded: str) -> None:
 
 def test_the_same_seed_generates_the_same_leads() -> None:
     def rows(seed: int) -> list[tuple[str, object]]:
-        command = Command()
-        command.rng = random.Random(seed)
-        command.now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-        return [(row["email"], row["created_at"]) for row in command.lead_rows(100, seed)]
+        now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+        generated = lead_rows(100, seed=seed, rng=random.Random(seed), now=now)
+        return [(row["email"], row["created_at"]) for row in generated]
 
     assert rows(7) == rows(7)
     assert rows(7) != rows(8)
