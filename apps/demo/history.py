@@ -138,7 +138,7 @@ class _History:
         self._play_until(self.now)
         away = self.reps[data.REP_AWAY].rep
         away.away = True
-        away.save()
+        away.save(update_fields=["away", "updated_at"])  # not the stale load counters
         return outcomes
 
     def _schedule(self, at: datetime, kind: str, lead_id: int) -> None:
@@ -191,7 +191,7 @@ class _History:
         """The rep leaves the team: deactivated, and a manager hands over their open leads."""
         rep = self.reps[username].rep
         rep.active = False
-        rep.save()
+        rep.save(update_fields=["active", "updated_at"])  # not the stale load counters
         peers = [
             sim.rep
             for sim in self.reps.values()

@@ -9,11 +9,12 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db.models import Count, Q
 
 from apps.core.roles import user_is_manager, user_rep
 from apps.demo.leads import lead_rows
 from apps.demo.logins import DEMO_LOGINS
-from apps.leads.models import Lead, LeadStatus
+from apps.leads.models import WORKING_STATUSES, Lead, LeadStatus
 from apps.reps.models import Rep
 from apps.routing.models import Assignment, AssignmentKind
 from apps.rules.models import RoutingRule, Strategy
@@ -121,3 +122,15 @@ def test_seeding_history_sends_no_mail(eager_tasks, django_capture_on_commit_cal
     with django_capture_on_commit_callbacks(execute=True):
         call_command("seed_demo", leads=60, seed=3, stdout=StringIO())
     assert mailoutbox == []
+
+
+def test_every_reps_load_counter_matches_their_open_leads(seeded: str) -> None:
+    # The away and the departed rep are saved after their history: a full save would write
+    # back the load counters read before it (the away rep then looked empty to routing).
+    actual = dict(
+        Rep.objects.annotate(
+            n=Count("leads", filter=Q(leads__status__in=WORKING_STATUSES))
+        ).values_list("pk", "n")
+    )
+    counters = dict(Rep.objects.values_list("pk", "open_leads_count"))
+    assert counters == actual
