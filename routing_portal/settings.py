@@ -58,7 +58,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "tes
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "apps.core.admin_site.RoutingAdminConfig",  # django.contrib.admin, managers only
+    "apps.backoffice.site.RoutingAdminConfig",  # django.contrib.admin, managers only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -78,8 +78,13 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.rules",
     "apps.leads",
+    "apps.configuration",
     "apps.routing",
     "apps.notifications",
+    # The edges, above every service layer.
+    "apps.api",
+    "apps.backoffice",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [

@@ -13,11 +13,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/", include("apps.leads.api.urls")),
-    path("api/", include("apps.routing.api.urls")),
-    path("api/", include("apps.territories.api.urls")),
-    path("api/", include("apps.reps.api.urls")),
-    path("api/", include("apps.accounts.api.urls")),
-    path("api/", include("apps.rules.api.urls")),
+    path("api/", include("apps.api.urls")),
     path("", include("apps.core.urls")),
 ]

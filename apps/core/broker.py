@@ -89,3 +89,16 @@ broker_breaker = BrokerBreaker()
 def broker_publish(send: Callable[[], Any], *, what: str) -> bool:
     """Publish through the process's breaker (see the module docstring)."""
     return broker_breaker.publish(send, what=what)
+
+
+def task_enqueue(name: str, *args: Any) -> bool:
+    """Enqueue the registered Celery task called `name`, through the breaker.
+
+    A layer asks a task of a layer above it by name (routing asking notifications to dispatch
+    the outbox): a message, not an import. The task object is Celery's own registered one, so
+    eager mode and its retry options apply as if it had been imported.
+    """
+    from celery import current_app
+
+    task = current_app.tasks[name]
+    return broker_publish(lambda: task.apply_async(args, retry=False), what=f"{name}{args!r}")

@@ -53,6 +53,7 @@ MANAGER_GRANTS: dict[str, tuple[str, ...]] = {
     "accounts": ("add", "change", "delete", "view"),
     "rules": ("add", "change", "delete", "view"),
     "leads": ("add", "change", "view"),
+    "configuration": ("view",),
     "routing": ("view",),
     "notifications": ("add", "change", "delete", "view"),
     "django_celery_beat": ("change", "view"),

@@ -24,12 +24,11 @@ Decisions the contract leaves open:
   for people who may not see a colleague's details.
 """
 
-from .compiler import CompiledConfig, ConfigError, compile_config
+from .compiler import CompiledConfig, ConfigError, compile_config, lead_territory
 from .decide import decide
 from .eligibility import Why
 from .serialize import snapshot_from_json, snapshot_to_json
 from .strategies import PERFORMANCE_FLOOR, TRACE_CAP
-from .territories import lead_territory
 from .types import (
     CONDITION_OPS,
     LEAD_FIELDS,

@@ -6,12 +6,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .conditions import Condition, compile_conditions, format_value, is_lead_field
+from .conditions import Condition, compile_conditions
 from .eligibility import CompiledRep, compile_rep
 from .territories import TerritoryIndex, build_territory_index
 from .types import STRATEGIES, WHEN_NO_ONE_ELIGIBLE, ConfigSnapshot, RepProfile, RuleDef
+from .values import format_value, is_lead_field
 
-__all__ = ["CompiledConfig", "CompiledRule", "ConfigError", "Pool", "compile_config"]
+__all__ = [
+    "CompiledConfig",
+    "CompiledRule",
+    "ConfigError",
+    "Pool",
+    "compile_config",
+    "lead_territory",
+]
 
 LEAD_TARGET = "$lead"
 
@@ -344,3 +352,18 @@ def compile_config(snapshot: ConfigSnapshot) -> CompiledConfig:
         rules=ordered,
         rules_by_id={r.rule_id: r for r in ordered},
     )
+
+
+def lead_territory(
+    compiled: CompiledConfig,
+    *,
+    country: str | None,
+    region: str | None,
+    postal_code: str | None,
+) -> str | None:
+    """The lead's territory code: longest postal prefix, then region, then country; ties go deeper.
+
+    A postal prefix only matches a lead in the territory's countries: its own, those implied by
+    its regions, or else its nearest ancestor's (a territory with none anywhere matches any country).
+    """
+    return compiled.territories.match(country, region, postal_code)

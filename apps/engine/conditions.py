@@ -13,132 +13,26 @@ Semantics (API.md "Rules", plus what it leaves open):
   "has this element".
 * Groups: ``{"any": [...]}`` holds when one member holds; ``{"all": [...]}`` (an extension)
   when all do; they nest.
+
+This module validates and compiles; the predicates themselves live in checks.py, and the lead
+values they read (normalised, or raw and formatted for traces) in values.py.
 """
 
 from __future__ import annotations
 
 import datetime
-import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from .checks import COMPARE, Check, Vals, compare_check, eq_check, in_check, text_check
 from .types import CONDITION_OPS, LEAD_FIELDS, NUMERIC_FIELDS
+from .values import ANCESTORS_KEY, format_value, is_lead_field, is_missing, is_number, to_num
 
-__all__ = [
-    "ANCESTORS_KEY",
-    "Condition",
-    "compile_conditions",
-    "format_value",
-    "is_lead_field",
-    "normalise_lead",
-    "raw_lead",
-]
-
-#: key of the lead territory's ancestor set inside the normalised values (not a valid field name)
-ANCESTORS_KEY = "\x00ancestors"
-
-Vals = Mapping[str, object]
-Check = Callable[[Vals], bool]
+__all__ = ["Condition", "compile_conditions"]
 
 _EMPTY: frozenset[str] = frozenset()
-_NUMBER_TYPES = (int, float, Decimal)
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "gt": operator.gt,
-    "gte": operator.ge,
-    "lt": operator.lt,
-    "lte": operator.le,
-}
-
-
-def is_lead_field(name: object) -> bool:
-    """A known lead field, or ``extra.<key>``."""
-    return isinstance(name, str) and (
-        name in LEAD_FIELDS or (name.startswith("extra.") and len(name) > 6)
-    )
-
-
-def _norm(v: object) -> object:
-    """Normalise one lead value for comparisons; ``None`` means missing."""
-    t = type(v)
-    if t is str:
-        s = v.strip().lower()  # type: ignore[attr-defined]
-        return s or None
-    if v is None or t is bool or t is int or t is float or t is Decimal:
-        return v
-    if isinstance(v, str):
-        return v.strip().lower() or None
-    if isinstance(v, list | tuple | set | frozenset):
-        items = tuple(n for n in map(_norm, v) if n is not None)
-        return items or None
-    if isinstance(v, (*_NUMBER_TYPES, datetime.date)):
-        return v
-    return str(v).strip().lower() or None
-
-
-def normalise_lead(
-    fields: Mapping[str, object], territory: str | None, ancestors: frozenset[str]
-) -> dict[str, object]:
-    """Lead fields as conditions see them: missing values dropped, strings lower-cased,
-    ``extra`` flattened to ``extra.<key>``, ``email_domain`` derived from ``email`` if absent."""
-    vals: dict[str, object] = {}
-    for key, value in fields.items():
-        if key == "extra":
-            if isinstance(value, Mapping):
-                for ekey, evalue in value.items():
-                    n = _norm(evalue)
-                    if n is not None:
-                        vals["extra." + str(ekey)] = n
-            continue
-        if key == "territory":
-            continue
-        n = _norm(value)
-        if n is not None:
-            vals[key] = n
-    if "email_domain" not in vals:
-        email = vals.get("email")
-        if isinstance(email, str) and "@" in email:
-            vals["email_domain"] = email.rsplit("@", 1)[1]
-    if territory is not None:
-        vals["territory"] = territory.lower()
-        vals[ANCESTORS_KEY] = ancestors
-    return vals
-
-
-def raw_lead(
-    fields: Mapping[str, object], territory: str | None, email_domain: object
-) -> dict[str, object]:
-    """The lead's values as given, with ``extra`` flattened to ``extra.<key>`` and the derived
-    ``territory`` and ``email_domain``: what trace details quote."""
-    raw = dict(fields)
-    extra = fields.get("extra")
-    if isinstance(extra, Mapping):
-        for key, value in extra.items():
-            raw["extra." + str(key)] = value
-    raw["territory"] = territory
-    if raw.get("email_domain") is None:
-        raw["email_domain"] = email_domain
-    return raw
-
-
-def format_value(v: object) -> str:
-    """Values in trace details: strings quoted, JSON-ish otherwise."""
-    if isinstance(v, str):
-        return f"'{v}'"
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, datetime.datetime):
-        return v.isoformat()
-    if isinstance(v, list | tuple | set | frozenset):
-        return "[" + ", ".join(format_value(x) for x in v) + "]"
-    return str(v)
-
-
-def _is_missing(v: object) -> bool:
-    return v is None or v == "" or (isinstance(v, list | tuple | set | frozenset) and not v)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -170,174 +64,10 @@ class Condition:
             parts = []
             for name in self.fields:
                 v = raw.get(name)
-                parts.append(f"no {name}" if _is_missing(v) else f"{name} {format_value(v)}")
+                parts.append(f"no {name}" if is_missing(v) else f"{name} {format_value(v)}")
             return ", ".join(parts)
         v = raw.get(self.field)
-        return f"no {self.field}" if _is_missing(v) else format_value(v)
-
-
-def _to_num(s: str) -> Decimal | None:
-    try:
-        n = Decimal(s)
-    except (InvalidOperation, ValueError):
-        return None
-    return n if n.is_finite() else None
-
-
-def _text(v: object) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, datetime.datetime):
-        return v.isoformat()
-    return str(v).lower()
-
-
-def _is_number(v: object) -> bool:
-    return isinstance(v, _NUMBER_TYPES) and not isinstance(v, bool)
-
-
-def _loose_eq(v: object, cv: object) -> bool:
-    """Equality between a normalised lead value and a normalised constant."""
-    if isinstance(v, tuple):
-        return any(_loose_eq(x, cv) for x in v)
-    if isinstance(cv, bool):
-        return v is cv or (isinstance(v, str) and v == _text(cv))
-    if isinstance(cv, str):
-        return (v if isinstance(v, str) else _text(v)) == cv
-    # cv is a number
-    if isinstance(v, bool):
-        return False
-    if isinstance(v, str):
-        n = _to_num(v)
-        return n is not None and n == cv
-    return _is_number(v) and v == cv
-
-
-def _eq_check(f: str, cv: object) -> Check:
-    if isinstance(cv, str):
-
-        def check_str(vals: Vals) -> bool:
-            v = vals.get(f)
-            if type(v) is str:
-                return v == cv
-            return v is not None and _loose_eq(v, cv)
-
-        return check_str
-
-    def check(vals: Vals) -> bool:
-        v = vals.get(f)
-        return v is not None and _loose_eq(v, cv)
-
-    return check
-
-
-def _in_check(f: str, values: Sequence[object]) -> Check:
-    strs = frozenset(v for v in values if isinstance(v, str))
-    nums = frozenset(v for v in values if _is_number(v))
-    bools = frozenset(v for v in values if isinstance(v, bool))
-
-    def member(v: object) -> bool:
-        if isinstance(v, str):
-            if v in strs:
-                return True
-            n = _to_num(v) if nums else None
-            return n is not None and n in nums
-        if isinstance(v, bool):
-            return v in bools or _text(v) in strs
-        if isinstance(v, tuple):
-            return any(member(x) for x in v)
-        if _is_number(v):
-            return v in nums or (bool(strs) and _text(v) in strs)
-        return _text(v) in strs
-
-    def check(vals: Vals) -> bool:
-        v = vals.get(f)
-        if type(v) is str:
-            return v in strs or (bool(nums) and member(v))
-        return v is not None and member(v)
-
-    return check
-
-
-def _compare_check(f: str, cv: object, op: Callable[[Any, Any], bool]) -> Check:
-    if isinstance(cv, datetime.datetime):
-
-        def check_dt(vals: Vals) -> bool:
-            v = vals.get(f)
-            if not isinstance(v, datetime.datetime):
-                return False
-            if v.tzinfo is None:
-                v = v.replace(tzinfo=datetime.UTC)
-            return op(v, cv)
-
-        return check_dt
-
-    def compare(v: object) -> bool:
-        if isinstance(v, str):
-            n = _to_num(v)
-            return n is not None and op(n, cv)
-        if isinstance(v, tuple):
-            return any(compare(x) for x in v)
-        return _is_number(v) and op(v, cv)
-
-    def check(vals: Vals) -> bool:
-        v = vals.get(f)
-        t = type(v)
-        if t is int or t is Decimal or t is float:
-            return op(v, cv)
-        return v is not None and compare(v)
-
-    return check
-
-
-def _text_check(f: str, cv: str, op: str) -> Check:
-    test: Callable[[str], bool]
-    if op == "contains":
-        test = cv.__contains__
-    elif op == "starts_with":
-
-        def test(s: str) -> bool:
-            return s.startswith(cv)
-
-    else:
-
-        def test(s: str) -> bool:
-            return s.endswith(cv)
-
-    def slow(v: object) -> bool:
-        if isinstance(v, tuple):
-            # a list "contains" an element; starts_with/ends_with test each element
-            if op == "contains":
-                return any(_loose_eq(x, cv) for x in v)
-            return any(test(_text(x)) for x in v)
-        return test(_text(v))
-
-    if op == "contains":
-
-        def check_contains(vals: Vals) -> bool:
-            v = vals.get(f)
-            if type(v) is str:
-                return cv in v
-            return v is not None and slow(v)
-
-        return check_contains
-    if op == "starts_with":
-
-        def check_starts(vals: Vals) -> bool:
-            v = vals.get(f)
-            if type(v) is str:
-                return v.startswith(cv)
-            return v is not None and slow(v)
-
-        return check_starts
-
-    def check_ends(vals: Vals) -> bool:
-        v = vals.get(f)
-        if type(v) is str:
-            return v.endswith(cv)
-        return v is not None and slow(v)
-
-    return check_ends
+        return f"no {self.field}" if is_missing(v) else format_value(v)
 
 
 def _scalar_ok(v: object) -> bool:
@@ -461,13 +191,13 @@ class _Compiler:
                 )
                 return None
             if numeric_field and (
-                isinstance(value, bool) or (isinstance(value, str) and _to_num(value) is None)
+                isinstance(value, bool) or (isinstance(value, str) and to_num(value) is None)
             ):
                 self.err(vpath, f"'{f}' is a number; {format_value(value)} is not")
                 return None
             if not self.check_territories(f, [value], vpath):
                 return None
-            eq = _eq_check(f, _norm_const(value))
+            eq = eq_check(f, _norm_const(value))
             if op == "eq":
                 return eq
             return lambda vals: not eq(vals)
@@ -477,11 +207,11 @@ class _Compiler:
                 return None
             if not self.check_territories(f, value, vpath):
                 return None
-            member = _in_check(f, [_norm_const(v) for v in value])
+            member = in_check(f, [_norm_const(v) for v in value])
             if op == "in":
                 return member
             return lambda vals: not member(vals)
-        if op in _COMPARE:
+        if op in COMPARE:
             cv: object
             if f == "created_at":
                 parsed = _parse_datetime(value)
@@ -492,17 +222,17 @@ class _Compiler:
             elif text_field:
                 self.err(opath, f"'{op}' needs a numeric field; '{f}' is text")
                 return None
-            elif _is_number(value):
+            elif is_number(value):
                 cv = value
             else:
                 self.err(vpath, f"'{op}' needs a number, got {format_value(value)}")
                 return None
-            return _compare_check(f, cv, _COMPARE[op])
+            return compare_check(f, cv, COMPARE[op])
         if op in ("contains", "starts_with", "ends_with"):
             if not isinstance(value, str) or not value.strip():
                 self.err(vpath, f"'{op}' needs a non-empty string")
                 return None
-            return _text_check(f, value.strip().lower(), op)
+            return text_check(f, value.strip().lower(), op)
         if op == "exists":
             if not isinstance(value, bool):
                 self.err(vpath, "'exists' needs true or false")

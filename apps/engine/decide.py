@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from .compiler import CompiledConfig, CompiledRule, Pool
-from .conditions import normalise_lead, raw_lead
 from .eligibility import EligibilityContext, Why
 from .strategies import (
     CandidateTrace,
@@ -20,6 +19,7 @@ from .strategies import (
     pick_weighted,
 )
 from .types import Decision, LeadFacts, RepLoad, RotationState
+from .values import normalise_lead, raw_lead
 
 __all__ = ["decide"]
 

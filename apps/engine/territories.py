@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from .types import TerritoryDef
 
-if TYPE_CHECKING:
-    from .compiler import CompiledConfig
-
-__all__ = ["TerritoryIndex", "build_territory_index", "lead_territory", "normalise_postal"]
+__all__ = ["TerritoryIndex", "build_territory_index", "normalise_postal"]
 
 
 def normalise_postal(postal_code: str) -> str:
@@ -168,18 +164,3 @@ def build_territory_index(
         postal=postal,
         max_prefix_len=max((len(p) for p in postal), default=0),
     )
-
-
-def lead_territory(
-    compiled: CompiledConfig,
-    *,
-    country: str | None,
-    region: str | None,
-    postal_code: str | None,
-) -> str | None:
-    """The lead's territory code: longest postal prefix, then region, then country; ties go deeper.
-
-    A postal prefix only matches a lead in the territory's countries: its own, those implied by
-    its regions, or else its nearest ancestor's (a territory with none anywhere matches any country).
-    """
-    return compiled.territories.match(country, region, postal_code)

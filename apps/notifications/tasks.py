@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from apps.notifications import services
+from apps.notifications.models import WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +33,6 @@ def unrouted_digest() -> dict[str, int]:
 def webhook_deliver(self, delivery_id: int) -> str:  # type: ignore[no-untyped-def]
     """POST one webhook delivery; on failure retry with bounded exponential backoff (the beat
     dispatcher retries it too if this task is lost)."""
-    from apps.notifications.models import WebhookDelivery
-
     while True:
         try:
             done = services.webhook_delivery_attempt(delivery_id=delivery_id)

@@ -17,8 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.engine import ConfigSnapshot, snapshot_to_json
-from apps.notifications.services import notify_config_broken
 from apps.routing.models import RoutingConfigState
+from apps.routing.outbox import config_broken_announce
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def config_state_broken(*, version_number: int, errors: dict[str, list[str]]) ->
         with _lock:
             _recorded.update(broken=key, good=None)
         if first:  # once per broken version, whichever process noticed it first
-            notify_config_broken(version_number, errors)
+            config_broken_announce(version_number, errors)
 
     transaction.on_commit(write, robust=True)
 

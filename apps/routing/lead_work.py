@@ -15,6 +15,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from apps.core.exceptions import StateConflict
 from apps.core.roles import user_is_manager, user_rep
 from apps.leads.models import WORKING_STATUSES, Lead, LeadActivity, LeadActivityKind, LeadStatus
 from apps.routing.models import Assignment
@@ -24,7 +25,7 @@ from apps.routing.writers import rep_counters_release
 _CLOCK_SLACK = timedelta(minutes=1)
 
 
-class LeadStateError(Exception):
+class LeadStateError(StateConflict):
     """An action that does not fit the lead's state (HTTP 409)."""
 
 

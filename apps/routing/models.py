@@ -1,4 +1,4 @@
-"""Routing state and records: rotation cursors, assignments and configuration versions."""
+"""Routing state and records: rotation cursors, assignments, the outbox and config state."""
 
 from __future__ import annotations
 
@@ -8,59 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-
-class ImmutableRecordError(Exception):
-    """Raised on an attempt to edit or delete an audit record."""
-
-
-class AppendOnlyQuerySet(models.QuerySet):
-    """Audit records are never deleted, not even in bulk."""
-
-    def delete(self) -> NoReturn:
-        raise ImmutableRecordError(f"{self.model.__name__} records cannot be deleted.")
-
-
-class RoutingConfigVersion(models.Model):
-    """An immutable snapshot of the whole routing configuration document."""
-
-    class Source(models.TextChoices):
-        API = "api", "API"
-        ADMIN = "admin", "Admin"
-        IMPORT = "import", "Import"
-        REORDER = "reorder", "Reorder"
-        SEED = "seed", "Demo seed"
-        SYSTEM = "system", "System"
-
-    number = models.PositiveIntegerField(unique=True)
-    document = models.JSONField()
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="routing_config_versions",
-    )
-    source = models.CharField(max_length=16, choices=Source.choices, default=Source.SYSTEM)
-    summary = models.CharField(max_length=500, blank=True)
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    objects = AppendOnlyQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-number"]
-        get_latest_by = "number"
-
-    def __str__(self) -> str:
-        return f"v{self.number} ({self.created_at:%Y-%m-%d %H:%M})"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise ImmutableRecordError("Configuration versions cannot be edited.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise ImmutableRecordError("Configuration versions cannot be deleted.")
+from apps.core.models import AppendOnlyQuerySet, ImmutableRecordError
 
 
 class RotationState(models.Model):
@@ -109,7 +57,7 @@ class Assignment(models.Model):
     )
     rule_name = models.CharField(max_length=200, blank=True, help_text="The rule's name then.")
     config_version = models.ForeignKey(
-        RoutingConfigVersion,
+        "configuration.RoutingConfigVersion",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -191,3 +139,81 @@ class RoutingConfigState(models.Model):
         if self.broken_since is None:
             return f"Configuration v{self.good_version_number} compiles"
         return f"Configuration v{self.broken_version_number} does not compile"
+
+
+class OutboxKind(models.TextChoices):
+    """One notification of one change: each mail and each webhook event is its own row."""
+
+    ASSIGNED_MAIL = "assigned_mail", "New lead mail to the rep"
+    TAKEN_AWAY_MAIL = "taken_away_mail", "Lead taken away mail to the previous rep"
+    ASSIGNMENT_EVENT = "assignment_event", "lead.assigned / lead.reassigned webhook event"
+    REMINDER_MAIL = "reminder_mail", "SLA reminder mail to the owner"
+    REMINDER_EVENT = "reminder_event", "lead.sla_reminder webhook event"
+    ESCALATION_MAIL = "escalation_mail", "Escalation mail to managers"
+    ESCALATION_EVENT = "escalation_event", "lead.escalated webhook event"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed (gave up)"
+
+
+class OutboxMessage(models.Model):
+    """A notification owed for a change, written in the change's own transaction.
+
+    The dispatcher (`outbox_dispatch`: on commit, and every minute from beat) claims due rows
+    with `FOR UPDATE SKIP LOCKED`, sends, and marks them sent in one short transaction: a row is
+    never lost (the broker may be down when the change commits) and never sent by two workers.
+    """
+
+    kind = models.CharField(max_length=24, choices=OutboxKind.choices)
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="outbox")
+    assignment = models.ForeignKey(
+        Assignment,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="outbox",
+    )
+    #: The recipient rep of a "taken away" mail (the previous owner).
+    rep = models.ForeignKey(
+        "reps.Rep", on_delete=models.SET_NULL, null=True, blank=True, related_name="outbox"
+    )
+    #: When the reported change happened (a reminder's or escalation's time: part of its key).
+    occurred_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "outbox message"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=models.Q(status="pending"),
+                name="outbox_due_idx",
+            ),
+        ]
+        constraints = [
+            # A redelivered task (or a retried transaction) cannot owe the same notice twice.
+            models.UniqueConstraint(
+                fields=["assignment", "kind"],
+                condition=models.Q(assignment__isnull=False),
+                name="outbox_one_per_assignment_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["lead", "kind", "occurred_at"],
+                condition=models.Q(assignment__isnull=True),
+                name="outbox_one_per_lead_kind_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for lead {self.lead_id} ({self.status})"

@@ -12,10 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.leads.models import WORKING_STATUSES, Lead, LeadStatus
-from apps.notifications.services import outbox_write
 from apps.reps.models import Rep
 from apps.routing.locking import rep_counters_lock
 from apps.routing.models import Assignment, AssignmentKind
+from apps.routing.outbox import outbox_write
 from apps.routing.route import RoutingError
 from apps.routing.sla_clock import sla_due_at
 from apps.routing.write_assignments import assignment_start, reassigned_activity, taken_from

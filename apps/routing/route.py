@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.exceptions import StateConflict
 from apps.engine import Decision
 from apps.leads.models import (
     OPEN_STATUSES,
@@ -27,10 +28,10 @@ from apps.leads.models import (
     LeadActivityKind,
     LeadStatus,
 )
-from apps.notifications.services import outbox_write
 from apps.reps.models import Rep
 from apps.routing.locking import lead_lock, leads_lock, waiting_leads_lock
 from apps.routing.models import Assignment, AssignmentKind
+from apps.routing.outbox import outbox_write
 from apps.routing.planning import routes_plan
 from apps.routing.selectors import VERSION_UNREAD, CurrentConfig, config_current
 from apps.routing.write_assignments import assignment_start, taken_from
@@ -39,7 +40,7 @@ from apps.routing.writers import writers_current
 logger = logging.getLogger(__name__)
 
 
-class RoutingError(Exception):
+class RoutingError(StateConflict):
     """A routing action that does not fit the lead's state (mapped to HTTP 409)."""
 
 

@@ -17,10 +17,10 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from apps.leads.models import Lead, LeadStatus
-from apps.notifications.services import outbox_write
 from apps.reps.models import Rep, TimeOff
 from apps.routing.locking import leads_lock_matching, rep_counters_lock, rotations_lock
 from apps.routing.models import Assignment, AssignmentKind
+from apps.routing.outbox import outbox_write
 from apps.routing.selectors import LEAD_FACT_FIELDS, config_current, rep_loads
 from apps.routing.sla_clock import (
     due_by,

@@ -120,13 +120,3 @@ class RoutingRule(BaseModel):
             )
             self.key = rule_key_new(name=self.name, taken=taken)
         super().save(*args, **kwargs)
-
-    def clean(self) -> None:
-        super().clean()
-        from apps.rules.validation import rule_validation_errors
-
-        errors = rule_validation_errors(self)
-        if errors:
-            from django.core.exceptions import ValidationError
-
-            raise ValidationError(errors)

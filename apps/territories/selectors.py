@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from apps.routing.config.export import territory_queryset
 from apps.territories.models import Territory
 
 __all__ = ["territory_list"]
@@ -12,4 +11,4 @@ __all__ = ["territory_list"]
 
 def territory_list() -> QuerySet[Territory]:
     """Every territory with its parent, by code (one query)."""
-    return territory_queryset()
+    return Territory.objects.select_related("parent").order_by("code")

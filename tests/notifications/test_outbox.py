@@ -15,15 +15,11 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from apps.leads.models import Lead
-from apps.notifications import services, tasks
-from apps.notifications.models import (
-    OutboxKind,
-    OutboxMessage,
-    OutboxStatus,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from apps.notifications import dispatch, services, tasks, webhooks
+from apps.notifications.models import WebhookDelivery, WebhookEndpoint
 from apps.reps.models import Rep
+from apps.routing import outbox
+from apps.routing.models import OutboxKind, OutboxMessage, OutboxStatus
 from apps.routing.services import lead_reassign, lead_route, leads_route
 from tests.factories import LeadFactory
 from tests.notifications.test_notifications import Receiver
@@ -96,9 +92,9 @@ def test_the_same_change_reported_twice_is_owed_once(west_org):
     lead = LeadFactory(company_size=5000, country="US", region="US-CA")
     assignment = lead_route(lead_id=lead.pk).assignment
     notice = (assignment.pk, lead.pk, None, assignment.assigned_at)
-    services.outbox_write(assignments=[notice])  # a redelivered task writing again
-    services.outbox_write(escalated=[lead.pk], at=assignment.assigned_at)
-    services.outbox_write(escalated=[lead.pk], at=assignment.assigned_at)
+    outbox.outbox_write(assignments=[notice])  # a redelivered task writing again
+    outbox.outbox_write(escalated=[lead.pk], at=assignment.assigned_at)
+    outbox.outbox_write(escalated=[lead.pk], at=assignment.assigned_at)
     assert _kinds() == [
         ("assigned_mail", "pending"),
         ("assignment_event", "pending"),
@@ -123,14 +119,14 @@ def test_a_failed_taken_away_mail_is_retried_alone_with_backoff(west_org, manage
         ("assignment_event", "pending"),
         ("taken_away_mail", "pending"),
     ]
-    real = services._send_mail
+    real = dispatch.mail_send
 
     def mail_server(**kwargs):  # type: ignore[no-untyped-def]
         if kwargs["template"] == "lead_taken_away":
             raise ConnectionRefusedError("mail server down")
         return real(**kwargs)
 
-    with mock.patch.object(services, "_send_mail", side_effect=mail_server):
+    with mock.patch.object(dispatch, "mail_send", side_effect=mail_server):
         before = timezone.now()
         services.outbox_dispatch()
         for _ in range(20):  # a tight loop of dispatchers burns no further attempt
@@ -163,7 +159,7 @@ def test_a_mail_that_keeps_failing_is_given_up_after_an_hour_not_seconds(west_or
 
     lead = LeadFactory(company_size=5000, country="US", region="US-CA")
     lead_route(lead_id=lead.pk)
-    with mock.patch.object(services, "_send_mail", side_effect=OSError("down")):
+    with mock.patch.object(dispatch, "mail_send", side_effect=OSError("down")):
         for _ in range(settings.NOTIFY_OUTBOX_MAX_ATTEMPTS):
             _make_due()
             services.outbox_dispatch()
@@ -182,7 +178,7 @@ def test_a_database_outage_burns_no_attempt(west_org):
     lead = LeadFactory(company_size=5000, country="US", region="US-CA")
     lead_route(lead_id=lead.pk)
     with (
-        mock.patch.object(services, "_send_mail", side_effect=DatabaseDown("connection lost")),
+        mock.patch.object(dispatch, "mail_send", side_effect=DatabaseDown("connection lost")),
         mock.patch.object(
             OutboxMessage.objects, "bulk_update", side_effect=DatabaseDown("connection lost")
         ),
@@ -203,10 +199,10 @@ def test_webhook_event_ids_come_from_the_row_and_survive_retries_and_redelivery(
         services.outbox_dispatch()
         row = OutboxMessage.objects.get(kind=OutboxKind.ASSIGNMENT_EVENT)
         assert row.status == OutboxStatus.SENT
-        expected = uuid.uuid5(services._EVENT_NAMESPACE, f"outbox:{row.pk}")
+        expected = uuid.uuid5(dispatch._EVENT_NAMESPACE, f"outbox:{row.pk}")
         assert services.outbox_event_id(row) == expected
         # A dispatcher killed after emitting, its row then dispatched again: no second delivery.
-        services._assignment_event_send([row])
+        dispatch._assignment_event_send([row])
         delivery = WebhookDelivery.objects.get(endpoint=endpoint)
         assert delivery.event_id == expected
         for _ in range(2):  # fails once, then succeeds
@@ -223,19 +219,20 @@ def test_webhook_event_ids_come_from_the_row_and_survive_retries_and_redelivery(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_dispatchers_at_once_send_each_notification_once(west_org, monkeypatch):
-    monkeypatch.setattr(services, "_enqueue", lambda *args: None)  # no broker: beat runs below
+    monkeypatch.setattr(outbox, "_announce", lambda *args: None)  # no broker: beat runs below
+    monkeypatch.setattr(webhooks, "_enqueue", lambda *args: None)
     for _ in range(6):
         lead_route(lead_id=LeadFactory(company_size=5000, country="US", region="US-CA").pk)
     assert OutboxMessage.objects.filter(kind=OutboxKind.ASSIGNED_MAIL).count() == 6
     sent: list[str] = []
-    real = services._send_mail
+    real = dispatch.mail_send
 
     def slow_mail(**kwargs):  # type: ignore[no-untyped-def]
         time.sleep(0.05)  # the other dispatcher reaches the same rows meanwhile
         sent.append(kwargs["to"][0])
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "_send_mail", slow_mail)
+    monkeypatch.setattr(dispatch, "mail_send", slow_mail)
     start = threading.Barrier(2)
     errors: list[BaseException] = []
 
@@ -317,7 +314,8 @@ def test_webhook_deliveries_left_pending_are_retried_by_beat():
 def test_a_row_whose_dispatcher_dies_is_sent_by_the_next_run_once(west_org, monkeypatch):
     from django.db import transaction
 
-    monkeypatch.setattr(services, "_enqueue", lambda *args: None)
+    monkeypatch.setattr(outbox, "_announce", lambda *args: None)
+    monkeypatch.setattr(webhooks, "_enqueue", lambda *args: None)
     lead_route(lead_id=LeadFactory(company_size=5000, country="US", region="US-CA").pk)
     row = OutboxMessage.objects.get(kind=OutboxKind.ASSIGNED_MAIL)
     claimed, killed = threading.Event(), threading.Event()

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from apps.notifications import addresses, services
+from apps.notifications import addresses, services, webhooks
 from apps.notifications.models import WebhookDelivery, WebhookEndpoint
 from tests.notifications.test_notifications import Receiver
 
@@ -91,7 +91,7 @@ def test_at_send_time_a_host_re_pointed_inside_is_refused_and_nothing_is_posted(
     rebound = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 443))]
     with (
         mock.patch.object(addresses.socket, "getaddrinfo", return_value=rebound),
-        mock.patch.object(services.requests, "post") as post,
+        mock.patch.object(webhooks.requests, "post") as post,
     ):
         assert services.webhook_delivery_attempt(delivery_id=delivery.pk) is True
     assert not post.called
@@ -116,7 +116,7 @@ def test_a_response_snippet_is_capped_and_shown_escaped_in_the_admin(admin_clien
         receiver.close()
     delivery.refresh_from_db()
     assert delivery.last_error.startswith("HTTP 500: <script>")
-    assert len(delivery.last_error) <= len("HTTP 500: ") + services.RESPONSE_SNIPPET_BYTES
+    assert len(delivery.last_error) <= len("HTTP 500: ") + webhooks.RESPONSE_SNIPPET_BYTES
     page = admin_client.get(
         reverse("admin:notifications_webhookdelivery_change", args=[delivery.pk])
     ).content.decode()

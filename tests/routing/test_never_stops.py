@@ -10,16 +10,15 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from apps.configuration.services import config_version_record, rule_reorder
 from apps.engine import ConfigError
 from apps.leads.models import Lead, LeadStatus
 from apps.reps.models import Rep
 from apps.routing import planning, services, sla, sla_pages, writers
-from apps.routing.config import config_version_record
 from apps.routing.models import Assignment, AssignmentKind, RoutingConfigState
 from apps.routing.selectors import config_cache_clear, config_current
 from apps.routing.tasks import route_pending
 from apps.rules.models import RoutingRule
-from apps.rules.services import rule_reorder
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -297,7 +296,7 @@ def test_the_hot_path_reads_the_version_along_with_the_lead_lock(versioned, sett
     lead = enterprise_lead()
     with CaptureQueriesContext(connection) as queries:
         services.lead_route(lead_id=lead.pk)
-    reads = [q["sql"] for q in queries if "routing_routingconfigversion" in q["sql"]]
+    reads = [q["sql"] for q in queries if "configuration_routingconfigversion" in q["sql"]]
     # One statement locks the lead and reads the newest version: no extra round trip.
     assert len(reads) == 1
     assert "FOR UPDATE" in reads[0] or connection.vendor != "postgresql"

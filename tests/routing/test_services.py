@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from apps.core.models import ImmutableRecordError
 from apps.leads.models import Lead, LeadStatus
 from apps.reps.models import Rep
-from apps.routing.models import Assignment, ImmutableRecordError, RotationState
+from apps.routing.models import Assignment, RotationState
 from apps.routing.services import (
     RoutingError,
     lead_contact,

@@ -14,12 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-
-def _conflict_types() -> tuple[type[Exception], ...]:
-    # Imported late: core must not import the apps at module load.
-    from apps.routing.services import LeadStateError, RoutingError
-
-    return (LeadStateError, RoutingError)
+from apps.core.exceptions import StateConflict
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -37,7 +32,7 @@ def _response(exc: Exception, context: dict[str, Any]) -> Response | None:
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
         exc = ValidationError(detail=detail)
-    elif isinstance(exc, _conflict_types()):
+    elif isinstance(exc, StateConflict):
         # An action that does not fit the object's state.
         return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
     elif isinstance(exc, ObjectDoesNotExist):

@@ -1,8 +1,0 @@
-from rest_framework.routers import SimpleRouter
-
-from apps.accounts.api.views import AccountViewSet
-
-router = SimpleRouter()
-router.register("accounts", AccountViewSet, basename="account")
-
-urlpatterns = router.urls

@@ -1,0 +1,12 @@
+"""The Django admin of the portal, one module per area; importing this registers them all."""
+
+from . import (  # noqa: F401
+    accounts,
+    leads,
+    notifications,
+    reps,
+    routing,
+    rules,
+    territories,
+    users,
+)

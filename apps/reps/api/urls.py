@@ -1,9 +1,0 @@
-from rest_framework.routers import SimpleRouter
-
-from apps.reps.api.views import RepViewSet, TimeOffViewSet
-
-router = SimpleRouter()
-router.register("reps", RepViewSet, basename="rep")
-router.register("time-off", TimeOffViewSet, basename="time-off")
-
-urlpatterns = router.urls

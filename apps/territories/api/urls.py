@@ -1,8 +1,0 @@
-from rest_framework.routers import SimpleRouter
-
-from apps.territories.api.views import TerritoryViewSet
-
-router = SimpleRouter()
-router.register("territories", TerritoryViewSet, basename="territory")
-
-urlpatterns = router.urls
