@@ -19,5 +19,6 @@ urlpatterns = [
     path("api/", include("apps.reps.api.urls")),
     path("api/", include("apps.accounts.api.urls")),
     path("api/", include("apps.rules.api.urls")),
+    path("", include("apps.portal.urls")),
     path("", include("apps.core.urls")),
 ]

@@ -903,6 +903,20 @@ def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> Ro
         return RouteResult(lead=lead, outcome="assigned", assignment=assignment, decision=decision)
 
 
+def leads_reroute(*, lead_ids: Sequence[int], actor: Any) -> dict[int, RouteResult | str]:
+    """Reroute several leads (the managers' bulk action), each in its own transaction, so one
+    that still finds no rep leaves the others placed: lead id -> result, or why it failed."""
+    outcomes: dict[int, RouteResult | str] = {}
+    for lead_id in sorted(set(lead_ids)):
+        try:
+            outcomes[lead_id] = lead_reroute(lead_id=lead_id, actor=actor)
+        except RoutingError as error:
+            outcomes[lead_id] = str(error)
+        except Lead.DoesNotExist:
+            outcomes[lead_id] = "This lead no longer exists."
+    return outcomes
+
+
 def _taken_from(previous_owner_id: int | None, assignment: Assignment) -> int | None:
     """The rep who lost the lead to `assignment` (owed a "taken away" mail), if anyone did."""
     return previous_owner_id if previous_owner_id not in (None, assignment.rep_id) else None
@@ -1015,6 +1029,7 @@ __all__ = [
     "lead_reassign",
     "lead_reroute",
     "lead_route",
+    "leads_reroute",
     "leads_route",
     "rep_counters_release",
     "routing_simulate",
