@@ -56,6 +56,7 @@ class CloseForm(forms.Form):
     def __init__(self, *args: Any, reason_required: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["reason"].required = reason_required
+        self.fields["reason"].label = "Why (required)" if reason_required else "Note (optional)"
         if reason_required:
             self.fields["reason"].error_messages["required"] = "Say why the lead is disqualified."
 

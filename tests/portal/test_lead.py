@@ -39,6 +39,7 @@ def test_log_contact_in_place(rita, rita_client) -> None:
     assert response.status_code == 200 and answer["ok"] is True
     assert answer["message"] == "Contact logged." and answer["remove"] is False
     assert f'id="lead-{lead.pk}"' in answer["html"] and "Contacted" in answer["html"]
+    assert "Add a note" in answer["html"] and "data-async" in answer["html"]
     lead.refresh_from_db()
     assert lead.status == LeadStatus.CONTACTED and lead.first_contacted_at is not None
     activity = LeadActivity.objects.get(lead=lead, kind=LeadActivityKind.CONTACTED)

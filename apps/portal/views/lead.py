@@ -31,7 +31,13 @@ from apps.leads.services import (
 )
 from apps.portal.access import portal_page
 from apps.portal.forms import CloseForm, ContactForm, ReassignForm
-from apps.portal.views._respond import action_done, action_invalid, action_refused, page
+from apps.portal.views._respond import (
+    action_done,
+    action_invalid,
+    action_refused,
+    next_url,
+    page,
+)
 from apps.portal.views.queue import lead_cards
 from apps.reps.selectors import rep_list_visible
 from apps.routing.services import RoutingError, lead_reassign, lead_reroute
@@ -65,7 +71,7 @@ def _lead_page(
 ) -> HttpResponse:
     viewer = request.viewer  # type: ignore[attr-defined]
     full = viewer.is_manager
-    [card] = lead_cards([lead], full_reasons=full)
+    [card] = lead_cards([lead], viewer=viewer)
     if forms:
         card.update(forms)
     activities = [
@@ -105,8 +111,14 @@ def _card_html(request: HttpRequest, lead_id: int) -> tuple[str, bool]:
     lead = lead_list_visible(user=request.user).filter(pk=lead_id).first()
     if lead is None or lead.status not in WORKING_STATUSES:
         return "", True
-    [card] = lead_cards([lead], full_reasons=request.viewer.is_manager)  # type: ignore[attr-defined]
-    html = render_to_string("portal/_lead_card.html", {**card, "in_queue": True}, request=request)
+    [card] = lead_cards([lead], viewer=request.viewer)  # type: ignore[attr-defined]
+    context = {
+        **card,
+        "in_queue": True,
+        "actions": True,
+        "next_path": next_url(request, reverse("portal:queue")),
+    }
+    html = render_to_string("portal/_lead_card.html", context, request=request)
     return html, False
 
 

@@ -23,13 +23,16 @@ QUEUE_PAGE_SIZE = 50
 QUEUE_STATUSES = [(LeadStatus.ASSIGNED, "Not contacted yet"), (LeadStatus.CONTACTED, "Contacted")]
 
 
-def lead_cards(leads: list[Any], *, full_reasons: bool) -> list[dict[str, Any]]:
-    """What each lead's card shows: the lead, why its owner got it, and its action forms."""
+def lead_cards(leads: list[Any], *, viewer: Any) -> list[dict[str, Any]]:
+    """What each lead's card shows: the lead, why its owner got it (redacted for a rep), and
+    its action forms."""
+    own_rep_id = viewer.rep.pk if viewer.rep is not None else None
     reasons = lead_current_reasons(lead_ids=[lead.pk for lead in leads])
     return [
         {
             "lead": lead,
-            "why": reason_for_viewer(reasons.get(lead.pk, ""), full=full_reasons),
+            "why": reason_for_viewer(reasons.get(lead.pk, ""), full=viewer.is_manager),
+            "mine": lead.owner_id is not None and lead.owner_id == own_rep_id,
             "contact_form": ContactForm(prefix=f"c{lead.pk}"),
             "convert_form": CloseForm(prefix=f"v{lead.pk}"),
             "disqualify_form": CloseForm(prefix=f"d{lead.pk}", reason_required=True),
@@ -59,7 +62,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "portal/queue.html",
         {
             "nav": "queue",
-            "cards": lead_cards(list(current.object_list), full_reasons=viewer.is_manager),
+            "cards": lead_cards(list(current.object_list), viewer=viewer),
             "page_obj": current,
             "total": paginator.count,
             "filterset": filterset,
