@@ -15,6 +15,7 @@ from apps.routing.config.export import rep_queryset
 
 __all__ = [
     "RepAvailability",
+    "rep_list_assignable",
     "rep_list_visible",
     "rep_team_availability",
     "time_off_list_upcoming",
@@ -38,6 +39,11 @@ def time_off_list_visible(*, user: Any) -> QuerySet[TimeOff]:
         return queryset
     rep = user_rep(user)
     return queryset.filter(rep=rep) if rep is not None else queryset.none()
+
+
+def rep_list_assignable() -> QuerySet[Rep]:
+    """Active reps a manager may hand a lead to, by username (one query)."""
+    return Rep.objects.filter(active=True).select_related("user").order_by("user__username")
 
 
 def time_off_list_upcoming(*, rep: Rep, now: datetime.datetime) -> QuerySet[TimeOff]:

@@ -130,3 +130,22 @@ def test_team_view_names_who_takes_no_leads_now(rita, otto, boss_client) -> None
     assert otto.name in team and "sick leave" in team
     assert full.name in team and "2 of 2 open leads" in team
     assert "Free Rep" not in team and "Gone Rep" not in team
+
+
+def test_page_queries_do_not_grow_with_the_leads_or_the_team(rita, otto, boss_client) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert boss_client.get("/queue/unrouted/").status_code == 200
+        return len(captured)
+
+    _unrouted()
+    queries()  # the role lookups are cached after the first request
+    few = queries()
+    for n in range(10):
+        _unrouted(company=f"Co {n}")
+        lead_of(rita, escalated_at=timezone.now())
+        RepFactory(away=True)
+    assert queries() == few

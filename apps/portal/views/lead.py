@@ -39,7 +39,7 @@ from apps.portal.views._respond import (
     page,
 )
 from apps.portal.views.queue import lead_cards
-from apps.reps.selectors import rep_list_visible
+from apps.reps.selectors import rep_list_assignable
 from apps.routing.services import RoutingError, lead_reassign, lead_reroute
 from apps.routing.trace import reason_for_viewer
 
@@ -93,7 +93,7 @@ def _lead_page(
     }
     if full:
         context["reassign_form"] = (forms or {}).get("reassign_form") or ReassignForm()
-        context["reps"] = rep_list_visible(user=request.user).filter(active=True)
+        context["reps"] = rep_list_assignable()
     return page(request, "portal/lead.html", context, status=status)
 
 

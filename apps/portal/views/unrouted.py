@@ -16,7 +16,7 @@ from apps.leads.selectors import lead_attention_reasons, lead_list_needing_manag
 from apps.portal.access import portal_page
 from apps.portal.forms import BulkRerouteForm, ReassignForm
 from apps.portal.views._respond import next_url, page
-from apps.reps.selectors import rep_list_visible, rep_team_availability
+from apps.reps.selectors import rep_list_assignable, rep_team_availability
 from apps.routing.services import leads_reroute
 
 __all__ = ["unrouted", "unrouted_reroute"]
@@ -54,7 +54,7 @@ def unrouted(request: HttpRequest) -> HttpResponse:
                 (LeadStatus.CONTACTED, "Escalated, contacted"),
             ],
             "reassign_form": ReassignForm(),
-            "reps": rep_list_visible(user=request.user).filter(active=True),
+            "reps": rep_list_assignable(),
             "team_out": [each for each in team if not each.available],
             "team_size": len(team),
             "team_available": sum(1 for each in team if each.available),
