@@ -18,6 +18,7 @@ __all__ = [
     "PortalPasswordResetForm",
     "ReassignForm",
     "TimeOffForm",
+    "WorkingHoursForm",
 ]
 
 NOTE_MAX = 10_000
@@ -140,3 +141,72 @@ class LeadIdsField(forms.Field):
 
 class BulkRerouteForm(forms.Form):
     leads = LeadIdsField(max_count=500, error_messages={"required": "Tick the leads to reroute."})
+
+
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class WorkingHoursForm(forms.Form):
+    """One window a day, Monday to Sunday, in the rep's zone; days left unticked are off.
+
+    ``windows()`` groups days with the same hours, as the configuration document keeps them.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for day, name in enumerate(WEEKDAY_NAMES):
+            self.fields[f"works_{day}"] = forms.BooleanField(label=name, required=False)
+            self.fields[f"start_{day}"] = forms.TimeField(
+                label=f"{name} from",
+                required=False,
+                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            )
+            self.fields[f"end_{day}"] = forms.TimeField(
+                label=f"{name} until",
+                required=False,
+                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            )
+
+    @classmethod
+    def initial_from(cls, hours: list[Any]) -> dict[str, Any]:
+        initial: dict[str, Any] = {}
+        for window in hours:
+            for day in window.weekdays:
+                initial.update(
+                    {f"works_{day}": True, f"start_{day}": window.start, f"end_{day}": window.end}
+                )
+        return initial
+
+    def days(self) -> list[dict[str, Any]]:
+        """The bound fields per day, for the template."""
+        return [
+            {
+                "name": name,
+                "works": self[f"works_{day}"],
+                "start": self[f"start_{day}"],
+                "end": self[f"end_{day}"],
+            }
+            for day, name in enumerate(WEEKDAY_NAMES)
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for day, name in enumerate(WEEKDAY_NAMES):
+            if not data.get(f"works_{day}"):
+                continue
+            start, end = data.get(f"start_{day}"), data.get(f"end_{day}")
+            if start is None and f"start_{day}" not in self.errors:
+                self.add_error(f"start_{day}", f"When do you start on {name}?")
+            if end is None and f"end_{day}" not in self.errors:
+                self.add_error(f"end_{day}", f"When do you stop on {name}?")
+            if start is not None and end is not None and start == end:
+                self.add_error(f"end_{day}", "Start and end must differ.")
+        return data
+
+    def windows(self) -> list[tuple[list[int], Any, Any]]:
+        grouped: dict[tuple[Any, Any], list[int]] = {}
+        for day in range(7):
+            if self.cleaned_data.get(f"works_{day}"):
+                key = (self.cleaned_data[f"start_{day}"], self.cleaned_data[f"end_{day}"])
+                grouped.setdefault(key, []).append(day)
+        return [(days, start, end) for (start, end), days in grouped.items()]

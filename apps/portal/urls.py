@@ -27,6 +27,7 @@ urlpatterns = [
     path("queue/leads/<int:pk>/reroute/", lead.lead_reroute_action, name="lead_reroute"),
     path("availability/", availability.availability, name="availability"),
     path("availability/away/", availability.away_set, name="away"),
+    path("availability/hours/", availability.working_hours_set, name="working_hours"),
     path(
         "availability/time-off/<int:pk>/cancel/",
         availability.time_off_cancel,

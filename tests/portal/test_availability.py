@@ -27,7 +27,8 @@ def test_page_explains_what_each_setting_does(rita, rita_client) -> None:
     WorkingHoursFactory(rep=rita, weekdays=[0, 1, 2, 3, 4], start="08:00", end="16:30")
     body = rita_client.get("/availability/").content.decode()
     assert "America/Los_Angeles" in body
-    assert "Mon, Tue, Wed, Thu, Fri: 08:00 to 16:30" in body
+    assert 'name="start_0" value="08:00"' in body and 'name="end_4" value="16:30"' in body
+    assert 'name="works_5"' in body and 'name="works_5" id="id_works_5" checked' not in body
     assert (
         "routing sends you no new leads" in body.lower() or "Routing sends you no new leads" in body
     )
@@ -117,3 +118,51 @@ def test_current_time_off_is_named(rita, rita_client) -> None:
     now = timezone.now()
     TimeOffFactory(rep=rita, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1))
     assert "but on time off until" in rita_client.get("/availability/").content.decode()
+
+
+def _hours(**days: tuple[str, str]) -> dict[str, str]:
+    names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    data: dict[str, str] = {}
+    for name, (start, end) in days.items():
+        day = names.index(name)
+        data.update({f"works_{day}": "on", f"start_{day}": start, f"end_{day}": end})
+    return data
+
+
+def test_set_own_working_hours(rita, otto, rita_client) -> None:
+    WorkingHoursFactory(rep=otto, weekdays=[0], start="09:00", end="17:00")
+    data = _hours(mon=("09:00", "17:00"), tue=("09:00", "17:00"), sat=("22:00", "02:00"))
+    response = csrf_post(rita_client, "/availability/hours/", {**data, "rep": "otto"})
+    assert response["Location"] == "/availability/"
+    windows = sorted(
+        (w.weekdays, f"{w.start:%H:%M}", f"{w.end:%H:%M}") for w in rita.working_hours.all()
+    )
+    assert windows == [([0, 1], "09:00", "17:00"), ([5], "22:00", "02:00")]
+    assert otto.working_hours.count() == 1  # untouched
+    assert RoutingConfigVersion.objects.filter(summary="reps: working hours of rita").exists()
+    # Unticking every day leaves no hours: leads at any time.
+    csrf_post(rita_client, "/availability/hours/", {})
+    assert rita.working_hours.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"works_0": "on"}, "When do you start on Monday?"),
+        ({"works_0": "on", "start_0": "09:00", "end_0": "09:00"}, "Start and end must differ."),
+        ({"works_0": "on", "start_0": "9 o'clock", "end_0": "17:00"}, "Enter a valid time."),
+    ],
+)
+def test_bad_working_hours_are_form_errors(rita, rita_client, data, error) -> None:
+    WorkingHoursFactory(rep=rita, weekdays=[2], start="10:00", end="12:00")
+    response = csrf_post(rita_client, "/availability/hours/", data)
+    assert response.status_code == 400 and error in response.content.decode()
+    assert [w.weekdays for w in rita.working_hours.all()] == [[2]]
+
+
+def test_split_shifts_are_shown_not_edited(rita, rita_client) -> None:
+    WorkingHoursFactory(rep=rita, weekdays=[0, 1], start="08:00", end="12:00")
+    WorkingHoursFactory(rep=rita, weekdays=[0], start="14:00", end="18:00")
+    body = rita_client.get("/availability/").content.decode()
+    assert "Mon, Tue: 08:00 to 12:00" in body and "Mon: 14:00 to 18:00" in body
+    assert "/availability/hours/" not in body

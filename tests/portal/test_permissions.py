@@ -34,6 +34,7 @@ def _posts(lead_id: int, time_off_id: int) -> list[str]:
         *[f"/queue/leads/{lead_id}/{name}/" for name in (*REP_ACTIONS, *MANAGER_ACTIONS)],
         "/availability/",
         "/availability/away/",
+        "/availability/hours/",
         f"/availability/time-off/{time_off_id}/cancel/",
         "/queue/unrouted/reroute/",
     ]

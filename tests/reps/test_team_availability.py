@@ -66,3 +66,24 @@ def test_upcoming_time_off_leaves_out_what_ended() -> None:
     )
     assert list(time_off_list_upcoming(rep=rep, now=NOW)) == [current]
     assert past.pk
+
+
+def test_working_hours_set_replaces_and_refuses_a_day_twice() -> None:
+    from datetime import time
+
+    from django.core.exceptions import ValidationError
+
+    from apps.reps.services import rep_working_hours_set
+    from tests.factories import WorkingHoursFactory
+
+    rep = RepFactory()
+    WorkingHoursFactory(rep=rep, weekdays=[0, 1, 2, 3, 4])
+    rep_working_hours_set(rep=rep, windows=[([5, 6], time(10), time(14))], actor=rep.user)
+    assert [(w.weekdays, w.start) for w in rep.working_hours.all()] == [([5, 6], time(10))]
+    with pytest.raises(ValidationError):
+        rep_working_hours_set(
+            rep=rep, windows=[([0], time(9), time(12)), ([0], time(13), time(17))], actor=rep.user
+        )
+    with pytest.raises(ValidationError):
+        rep_working_hours_set(rep=rep, windows=[([7], time(9), time(12))], actor=rep.user)
+    assert [w.weekdays for w in rep.working_hours.all()] == [[5, 6]]

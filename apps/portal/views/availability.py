@@ -6,6 +6,7 @@ Only the signed-in rep's own records are reachable: a time-off id of anyone else
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -13,31 +14,49 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.exceptions import ValidationError as ServiceValidationError
 
 from apps.portal.access import portal_page
-from apps.portal.forms import AwayForm, TimeOffForm
+from apps.portal.forms import AwayForm, TimeOffForm, WorkingHoursForm
 from apps.portal.views._respond import page
 from apps.reps.selectors import time_off_list_upcoming, time_off_list_visible
-from apps.reps.services import rep_set_away, time_off_create, time_off_delete
+from apps.reps.services import (
+    rep_set_away,
+    rep_working_hours_set,
+    time_off_create,
+    time_off_delete,
+)
 
-__all__ = ["availability", "away_set", "time_off_cancel"]
+__all__ = ["availability", "away_set", "time_off_cancel", "working_hours_set"]
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def _page(request: HttpRequest, form: TimeOffForm, *, status: int = 200) -> HttpResponse:
+def _page(
+    request: HttpRequest,
+    form: TimeOffForm | None = None,
+    *,
+    hours_form: WorkingHoursForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     rep = request.viewer.rep  # type: ignore[attr-defined]
     now = timezone.now()
     periods = list(time_off_list_upcoming(rep=rep, now=now))
+    windows = list(rep.working_hours.all())
     hours = [
         {"days": ", ".join(WEEKDAYS[d] for d in sorted(h.weekdays)), "start": h.start, "end": h.end}
-        for h in rep.working_hours.all()
+        for h in windows
     ]
+    days = [day for window in windows for day in window.weekdays]
+    # Two windows on one day (a split shift) do not fit the one-window-a-day form.
+    editable = len(days) == len(set(days))
+    if hours_form is None and editable:
+        hours_form = WorkingHoursForm(initial=WorkingHoursForm.initial_from(windows))
     return page(
         request,
         "portal/availability.html",
         {
             "nav": "availability",
             "rep": rep,
-            "form": form,
+            "form": form or TimeOffForm(),
+            "hours_form": hours_form,
             "periods": periods,
             "off_now": next((p for p in periods if p.starts_at <= now), None),
             "hours": hours,
@@ -51,7 +70,7 @@ def _page(request: HttpRequest, form: TimeOffForm, *, status: int = 200) -> Http
 def availability(request: HttpRequest) -> HttpResponse:
     """GET: the page. POST: book time off (refused when it overlaps another period)."""
     if request.method == "GET":
-        return _page(request, TimeOffForm())
+        return _page(request)
     form = TimeOffForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -119,3 +138,24 @@ def time_off_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     time_off_delete(period=period, actor=request.user)
     messages.success(request, "Time off cancelled.")
     return redirect("portal:availability")
+
+
+@require_POST
+@portal_page("rep")
+def working_hours_set(request: HttpRequest) -> HttpResponse:
+    """Replace the rep's weekly hours (one window a day; unticked days are off)."""
+    form = WorkingHoursForm(request.POST)
+    if form.is_valid():
+        try:
+            rep_working_hours_set(
+                rep=request.viewer.rep,  # type: ignore[attr-defined]
+                windows=form.windows(),
+                actor=request.user,
+            )
+        except ValidationError as error:
+            for problem in error.messages:
+                form.add_error(None, problem)
+        else:
+            messages.success(request, "Working hours saved.")
+            return redirect("portal:availability")
+    return _page(request, hours_form=form, status=400)
