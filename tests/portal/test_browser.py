@@ -65,12 +65,20 @@ def browser() -> Iterator[Any]:
         if os.environ.get("ROUTING_REQUIRE_SERVICES") == "1":
             pytest.fail(f"browser tests need {missing}")
         pytest.skip(f"browser tests skipped: {missing}")
-    # The ORM runs beside Playwright's event loop in this thread: the test drives both.
+    # The ORM runs beside Playwright's event loop in this thread: the test drives both. Only
+    # for these tests (the deploy check rightly refuses the variable elsewhere).
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
