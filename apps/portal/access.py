@@ -17,9 +17,11 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.roles import user_is_manager, user_rep
+from apps.portal.urlsafety import next_url
 
 __all__ = ["Viewer", "portal_page"]
 
@@ -61,7 +63,12 @@ def portal_page(role: Role) -> Callable[[Callable[..., HttpResponse]], Callable[
         @wraps(view)
         def page(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
+                # A form posted after the session ended: back to its page after signing in
+                # (the action's own URL only takes POSTs).
+                back = request.get_full_path()
+                if request.method != "GET":
+                    back = next_url(request, reverse("portal:landing"))
+                return redirect_to_login(back)
             viewer = viewer_of(request.user)
             allowed = {
                 "rep": viewer.rep is not None,

@@ -65,6 +65,11 @@
       credentials: "same-origin",
       headers: { "X-Portal-Fragment": "1", "Accept": "application/json" }
     }).then(function (response) {
+      if (response.redirected) {
+        // The session ended (sign-in page): go there, and come back here after.
+        window.location.assign(response.url);
+        return { ok: false, message: "" };
+      }
       return response.json().catch(function () {
         return { ok: false, message: "Something went wrong (" + response.status + "). Reload the page and try again." };
       });

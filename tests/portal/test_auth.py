@@ -164,3 +164,18 @@ def test_a_manager_who_is_also_a_rep_still_lands_on_the_admin() -> None:
     client = client_for(rep.user)
     assert client.get("/start/")["Location"] == "/admin/"
     assert client.get("/queue/").status_code == 200  # and has a queue of their own
+
+
+def test_a_form_posted_after_the_session_ended_comes_back_to_its_page(rita) -> None:
+    from tests.portal.conftest import lead_of
+
+    lead = lead_of(rita)
+    client = Client(enforce_csrf_checks=True)
+    response = csrf_post(
+        client, f"/queue/leads/{lead.pk}/contact/", {"next": "/queue/?status=assigned"}
+    )
+    assert response["Location"] == "/accounts/login/?next=/queue/%3Fstatus%3Dassigned"
+    response = csrf_post(
+        client, f"/queue/leads/{lead.pk}/contact/", {"next": "https://evil.example/"}
+    )
+    assert response["Location"] == "/accounts/login/?next=/start/"

@@ -9,7 +9,8 @@ from django.contrib import messages
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+
+from apps.portal.urlsafety import next_url
 
 __all__ = ["action_done", "action_invalid", "action_refused", "next_url", "page", "wants_json"]
 
@@ -24,16 +25,6 @@ def page(
 ) -> HttpResponse:
     """Render a page with the viewer (navigation, time zone) in its context."""
     return render(request, template, {"viewer": request.viewer, **context}, status=status)  # type: ignore[attr-defined]
-
-
-def next_url(request: HttpRequest, default: str) -> str:
-    """Where to go back after a POST: the form's `next` when it is this site's, else default."""
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 def action_done(
