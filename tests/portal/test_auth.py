@@ -55,7 +55,9 @@ def test_manager_lands_on_the_admin(boss) -> None:
     _with_password(boss)
     client, _ = _sign_in("boss")
     assert client.get("/start/")["Location"] == "/admin/"
-    assert client.get("/admin/").status_code == 200
+    admin = client.get("/admin/")
+    assert admin.status_code == 200
+    assert 'href="/queue/unrouted/"' in admin.content.decode()  # the way to the managers' queue
 
 
 def test_integration_account_signs_in_to_nothing(webform) -> None:
