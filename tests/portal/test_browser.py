@@ -219,10 +219,20 @@ def test_rep_runs_their_day_on_a_phone(browser, site, west_org, manager_user) ->
     assert abs((period.starts_at - (now - timedelta(hours=1))).total_seconds()) < 120
 
     # The next leads routed to her team skip her.
+    seen: list[dict[str, Any]] = []
     for _ in range(3):
         routed = _route_new_enterprise_lead()
         assert routed.status == LeadStatus.ASSIGNED
         assert routed.owner_id != alice.pk
+        # Round robin lists the reps it passed on the way to its pick: her turn comes round.
+        trace = routed.assignments.get().trace
+        seen += [
+            c
+            for rule in trace["rules"]
+            for c in rule.get("candidates", [])
+            if c.get("rep") == alice.user.username
+        ]
+    assert seen and all(c["code"] == "time_off" and not c["eligible"] for c in seen), seen
     page.context.close()
 
 
