@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     # The edges, above every service layer.
     "apps.api",
     "apps.backoffice",
+    "apps.portal",
     "apps.demo",
 ]
 
@@ -173,7 +174,10 @@ STORAGES = {
     },
 }
 
-LOGIN_URL = "admin:login"
+# Everyone signs in on the portal's page; each lands where their role works (apps/portal).
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:landing"
+LOGOUT_REDIRECT_URL = "portal:login"
 
 # Mail: console by default; SMTP when EMAIL_HOST is set.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")

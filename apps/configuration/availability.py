@@ -1,20 +1,27 @@
-"""A rep's availability: away and time off, written directly (validated here), each change
-recorded as a configuration version like any other."""
+"""A rep's availability: away, time off and weekly working hours, written directly (validated
+here), each change recorded as a configuration version like any other."""
 
 from __future__ import annotations
 
 import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError as ModelValidationError
 from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
-from apps.reps.models import Rep, TimeOff, TimeOffSource
+from apps.reps.models import Rep, TimeOff, TimeOffSource, WorkingHours
 
 from .apply import config_version_record
 from .models import RoutingConfigVersion
 
-__all__ = ["rep_set_away", "time_off_create", "time_off_delete", "time_off_update"]
+__all__ = [
+    "rep_set_away",
+    "rep_working_hours_set",
+    "time_off_create",
+    "time_off_delete",
+    "time_off_update",
+]
 
 
 def _author(actor: Any) -> Any:
@@ -34,6 +41,42 @@ def rep_set_away(*, rep: Rep, away: bool, actor: Any) -> Rep:
                 source=RoutingConfigVersion.Source.API,
                 summary=f"reps: {rep.user.username} {'away' if away else 'back'}",
             )
+    return rep
+
+
+def rep_working_hours_set(
+    *, rep: Rep, windows: list[tuple[list[int], datetime.time, datetime.time]], actor: Any
+) -> Rep:
+    """Replace a rep's weekly hours with ``windows`` (weekdays 0 = Monday, start, end in the
+    rep's zone; end before start wraps past midnight; none: no hours, leads at any time).
+
+    The rep's own availability, like away: written directly, validated, versioned. A weekday may
+    appear in one window only (a ValidationError otherwise).
+    """
+    seen: set[int] = set()
+    for weekdays, _start, _end in windows:
+        if seen & set(weekdays):
+            raise ModelValidationError("A weekday may appear in one window only.")
+        seen |= set(weekdays)
+    with transaction.atomic():
+        rep = Rep.objects.select_for_update().select_related("user").get(pk=rep.pk)
+        rows = [
+            WorkingHours(rep=rep, weekdays=sorted(days), start=start, end=end)
+            for days, start, end in windows
+        ]
+        for row in rows:
+            row.full_clean(exclude=["rep"])
+        for old in rep.working_hours.all():
+            old._history_user = _author(actor)  # type: ignore[attr-defined]
+            old.delete()
+        for row in rows:
+            row._history_user = _author(actor)  # type: ignore[attr-defined]
+            row.save()
+        config_version_record(
+            actor=actor,
+            source=RoutingConfigVersion.Source.API,
+            summary=f"reps: working hours of {rep.user.username}",
+        )
     return rep
 
 

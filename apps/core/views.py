@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -61,6 +60,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
     )
 
 
-@login_required
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("admin:index")
+    """Signed-in people go to where their role lands (the pages decide); others sign in."""
+    if request.user.is_authenticated:
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    return redirect(settings.LOGIN_URL)

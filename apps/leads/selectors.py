@@ -5,10 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 
 from apps.core.roles import user_is_manager, user_rep
-from apps.leads.models import Lead, LeadActivity
+from apps.leads.models import (
+    OPEN_STATUSES,
+    WORKING_STATUSES,
+    Lead,
+    LeadActivity,
+    LeadActivityKind,
+    LeadStatus,
+)
 
 
 def _lead_queryset() -> QuerySet[Lead]:
@@ -56,3 +63,41 @@ def lead_activity_list(*, lead_id: int) -> QuerySet[LeadActivity]:
     """Everything that happened to a lead (assigned, reminded, reassigned, escalated,
     contacted, closed, notes), oldest first."""
     return LeadActivity.objects.filter(lead_id=lead_id).select_related("actor").order_by("at", "id")
+
+
+def lead_list_needing_manager() -> QuerySet[Lead]:
+    """Open leads routing could not place (`unrouted`) or the SLA ladder escalated to managers,
+    oldest first."""
+    return (
+        _lead_queryset()
+        .filter(
+            Q(status=LeadStatus.UNROUTED) | Q(escalated_at__isnull=False, status__in=OPEN_STATUSES)
+        )
+        .order_by("created_at", "id")
+    )
+
+
+def lead_attention_reasons(*, lead_ids: list[int]) -> dict[int, LeadActivity]:
+    """Why each lead waits for a manager: its latest `unrouted` or `escalated` activity."""
+    latest: dict[int, LeadActivity] = {}
+    activities = LeadActivity.objects.filter(
+        lead_id__in=lead_ids, kind__in=(LeadActivityKind.UNROUTED, LeadActivityKind.ESCALATED)
+    ).order_by("at", "id")
+    for activity in activities.only("lead_id", "kind", "at", "note"):
+        latest[activity.lead_id] = activity
+    return latest
+
+
+def lead_queue_of(*, rep: Any) -> QuerySet[Lead]:
+    """A rep's open leads as their queue shows them: untouched ones first by SLA deadline
+    (soonest first), then the contacted ones by when they came."""
+    return (
+        _lead_queryset()
+        .filter(owner=rep, status__in=WORKING_STATUSES)
+        .order_by(
+            Case(When(status=LeadStatus.ASSIGNED, then=Value(0)), default=Value(1)),
+            F("sla_due_at").asc(nulls_last=True),
+            "assigned_at",
+            "id",
+        )
+    )

@@ -37,6 +37,15 @@ from apps.routing.selectors import VERSION_UNREAD, CurrentConfig, config_current
 from apps.routing.write_assignments import assignment_start, taken_from
 from apps.routing.writers import writers_current
 
+__all__ = [
+    "RouteResult",
+    "RoutingError",
+    "lead_reroute",
+    "lead_route",
+    "leads_reroute",
+    "leads_route",
+]
+
 logger = logging.getLogger(__name__)
 
 
@@ -327,4 +336,15 @@ def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> Ro
         return RouteResult(lead=lead, outcome="assigned", assignment=assignment, decision=decision)
 
 
-__all__ = ["RouteResult", "RoutingError", "lead_reroute", "lead_route", "leads_route"]
+def leads_reroute(*, lead_ids: Sequence[int], actor: Any) -> dict[int, RouteResult | str]:
+    """Reroute several leads (the managers' bulk action), each in its own transaction, so one
+    that still finds no rep leaves the others placed: lead id -> result, or why it failed."""
+    outcomes: dict[int, RouteResult | str] = {}
+    for lead_id in sorted(set(lead_ids)):
+        try:
+            outcomes[lead_id] = lead_reroute(lead_id=lead_id, actor=actor)
+        except RoutingError as error:
+            outcomes[lead_id] = str(error)
+        except Lead.DoesNotExist:
+            outcomes[lead_id] = "This lead no longer exists."
+    return outcomes

@@ -350,3 +350,17 @@ def lead_assignment_list(*, lead_id: int) -> QuerySet[Assignment]:
         .select_related("rep__user", "actor")
         .order_by("assigned_at", "id")
     )
+
+
+def lead_current_reasons(*, lead_ids: list[int]) -> dict[int, str]:
+    """Each lead's current assignment reason ("why you got this lead"), by lead id; one query."""
+    rows = Assignment.objects.filter(lead_id__in=lead_ids, ended_at__isnull=True).values_list(
+        "lead_id", "reason"
+    )
+    return dict(rows)
+
+
+def lead_held_by(*, lead_id: int, rep: Any) -> bool:
+    """Whether ``rep`` ever held this lead: they know it exists, so a page may tell them it moved
+    (someone else's lead they never held stays a 404)."""
+    return Assignment.objects.filter(lead_id=lead_id, rep=rep).exists()

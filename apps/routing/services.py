@@ -32,7 +32,14 @@ from apps.routing.lead_work import (
 )
 from apps.routing.planning import routing_simulate
 from apps.routing.reassign import lead_reassign
-from apps.routing.route import RouteResult, RoutingError, lead_reroute, lead_route, leads_route
+from apps.routing.route import (
+    RouteResult,
+    RoutingError,
+    lead_reroute,
+    lead_route,
+    leads_reroute,
+    leads_route,
+)
 from apps.routing.write_assignments import assignment_start
 from apps.routing.writers import rep_counters_release
 
@@ -49,6 +56,7 @@ __all__ = [
     "lead_reassign",
     "lead_reroute",
     "lead_route",
+    "leads_reroute",
     "leads_route",
     "rep_counters_release",
     "routing_simulate",
