@@ -12,8 +12,9 @@ from rest_framework.exceptions import ValidationError
 
 from apps.reps.models import Rep, TimeOff, TimeOffSource, WorkingHours
 
-from .apply import config_version_record
+from .appliers import row_delete, row_save
 from .models import RoutingConfigVersion
+from .versions import actor_or_none, config_version_record
 
 __all__ = [
     "rep_set_away",
@@ -24,17 +25,13 @@ __all__ = [
 ]
 
 
-def _author(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
 def rep_set_away(*, rep: Rep, away: bool, actor: Any) -> Rep:
     """Mark a rep away (no new leads) or back."""
     with transaction.atomic():
         rep = Rep.objects.select_for_update().select_related("user").get(pk=rep.pk)
         if rep.away != away:
             rep.away = away
-            rep._history_user = _author(actor)  # type: ignore[attr-defined]
+            rep._history_user = actor_or_none(actor)  # type: ignore[attr-defined]
             rep.save(update_fields=["away", "updated_at"])
             config_version_record(
                 actor=actor,
@@ -67,11 +64,9 @@ def rep_working_hours_set(
         for row in rows:
             row.full_clean(exclude=["rep"])
         for old in rep.working_hours.all():
-            old._history_user = _author(actor)  # type: ignore[attr-defined]
-            old.delete()
+            row_delete(old, actor)
         for row in rows:
-            row._history_user = _author(actor)  # type: ignore[attr-defined]
-            row.save()
+            row_save(row, actor)
         config_version_record(
             actor=actor,
             source=RoutingConfigVersion.Source.API,
@@ -124,8 +119,7 @@ def time_off_create(
             # Not the document's: a configuration document that does not list it keeps it.
             source=TimeOffSource.REP if actor == rep.user else TimeOffSource.ADMIN,
         )
-        period._history_user = _author(actor)  # type: ignore[attr-defined]
-        period.save()
+        row_save(period, actor)
         config_version_record(
             actor=actor,
             source=RoutingConfigVersion.Source.API,
@@ -148,8 +142,7 @@ def time_off_update(
         _check_overlap(rep=period.rep, starts_at=starts_at, ends_at=ends_at, exclude=period.pk)
         period.starts_at, period.ends_at = starts_at, ends_at
         period.reason, period.note = reason, note
-        period._history_user = _author(actor)  # type: ignore[attr-defined]
-        period.save()
+        row_save(period, actor)
         config_version_record(
             actor=actor,
             source=RoutingConfigVersion.Source.API,
@@ -161,8 +154,7 @@ def time_off_update(
 def time_off_delete(*, period: TimeOff, actor: Any) -> None:
     with transaction.atomic():
         username = period.rep.user.username
-        period._history_user = _author(actor)  # type: ignore[attr-defined]
-        period.delete()
+        row_delete(period, actor)
         config_version_record(
             actor=actor,
             source=RoutingConfigVersion.Source.API,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from apps.core.demo import DEMO_LOGINS
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 
+from apps.demo.logins import DEMO_LOGINS
 from tests.factories import RepFactory, UserFactory
 from tests.portal.conftest import client_for, csrf_post
 
