@@ -14,23 +14,19 @@ from apps.configuration.services import config_version_record, rule_reorder
 from apps.engine import ConfigError
 from apps.leads.models import Lead, LeadStatus
 from apps.reps.models import Rep
-from apps.routing import planning, services, sla, sla_pages, writers
+from apps.routing import planning, services, sla, sla_pages
 from apps.routing.models import Assignment, AssignmentKind, RoutingConfigState
 from apps.routing.selectors import config_cache_clear, config_current
 from apps.routing.tasks import route_pending
 from apps.rules.models import RoutingRule
 from tests.factories import LeadFactory
+from tests.routing.conftest import WRITER_PATHS
 
 pytestmark = pytest.mark.django_db
 
 
 def enterprise_lead(**kwargs) -> Lead:  # type: ignore[no-untyped-def]
     return LeadFactory(company_size=5000, country="US", region="US-CA", **kwargs)
-
-
-def _pin_writers(monkeypatch, single_statement: bool) -> None:  # type: ignore[no-untyped-def]
-    chosen = writers.POSTGRES_WRITERS if single_statement else writers.ORM_WRITERS
-    monkeypatch.setattr(writers, "PINNED", chosen)
 
 
 @pytest.fixture
@@ -62,9 +58,9 @@ def test_a_lead_routed_right_after_a_reorder_follows_the_new_order(
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("single_statement", [True, False], ids=["one-statement", "orm"])
-def test_a_first_assignment_records_its_version(versioned, monkeypatch, single_statement):
-    _pin_writers(monkeypatch, single_statement)
+@pytest.mark.parametrize("single_statement", WRITER_PATHS)
+def test_a_first_assignment_records_its_version(versioned, pin_writers, single_statement):
+    pin_writers(single_statement)
     result = services.lead_route(lead_id=enterprise_lead().pk)
     stored = Assignment.objects.get(lead=result.lead)
     assert stored.kind == AssignmentKind.AUTO
@@ -108,9 +104,9 @@ def test_a_duplicate_records_the_version_in_force(versioned):
     assert stored.config_version_id == versioned["version"].pk
 
 
-@pytest.mark.parametrize("single_statement", [True, False], ids=["one-statement", "orm"])
-def test_a_sweep_move_records_its_version(versioned, monkeypatch, single_statement):
-    _pin_writers(monkeypatch, single_statement)
+@pytest.mark.parametrize("single_statement", WRITER_PATHS)
+def test_a_sweep_move_records_its_version(versioned, pin_writers, single_statement):
+    pin_writers(single_statement)
     now = timezone.now()
     lead = services.lead_route(lead_id=enterprise_lead().pk, now=now).lead
     version = config_version_record(actor=None, source="system", summary="later change")

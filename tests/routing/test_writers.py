@@ -10,24 +10,19 @@ import pytest
 
 from apps.leads.models import Lead, LeadActivity
 from apps.reps.models import Rep
-from apps.routing import planning, services, writers
+from apps.routing import planning, services
 from apps.routing.models import Assignment, RotationState
 from apps.routing.selectors import config_cache_clear
 from tests.factories import LeadFactory
+from tests.routing.conftest import WRITER_PATHS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
-def _pin_writers(monkeypatch, single_statement: bool) -> None:  # type: ignore[no-untyped-def]
-    """Write through the PostgreSQL statements or through the ORM, whatever the database."""
-    chosen = writers.POSTGRES_WRITERS if single_statement else writers.ORM_WRITERS
-    monkeypatch.setattr(writers, "PINNED", chosen)
-
-
-def _route_four(monkeypatch, single_statement: bool, batch: bool = False) -> list[tuple]:  # type: ignore[no-untyped-def]
-    _pin_writers(monkeypatch, single_statement)
+def _route_four(pin, single_statement: bool, batch: bool = False) -> list[tuple]:  # type: ignore[no-untyped-def]
+    pin(single_statement)
     # alice may hold one open lead: the third enterprise lead must skip her.
     Rep.objects.filter(user__username="alice").update(max_open_leads=1)
     config_cache_clear()
@@ -101,22 +96,22 @@ def _start_over() -> None:
     RotationState.objects.all().delete()
 
 
-def test_single_statement_and_orm_paths_write_the_same_rows(west_org, monkeypatch):
-    orm = _route_four(monkeypatch, single_statement=False)
+def test_single_statement_and_orm_paths_write_the_same_rows(west_org, pin_writers):
+    orm = _route_four(pin_writers, single_statement=False)
     _start_over()
-    single = _route_four(monkeypatch, single_statement=True)
+    single = _route_four(pin_writers, single_statement=True)
     assert single == orm
     owners = [row[1] for row in single[:4]]
     assert owners == ["alice", "bob", "carol", "bob"]  # alice full after one: skipped
 
 
-@pytest.mark.parametrize("single_statement", [True, False])
+@pytest.mark.parametrize("single_statement", WRITER_PATHS)
 def test_a_batch_writes_what_the_leads_routed_one_by_one_write(
-    west_org, monkeypatch, single_statement
+    west_org, pin_writers, single_statement
 ):
-    one_by_one = _route_four(monkeypatch, single_statement=False)
+    one_by_one = _route_four(pin_writers, single_statement=False)
     _start_over()
-    batched = _route_four(monkeypatch, single_statement=single_statement, batch=True)
+    batched = _route_four(pin_writers, single_statement=single_statement, batch=True)
     assert batched == one_by_one
 
 
@@ -142,14 +137,14 @@ def test_the_guard_refuses_a_rep_who_filled_up_since_the_decision(west_org, monk
     assert Rep.objects.get(pk=alice.pk).open_leads_count == 1  # only the concurrent one
 
 
-def _sweep_scenario(monkeypatch, single_statement: bool) -> list[object]:  # type: ignore[no-untyped-def]
+def _sweep_scenario(pin, single_statement: bool) -> list[object]:  # type: ignore[no-untyped-def]
     """Route five leads, then sweep: three moves, one escalation, one reminder page; every row
     the sweep wrote, with ids replaced by positions (the two runs get different ids)."""
     from datetime import timedelta
 
     from apps.routing.sla import sla_sweep
 
-    _pin_writers(monkeypatch, single_statement)
+    pin(single_statement)
     config_cache_clear()
     leads = [
         LeadFactory(email=f"s{i}@acme{i}.com", company_size=5000, country="US", region="US-CA")
@@ -219,7 +214,7 @@ def _sweep_scenario(monkeypatch, single_statement: bool) -> list[object]:  # typ
     return rows
 
 
-def test_the_sweep_writes_the_same_rows_in_one_statement_as_through_the_orm(west_org, monkeypatch):
+def test_the_sweep_writes_the_same_rows_in_one_statement_as_through_the_orm(west_org, pin_writers):
     from django.db import transaction
 
     class Undo(Exception):
@@ -229,7 +224,7 @@ def test_the_sweep_writes_the_same_rows_in_one_statement_as_through_the_orm(west
     for single_statement in (False, True):
         try:
             with transaction.atomic():
-                written[single_statement] = _sweep_scenario(monkeypatch, single_statement)
+                written[single_statement] = _sweep_scenario(pin_writers, single_statement)
                 raise Undo  # start the second run from the same state
         except Undo:
             pass
