@@ -115,6 +115,7 @@ class Command(BaseCommand):
         lines = [
             "",
             f"Routing Portal is starting on http://{host}:{port}/  (database: {database}, broker: {broker})",
+            f"  Sign in:     http://{host}:{port}/accounts/login/  (reps land on their queue)",
             f"  Admin:       http://{host}:{port}/admin/",
             f"  API docs:    http://{host}:{port}/api/docs/",
             f"  Health:      http://{host}:{port}/healthz",
