@@ -12,6 +12,7 @@ from typing import Any
 
 import pycountry
 from django import forms
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -101,8 +102,8 @@ class LeadTestForm(forms.Form):
         required=False,
         label="Moment",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="When the lead arrives, in your time zone; empty for now. Working hours, "
-        "time off and loads are those of that moment.",
+        help_text=f"When the lead arrives, in the admin's time zone ({settings.TIME_ZONE}); empty "
+        "for now. Working hours, time off and loads are those of that moment.",
     )
 
     def clean_language(self) -> str:

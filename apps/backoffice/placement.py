@@ -21,9 +21,10 @@ def _ordered() -> list[RoutingRule]:
 
 def placement_choices(rules: list[RoutingRule]) -> list[tuple[str, str]]:
     choices = [(TOP, "At the top (evaluated first)")]
-    for number, rule in enumerate(rules, start=1):
+    for rule in rules:
         catch_all = " — catch-all, takes every lead" if not rule.conditions else ""
-        choices.append((f"{BEFORE}{rule.pk}", f"Before #{number} {rule.name}{catch_all}"))
+        # "#" is the rule's position, as in the rules list's "#" column
+        choices.append((f"{BEFORE}{rule.pk}", f"Before #{rule.position} {rule.name}{catch_all}"))
     choices.append((BOTTOM, "At the bottom (evaluated last)"))
     return choices
 

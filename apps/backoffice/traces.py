@@ -8,6 +8,7 @@ so every read here has a default.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from django.template.loader import render_to_string
@@ -87,6 +88,15 @@ def _rule(entry: Any) -> dict[str, Any]:
     }
 
 
+def _moment(value: Any) -> datetime | None:
+    """The stored ISO moment as an aware datetime (templates show it in the viewer's zone)."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
 def trace_readable(trace: Any) -> dict[str, Any]:
     """The trace as plain rows: outcome, reason, one row per rule evaluated, its candidates."""
     if not isinstance(trace, dict):
@@ -95,7 +105,7 @@ def trace_readable(trace: Any) -> dict[str, Any]:
     rules = trace.get("rules") if isinstance(trace.get("rules"), list) else []
     sweep = trace.get("sweep") if isinstance(trace.get("sweep"), dict) else None
     return {
-        "evaluated_at": trace.get("evaluated_at"),
+        "evaluated_at": _moment(trace.get("evaluated_at")),
         "territory": trace.get("territory"),
         "outcome": outcome,
         "outcome_label": OUTCOMES.get(outcome, outcome.replace("_", " ").capitalize()),
