@@ -52,3 +52,28 @@ def test_manager_tests_a_lead_and_reads_the_trace(browser, site, west_org):  # n
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTEFACTS / "test-a-lead-1280.png"), full_page=True)
     assert Lead.objects.count() == 0
+
+
+def test_manager_reads_a_decision_and_places_a_new_rule(browser, site, west_org):  # noqa: F811
+    from apps.routing.services import lead_route
+    from tests.factories import LeadFactory
+
+    boss = UserFactory(username="boss", is_staff=True)
+    boss.set_password(PASSWORD)
+    boss.save()
+    boss.groups.add(Group.objects.get(name="RevOps managers"))
+    lead = LeadFactory(email="cto@bigco.com", country="US", region="US-CA", company_size=3000)
+    lead_route(lead_id=lead.pk)
+
+    page = _page(browser, DESKTOP)
+    _sign_in(page, site, "boss")
+    page.goto(f"{site}/admin/leads/lead/{lead.pk}/change/")
+    decision = page.inner_text(".field-current_decision")
+    assert "✔ decided" in decision and "Enterprise West" in decision
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "lead-decision-1280.png"), full_page=True)
+
+    page.goto(f"{site}/admin/rules/routingrule/add/")
+    chosen = page.eval_on_selector("#id_placement", "el => el.selectedOptions[0].textContent")
+    assert "Everyone else" in chosen and "catch-all" in chosen
+    page.screenshot(path=str(ARTEFACTS / "rule-add-1280.png"), full_page=True)

@@ -188,6 +188,7 @@ def test_a_new_rule_defaults_to_before_the_catch_all(manager, west_org):
     everyone = west_org["everyone"]
     assert form.context["adminform"].form["placement"].value() == f"before:{everyone.pk}"
     assert "catch-all" in form.content.decode()
+    assert "field-position" not in form.content.decode()  # the placement decides, not a number
     versions = RoutingConfigVersion.objects.count()
 
     saved = manager.post(add, _rule_data("Webinars", placement=f"before:{everyone.pk}"))

@@ -128,6 +128,9 @@ class RoutingRuleAdmin(
     def get_fieldsets(self, request: Any, obj: Any = None) -> Any:
         fieldsets = list(super().get_fieldsets(request, obj))
         if obj is None:  # a new rule says where it goes; an existing one moves by drag and drop
+            name, options = fieldsets[0]
+            fields = [f for f in options["fields"] if f != "position"]
+            fieldsets[0] = (name, {**options, "fields": fields})
             fieldsets.insert(1, ("Where it goes", {"fields": ["placement"]}))
         return fieldsets
 
