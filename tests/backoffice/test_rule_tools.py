@@ -231,3 +231,36 @@ def test_placement_errors_and_edits(manager, west_org):
     change = manager.get(reverse("admin:rules_routingrule_change", args=[west_org["everyone"].pk]))
     assert change.status_code == 200
     assert "placement" not in change.context["adminform"].form.fields
+
+
+@pytest.mark.parametrize(
+    ("trace", "expected"),
+    [
+        (
+            {"outcome": "manual", "rules": [], "actor": "boss", "note": "VIP", "evaluated_at": "x"},
+            "Reassigned by hand",
+        ),
+        ({"outcome": "duplicate", "rules": [], "duplicate_of": 3}, "Kept with the owner"),
+        # recorded before candidates carried a code: the sentence still shows
+        (
+            {
+                "outcome": "assigned",
+                "rules": [
+                    {
+                        "rule": "Old",
+                        "matched": True,
+                        "chosen": "bob",
+                        "candidates": [{"rep": "ann", "eligible": False, "why": "away"}],
+                    }
+                ],
+            },
+            'ann: <span class="rp-why">not eligible</span> <span class="rp-why-detail">(away)',
+        ),
+        (None, "No decision recorded"),
+        ([1, 2], "No decision recorded"),
+    ],
+)
+def test_any_stored_trace_renders(trace, expected):
+    from apps.backoffice.traces import trace_html
+
+    assert expected in " ".join(trace_html(trace).split())
