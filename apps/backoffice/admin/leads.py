@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.template.defaultfilters import pluralize
 from django.utils.html import format_html
 
+from apps.backoffice.traces import trace_html
 from apps.backoffice.utils import (
     EMPTY,
     PrettyJSONFormField,
@@ -155,7 +156,7 @@ class LeadAdmin(admin.ModelAdmin):
     inlines = [AssignmentInline, LeadActivityInline]
     actions = ["reroute"]
     form = LeadAdminForm
-    readonly_fields = [*ROUTING_FIELDS, "email_domain", "updated_at"]
+    readonly_fields = [*ROUTING_FIELDS, "email_domain", "updated_at", "current_decision"]
     fieldsets = [
         (
             "Contact",
@@ -197,6 +198,7 @@ class LeadAdmin(admin.ModelAdmin):
                 "every move is recorded below as an assignment.",
             },
         ),
+        ("Why it went here", {"fields": ["current_decision"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Lead]:
@@ -276,6 +278,21 @@ class LeadAdmin(admin.ModelAdmin):
     @admin.display(description="SLA due", ordering="sla_due_at")
     def sla_due(self, obj: Lead) -> str:
         return short_dt(obj.sla_due_at)
+
+    @admin.display(description="Current assignment")
+    def current_decision(self, obj: Lead) -> str:
+        if obj.pk is None:
+            return EMPTY
+        current = (
+            obj.assignments.filter(ended_at__isnull=True)
+            .select_related("config_version")
+            .order_by("-assigned_at", "-id")
+            .first()
+        )
+        if current is None:
+            return "No current assignment: the lead has no owner."
+        version = current.config_version.number if current.config_version else None
+        return trace_html(current.trace, version=version)
 
     @admin.display(description="SLA due at")
     def sla_due_at_label(self, obj: Lead) -> Any:

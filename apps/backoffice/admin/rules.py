@@ -1,4 +1,5 @@
-"""Admin for the ordered routing rules: drag to reorder, JSON conditions, history."""
+"""Admin for the ordered routing rules: drag to reorder, placement of a new rule, JSON
+conditions, history, and the "Test a lead" page."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ from adminsortable2.admin import SortableAdminMixin
 from django import forms
 from django.contrib import admin
 from django.db import transaction
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from apps.backoffice.lead_test import lead_test_view
+from apps.backoffice.placement import PlacementFormMixin
 from apps.backoffice.utils import ConfigVersionAdminMixin, PrettyJSONFormField
 from apps.configuration.admin_forms import ConfigAdminMixin, ConfigItemFormMixin
-from apps.configuration.services import config_version_check, config_version_record
+from apps.configuration.services import config_version_check, config_version_record, rule_save
 from apps.rules.models import RoutingRule
 from apps.rules.summaries import conditions_summary, target_summary
 
@@ -39,7 +45,7 @@ RULE_ITEM_FIELDS = [
 ]
 
 
-class RoutingRuleAdminForm(ConfigItemFormMixin, forms.ModelForm):
+class RoutingRuleAdminForm(PlacementFormMixin, ConfigItemFormMixin, forms.ModelForm):
     config_collection = "rules"
 
     class Meta:
@@ -107,6 +113,51 @@ class RoutingRuleAdmin(
         ),
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+
+    def get_urls(self) -> list[Any]:
+        test = path(
+            "test-lead/",
+            self.admin_site.admin_view(self.test_lead_view),
+            name="rules_routingrule_test_lead",
+        )
+        return [test, *super().get_urls()]
+
+    def test_lead_view(self, request: HttpRequest) -> TemplateResponse:
+        return lead_test_view(request, model_admin=self)
+
+    def get_fieldsets(self, request: Any, obj: Any = None) -> Any:
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is None:  # a new rule says where it goes; an existing one moves by drag and drop
+            name, options = fieldsets[0]
+            fields = [f for f in options["fields"] if f != "position"]
+            fieldsets[0] = (name, {**options, "fields": fields})
+            fieldsets.insert(1, ("Where it goes", {"fields": ["placement"]}))
+        return fieldsets
+
+    def save_model(self, request: Any, obj: RoutingRule, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # A new rule goes through the configuration's write path, at the chosen place.
+        cleaned = form.cleaned_data
+        item = form.config_item(cleaned)
+        rule_save(
+            name=None,
+            item=item,
+            actor=request.user,
+            position=form.placement_index(),
+            based_on=cleaned.get("based_on_version"),
+            force=bool(cleaned.get("save_anyway")),
+        )
+        obj.pk = RoutingRule.objects.get(name=item["name"]).pk
+        obj.refresh_from_db()
+        obj._saved_through_config = True  # type: ignore[attr-defined]
+
+    def log_addition(self, request: Any, obj: Any, message: Any) -> Any:
+        if getattr(obj, "_saved_through_config", False):
+            # rule_save recorded the configuration version already
+            return super(ConfigVersionAdminMixin, self).log_addition(request, obj, message)
+        return super().log_addition(request, obj, message)
 
     def _update_order(self, updated_items: Any, extra_model_filters: Any) -> int:
         # One save per moved rule instead of adminsortable2's bulk_update, so every reorder
