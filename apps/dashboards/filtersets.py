@@ -103,6 +103,13 @@ class DashboardFilterSet(filters.FilterSet):
         form = DashboardFilterForm
         fields = ["preset", "start", "end", "territory", "lead_source", "rep"]
 
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        # No period chosen: the default preset, shown as such in the form.
+        if data is not None and not any(data.get(key) for key in ("preset", "start", "end")):
+            data = data.copy()
+            data["preset"] = DEFAULT_PRESET
+        super().__init__(data, *args, **kwargs)
+
     @property
     def window(self) -> DateWindow:
         """The chosen days: a preset, else start/end (a missing end is today, a missing start

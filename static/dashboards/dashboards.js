@@ -54,9 +54,28 @@
     });
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", draw);
-  } else {
+  /* A preset wins over dates on the server: typing a date switches the period to custom
+     dates, choosing a preset clears the dates, so the form sends what the person sees. */
+  function linkPeriod() {
+    var preset = document.getElementById("id_preset");
+    var dates = [document.getElementById("id_start"), document.getElementById("id_end")];
+    if (!preset || !dates[0] || !dates[1]) { return; }
+    dates.forEach(function (input) {
+      input.addEventListener("change", function () { if (input.value) { preset.value = ""; } });
+    });
+    preset.addEventListener("change", function () {
+      if (preset.value) { dates.forEach(function (input) { input.value = ""; }); }
+    });
+  }
+
+  function start() {
+    linkPeriod();
     draw();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
   }
 })();

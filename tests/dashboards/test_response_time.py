@@ -155,6 +155,11 @@ def test_presets() -> None:
     )
 
 
+def test_the_default_period_shows_in_the_form(boss_client, dataset) -> None:  # type: ignore[no-untyped-def]
+    page = boss_client.get(URL).content.decode()
+    assert '<option value="30d" selected>' in page
+
+
 def test_preset_in_the_url_and_the_default(boss_client, dataset) -> None:  # type: ignore[no-untyped-def]
     assert len(_get(boss_client, "preset=7d")["daily"]) == 7
     assert len(_get(boss_client, "")["daily"]) == 30
