@@ -68,7 +68,7 @@ def preset_window(preset: str, *, today: date) -> DateWindow:
 
 class DashboardFilterForm(forms.Form):
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or {}
         start, end = data.get("start"), data.get("end")
         if start and end and start > end:
             raise forms.ValidationError("The start date must not be after the end date.")
@@ -127,9 +127,11 @@ class DashboardFilterSet(filters.FilterSet):
 
     @property
     def chosen_rep(self) -> Rep | None:
-        return self.form.cleaned_data.get("rep")
+        rep: Rep | None = self.form.cleaned_data.get("rep")
+        return rep
 
     def filter_queryset(self, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
         low, high = self.window.bounds()
         queryset = queryset.filter(created_at__gte=low, created_at__lt=high)
-        return super().filter_queryset(queryset)
+        filtered: QuerySet[Lead] = super().filter_queryset(queryset)
+        return filtered

@@ -8,6 +8,7 @@ window, so a lead never contacted (or never assigned) counts against it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any, TypedDict
 
@@ -53,7 +54,7 @@ def _figures() -> dict[str, Any]:
     }
 
 
-def _shape(row: dict[str, Any]) -> ResponseTimeFigures:
+def _shape(row: Mapping[str, Any]) -> ResponseTimeFigures:
     leads = row["leads"] or 0
     return {
         "leads": leads,
@@ -130,7 +131,7 @@ def response_time_report(
     }
 
 
-def _day(day: date, row: dict[str, Any] | None) -> dict[str, Any]:
+def _day(day: date, row: Mapping[str, Any] | None) -> dict[str, Any]:
     if row is None:
         return {"date": day.isoformat(), "leads": 0, "median_seconds": None}
     return {
