@@ -34,7 +34,8 @@ class Seconds(Func):
         return self.as_sql(
             compiler,
             connection,
-            template="EXTRACT(EPOCH FROM (%(expressions)s))::float",
+            # date_part gives a float directly; EXTRACT's numeric halves the speed of the sorts.
+            template="date_part('epoch', %(expressions)s)",
             arg_joiner=" - ",
             **extra,
         )
