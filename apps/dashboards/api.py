@@ -3,6 +3,8 @@ FilterSet and selector as the pages."""
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -22,6 +24,21 @@ class ResponseTimeApi(APIView):
 
     permission_classes = [IsAuthenticated, IsManager]
 
+    @extend_schema(
+        operation_id="dashboards_response_time",
+        parameters=[
+            OpenApiParameter(
+                "preset", str, enum=["7d", "30d", "90d", "this_quarter", "last_quarter"]
+            ),
+            OpenApiParameter("start", OpenApiTypes.DATE),
+            OpenApiParameter("end", OpenApiTypes.DATE),
+            OpenApiParameter("territory", str, description="territory code"),
+            OpenApiParameter("lead_source", str),
+            OpenApiParameter("rep", int, description="rep id"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+        description="Shape and definitions: docs/API.md, Dashboards and audits.",
+    )
     def get(self, request: Request) -> Response:
         filterset = DashboardFilterSet(request.query_params, queryset=Lead.objects.all())
         if not filterset.is_valid():

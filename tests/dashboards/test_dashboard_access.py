@@ -56,3 +56,9 @@ def test_a_rep_sees_no_dashboards_link() -> None:
     client = Client()
     client.force_login(RepFactory(user=UserFactory(username="rita")).user)
     assert "/dashboards/" not in client.get("/queue/").content.decode()
+
+
+def test_the_json_twin_is_in_the_openapi_schema(boss_client) -> None:  # type: ignore[no-untyped-def]
+    schema = boss_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    operation = schema["paths"]["/api/dashboards/response-time/"]["get"]
+    assert {p["name"] for p in operation["parameters"]} >= {"preset", "start", "end", "rep"}
