@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "apps.api",
     "apps.backoffice",
     "apps.portal",
+    "apps.dashboards",
     "apps.demo",
 ]
 

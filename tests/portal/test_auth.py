@@ -51,13 +51,16 @@ def test_rep_lands_on_their_queue(rita) -> None:
     assert client.get("/queue/").status_code == 200
 
 
-def test_manager_lands_on_the_admin(boss) -> None:
+def test_manager_lands_on_the_dashboards(boss) -> None:
     _with_password(boss)
     client, _ = _sign_in("boss")
-    assert client.get("/start/")["Location"] == "/admin/"
+    assert client.get("/start/")["Location"] == "/dashboards/response-time/"
+    page = client.get("/dashboards/response-time/")
+    assert page.status_code == 200
+    assert 'href="/queue/unrouted/"' in page.content.decode()  # the way to the managers' queue
     admin = client.get("/admin/")
     assert admin.status_code == 200
-    assert 'href="/queue/unrouted/"' in admin.content.decode()  # the way to the managers' queue
+    assert 'href="/queue/unrouted/"' in admin.content.decode()
 
 
 def test_integration_account_signs_in_to_nothing(webform) -> None:
@@ -152,7 +155,8 @@ def test_password_reset_bad_address_is_a_form_error() -> None:
 
 def test_every_readme_demo_login_works() -> None:
     call_command("seed_demo", leads=20, seed=3, verbosity=0)
-    landings = {"admin": "/admin/", "manager": "/admin/", "rep": "/queue/"}
+    dashboards = "/dashboards/response-time/"
+    landings = {"admin": dashboards, "manager": dashboards, "rep": "/queue/"}
     for role, username, password in DEMO_LOGINS:
         client, response = _sign_in(username, password=password)
         assert response.status_code == 302, (username, response.content[:300])
@@ -160,11 +164,11 @@ def test_every_readme_demo_login_works() -> None:
         assert client.get(landings[role]).status_code == 200, username
 
 
-def test_a_manager_who_is_also_a_rep_still_lands_on_the_admin() -> None:
+def test_a_manager_who_is_also_a_rep_still_lands_on_the_dashboards() -> None:
     rep = RepFactory(user=UserFactory(username="playercoach", is_staff=True))
     rep.user.groups.add(Group.objects.get(name="RevOps managers"))
     client = client_for(rep.user)
-    assert client.get("/start/")["Location"] == "/admin/"
+    assert client.get("/start/")["Location"] == "/dashboards/response-time/"
     assert client.get("/queue/").status_code == 200  # and has a queue of their own
 
 

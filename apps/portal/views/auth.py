@@ -50,13 +50,13 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 
 @require_GET
 def landing(request: HttpRequest) -> HttpResponse:
-    """Reps land on their queue, managers on the admin (until the dashboards exist); an account
+    """Reps land on their queue, managers on the dashboards; an account
     with no role (an integration account) has no pages."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     viewer = viewer_of(request.user)
     if viewer.is_manager:
-        return redirect("admin:index")
+        return redirect("dashboards:response_time")
     if viewer.rep is not None:
         return redirect("portal:queue")
     raise PermissionDenied("This account has no pages: it may only use the API.")
