@@ -100,6 +100,32 @@ def manager_user(db):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def boss(db):  # type: ignore[no-untyped-def]
+    """A manager with no rep of their own."""
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="boss", is_staff=True)
+    user.groups.add(Group.objects.get(name="RevOps managers"))
+    return user
+
+
+@pytest.fixture
+def webform(db):  # type: ignore[no-untyped-def]
+    """An integration account: may submit leads through the API, and nothing else."""
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="webform")
+    user.user_permissions.add(
+        Permission.objects.get(codename="add_lead", content_type__app_label="leads")
+    )
+    return user
+
+
+@pytest.fixture
 def manager_client(manager_user):  # type: ignore[no-untyped-def]
     from rest_framework.test import APIClient
 

@@ -7,9 +7,7 @@ refused with 403. Each page renders in the viewer's own time zone (their rep's, 
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Literal
 
@@ -20,37 +18,12 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.core.roles import user_is_manager, user_rep
+from apps.core.viewers import viewer_of
 from apps.portal.urlsafety import next_url
 
-__all__ = ["Viewer", "portal_page"]
+__all__ = ["portal_page"]
 
 Role = Literal["rep", "manager", "member"]
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """The signed-in person as the pages see them."""
-
-    user: Any
-    rep: Any | None
-    is_manager: bool
-
-    @property
-    def zone(self) -> zoneinfo.ZoneInfo:
-        name = self.rep.time_zone if self.rep is not None else "UTC"
-        try:
-            return zoneinfo.ZoneInfo(name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            return zoneinfo.ZoneInfo("UTC")
-
-    @property
-    def is_member(self) -> bool:
-        return self.is_manager or self.rep is not None
-
-
-def viewer_of(user: Any) -> Viewer:
-    return Viewer(user=user, rep=user_rep(user), is_manager=user_is_manager(user))
 
 
 def portal_page(role: Role) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:

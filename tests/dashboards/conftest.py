@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
 from tests.factories import LeadFactory, RepFactory, TerritoryFactory, UserFactory
@@ -18,22 +17,6 @@ WINDOW = "start=2026-03-01&end=2026-03-03"
 
 def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
     return datetime(2026, 3, day, hour, minute, second, tzinfo=UTC)
-
-
-@pytest.fixture
-def boss(db):  # type: ignore[no-untyped-def]
-    user = UserFactory(username="boss", is_staff=True)
-    user.groups.add(Group.objects.get(name="RevOps managers"))
-    return user
-
-
-@pytest.fixture
-def webform(db):  # type: ignore[no-untyped-def]
-    user = UserFactory(username="webform")
-    user.user_permissions.add(
-        Permission.objects.get(codename="add_lead", content_type__app_label="leads")
-    )
-    return user
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
 from tests.factories import LeadFactory, RepFactory, UserFactory
@@ -17,24 +16,6 @@ def rita(db):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def otto(db):  # type: ignore[no-untyped-def]
     return RepFactory(user=UserFactory(username="otto"), time_zone="Europe/Berlin")
-
-
-@pytest.fixture
-def boss(db):  # type: ignore[no-untyped-def]
-    """A manager with no rep of their own."""
-    user = UserFactory(username="boss", is_staff=True)
-    user.groups.add(Group.objects.get(name="RevOps managers"))
-    return user
-
-
-@pytest.fixture
-def webform(db):  # type: ignore[no-untyped-def]
-    """An integration account: may submit leads through the API, and nothing else."""
-    user = UserFactory(username="webform")
-    user.user_permissions.add(
-        Permission.objects.get(codename="add_lead", content_type__app_label="leads")
-    )
-    return user
 
 
 def client_for(user) -> Client:  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ from django.shortcuts import redirect
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_GET
 
-from apps.portal.access import viewer_of
+from apps.core.viewers import viewer_of
 from apps.portal.forms import PortalAuthenticationForm, PortalPasswordResetForm
 
 __all__ = ["LoginView", "LogoutView", "PasswordResetDoneView", "PasswordResetView", "landing"]
