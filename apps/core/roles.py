@@ -36,6 +36,35 @@ def user_is_manager(user: Any) -> bool:
     return bool(cached)
 
 
+#: The permission an integration account needs to submit leads (API.md "Roles").
+SUBMIT_LEADS_PERMISSION = "leads.add_lead"
+
+
+def user_may_submit_leads(user: Any) -> bool:
+    """A manager, or an account granted `leads.add_lead` (web forms, CRMs).
+
+    Cached like manager status: Django's permission check reads the user's and their groups'
+    permissions from the database on every request (a token-authenticated user is loaded
+    afresh each time), about half of an intake request's work. A grant or a revocation takes
+    effect within MANAGER_CACHE_SECONDS, at once when the user admin saves the account.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user_is_manager(user):
+        return True
+    cached = getattr(user, "_may_submit_leads", None)
+    if cached is None:
+        from django.core.cache import cache
+
+        key = f"may-submit-leads:{user.pk}"
+        cached = cache.get(key)
+        if cached is None:
+            cached = bool(user.is_active and user.has_perm(SUBMIT_LEADS_PERMISSION))
+            cache.set(key, cached, MANAGER_CACHE_SECONDS)
+        user._may_submit_leads = cached
+    return bool(cached)
+
+
 def user_rep(user: Any) -> Any | None:
     """The Rep linked to this user, or None."""
     if not getattr(user, "is_authenticated", False):
@@ -93,12 +122,14 @@ def user_role(user: Any) -> Role:
 
 
 def role_cache_forget(user: Any) -> None:
-    """Drop the cached manager status, so a change of role takes effect on the next request."""
+    """Drop the cached manager status and lead-submission right: a change takes effect on the next
+    request."""
     from django.core.cache import cache
 
-    cache.delete(f"revops-manager:{user.pk}")
-    if hasattr(user, "_is_revops_manager"):
-        del user._is_revops_manager
+    cache.delete_many([f"revops-manager:{user.pk}", f"may-submit-leads:{user.pk}"])
+    for attribute in ("_is_revops_manager", "_may_submit_leads"):
+        if hasattr(user, attribute):
+            delattr(user, attribute)
 
 
 def users_manageable(queryset: Any) -> Any:

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework.permissions import BasePermission
 
-from apps.core.roles import user_is_manager, user_rep
+from apps.core.roles import user_is_manager, user_may_submit_leads, user_rep
 
 
 class IsManager(BasePermission):
@@ -36,7 +36,4 @@ class CanSubmitLeads(BasePermission):
     message = "This account may not submit leads."
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        user = request.user
-        return user_is_manager(user) or bool(
-            user.is_authenticated and user.has_perm("leads.add_lead")
-        )
+        return user_may_submit_leads(request.user)

@@ -214,3 +214,31 @@ def test_drf_create_token_command_makes_a_working_token(rita):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get(URL).status_code == 200
+
+
+def test_a_submitters_right_is_read_once_then_costs_no_query(webform, django_assert_num_queries):
+    """Django reads a user's permissions from the database on every request (token auth loads
+    the user afresh); intake asks once and remembers it briefly, as it does manager status."""
+    from django.contrib.auth import get_user_model
+
+    from apps.core.roles import user_may_submit_leads
+
+    User = get_user_model()
+    assert user_may_submit_leads(User.objects.get(pk=webform.pk))
+    fresh = User.objects.get(pk=webform.pk)  # the next request's user object
+    with django_assert_num_queries(0):
+        assert user_may_submit_leads(fresh)
+
+
+def test_a_revoked_submitter_is_refused_once_the_user_admin_saves_them(webform):
+    from django.contrib.auth.models import Permission
+
+    from apps.core.roles import role_cache_forget
+
+    client = token_client(webform)
+    assert client.post(URL, {"email": "a@example.com"}, format="json").status_code == 201
+    webform.user_permissions.remove(
+        Permission.objects.get(codename="add_lead", content_type__app_label="leads")
+    )
+    role_cache_forget(webform)  # what the user admin does on save
+    assert client.post(URL, {"email": "b@example.com"}, format="json").status_code == 403
