@@ -6,7 +6,7 @@ import io
 import multiprocessing
 import re
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,7 +23,14 @@ from apps.routing.sla import sla_sweep
 from routing_portal.celery import app
 from tests.factories import LeadFactory, TimeOffFactory, WorkingHoursFactory
 
-T0 = timezone.now().replace(microsecond=0) - timedelta(days=2)
+# Two days ago at noon in the reps' zone: a sweep a few hours later stays on the same local day,
+# whatever time the suite runs (reps count their leads per day of their own zone).
+T0 = (
+    (timezone.now() - timedelta(days=2))
+    .astimezone(ZoneInfo("America/Los_Angeles"))
+    .replace(hour=12, minute=0, second=0, microsecond=0)
+    .astimezone(UTC)
+)
 
 
 @pytest.fixture
