@@ -18,6 +18,7 @@ from apps.accounts.models import Account
 from apps.configuration.models import RoutingConfigVersion
 from apps.configuration.snapshot import config_snapshot_build
 from apps.engine import (
+    LEAD_FIELDS,
     CompiledConfig,
     ConfigError,
     ConfigSnapshot,
@@ -39,29 +40,8 @@ from apps.routing.models import RotationState as RotationStateRow
 from apps.rules.models import RoutingRule
 from apps.territories.models import Territory
 
-#: Lead fields handed to the engine (API.md "Leads"); `extra` travels as a dict.
-LEAD_FACT_FIELDS = (
-    "email",
-    "email_domain",
-    "external_id",
-    "first_name",
-    "last_name",
-    "phone",
-    "company",
-    "title",
-    "city",
-    "country",
-    "region",
-    "postal_code",
-    "industry",
-    "lead_source",
-    "product_interest",
-    "company_size",
-    "annual_revenue",
-    "lead_score",
-    "language",
-    "created_at",
-)
+#: Lead fields handed to the engine: the ones its conditions may name; `extra` travels as a dict.
+LEAD_FACT_FIELDS = tuple(sorted(LEAD_FIELDS - {"territory"}))  # territory is derived, not stored
 #: Performance-weighted routing looks back this far.
 CONVERSION_WINDOW = timedelta(days=90)
 _RATES_TTL_SECONDS = 600
