@@ -1,7 +1,9 @@
 """The dashboards' JSON twins (docs/API.md "Dashboards and audits"): managers only; the same
-FilterSet and selector as the pages."""
+FilterSet and selectors as the pages, one view per dashboard of the registry."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -12,39 +14,48 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api.permissions import IsManager
-from apps.dashboards.filtersets import DashboardFilterSet
-from apps.dashboards.selectors import response_time_report
+from apps.dashboards.filtersets import PRESETS, DashboardFilterSet
+from apps.dashboards.registry import Dashboard
 from apps.leads.models import Lead
 
-__all__ = ["ResponseTimeApi"]
+__all__ = ["dashboard_api"]
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("preset", str, enum=[key for key, _ in PRESETS]),
+    OpenApiParameter("start", OpenApiTypes.DATE),
+    OpenApiParameter("end", OpenApiTypes.DATE),
+    OpenApiParameter("territory", str, description="territory code"),
+    OpenApiParameter("lead_source", str),
+    OpenApiParameter("rep", int, description="rep id"),
+]
 
 
-class ResponseTimeApi(APIView):
-    """Speed to lead: overall, per rep, histogram and daily trend over the filtered window."""
-
+class DashboardApi(APIView):
     permission_classes = [IsAuthenticated, IsManager]
+    dashboard: Dashboard
 
-    @extend_schema(
-        operation_id="dashboards_response_time",
-        parameters=[
-            OpenApiParameter(
-                "preset", str, enum=["7d", "30d", "90d", "this_quarter", "last_quarter"]
-            ),
-            OpenApiParameter("start", OpenApiTypes.DATE),
-            OpenApiParameter("end", OpenApiTypes.DATE),
-            OpenApiParameter("territory", str, description="territory code"),
-            OpenApiParameter("lead_source", str),
-            OpenApiParameter("rep", int, description="rep id"),
-        ],
-        responses=OpenApiTypes.OBJECT,
-        description="Shape and definitions: docs/API.md, Dashboards and audits.",
-    )
     def get(self, request: Request) -> Response:
         filterset = DashboardFilterSet(request.query_params, queryset=Lead.objects.all())
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
         return Response(
-            response_time_report(
+            self.dashboard.build(
                 leads=filterset.qs, window=filterset.window, rep=filterset.chosen_rep
             )
         )
+
+
+def dashboard_api(dashboard: Dashboard) -> Any:
+    """The JSON view of one dashboard, with its own operation in the OpenAPI schema."""
+    view = type(
+        f"{dashboard.slug.title().replace('-', '')}Api",
+        (DashboardApi,),
+        {"dashboard": dashboard, "__doc__": f"{dashboard.title} (docs/API.md)."},
+    )
+    view.get = extend_schema(  # type: ignore[attr-defined]
+        operation_id=f"dashboards_{dashboard.slug.replace('-', '_')}",
+        parameters=FILTER_PARAMETERS,
+        responses=OpenApiTypes.OBJECT,
+        description="Shape and definitions: docs/API.md, Dashboards and audits.",
+    )(DashboardApi.get)
+    return view.as_view()

@@ -1,17 +1,33 @@
-"""The dashboards' pages (under /dashboards/) and JSON twins (under /api/dashboards/)."""
+"""The dashboards' pages (under /dashboards/<slug>/) and JSON twins (/api/dashboards/<slug>/),
+one of each per dashboard in the registry."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from apps.dashboards import api, views
+from apps.dashboards.registry import DASHBOARDS
 
 app_name = "dashboards"
 
 urlpatterns = [
-    path("dashboards/response-time/", views.response_time, name="response_time"),
     path(
-        "dashboards/response-time/<slug:table>.csv",
-        views.response_time_csv,
-        name="response_time_csv",
+        "dashboards/",
+        RedirectView.as_view(pattern_name="dashboards:response_time"),
+        name="index",
     ),
-    path("api/dashboards/response-time/", api.ResponseTimeApi.as_view(), name="api_response_time"),
+    path("dashboards/<slug:slug>/<slug:table>.csv", views.dashboard_csv, name="csv"),
 ]
+for _dashboard in DASHBOARDS:
+    _name = _dashboard.url_name
+    urlpatterns += [
+        # A named route per dashboard, so links and tests can reverse "dashboards:response_time".
+        path(
+            f"dashboards/{_dashboard.slug}/",
+            views.dashboard_page,
+            {"slug": _dashboard.slug},
+            name=_name,
+        ),
+        path(
+            f"api/dashboards/{_dashboard.slug}/", api.dashboard_api(_dashboard), name=f"api_{_name}"
+        ),
+    ]

@@ -1,5 +1,5 @@
-"""The dashboards' pages and CSV downloads (managers only): validate the filters, call one
-selector, render."""
+"""The dashboards' pages and CSV downloads (managers only): validate the filters, call the
+dashboard's selector, render. One view serves every dashboard in the registry."""
 
 from __future__ import annotations
 
@@ -12,46 +12,45 @@ from django.views.decorators.http import require_GET
 
 from apps.dashboards.access import manager_page
 from apps.dashboards.filtersets import DashboardFilterSet
-from apps.dashboards.selectors import response_time_report
+from apps.dashboards.registry import DASHBOARDS, Dashboard, dashboard_named
 from apps.leads.models import Lead
 
-__all__ = ["response_time", "response_time_csv"]
-
-#: table name -> (columns, the report key holding its rows)
-CSV_TABLES: dict[str, tuple[list[str], str]] = {
-    "per_rep": (
-        ["rep", "leads", "contacted", "median_seconds", "p90_seconds", "within_sla_rate"],
-        "per_rep",
-    ),
-    "histogram": (["bucket", "count"], "histogram"),
-    "daily": (["date", "leads", "median_seconds"], "daily"),
-}
+__all__ = ["dashboard_csv", "dashboard_page"]
 
 
-def _report(request: HttpRequest) -> tuple[DashboardFilterSet, dict[str, Any] | None]:
+def _dashboard(slug: str) -> Dashboard:
+    dashboard = dashboard_named(slug)
+    if dashboard is None:
+        raise Http404("No such dashboard.")
+    return dashboard
+
+
+def _report(
+    request: HttpRequest, dashboard: Dashboard
+) -> tuple[DashboardFilterSet, dict[str, Any] | None]:
     filterset = DashboardFilterSet(request.GET, queryset=Lead.objects.all())
     if not filterset.is_valid():
         return filterset, None
-    report = response_time_report(
-        leads=filterset.qs, window=filterset.window, rep=filterset.chosen_rep
-    )
+    report = dashboard.build(leads=filterset.qs, window=filterset.window, rep=filterset.chosen_rep)
     return filterset, report
 
 
 @require_GET
 @manager_page
-def response_time(request: HttpRequest) -> HttpResponse:
-    filterset, report = _report(request)
-    query = request.GET.urlencode()
+def dashboard_page(request: HttpRequest, slug: str) -> HttpResponse:
+    dashboard = _dashboard(slug)
+    filterset, report = _report(request, dashboard)
     return render(
         request,
-        "dashboards/response_time.html",
+        dashboard.template,
         {
             "viewer": request.viewer,  # type: ignore[attr-defined]
             "nav": "dashboards",
+            "dashboard": dashboard,
+            "dashboards": DASHBOARDS,
             "filterset": filterset,
             "report": report,
-            "query": query,
+            "query": request.GET.urlencode(),
         },
         status=200 if report is not None else 400,
     )
@@ -59,19 +58,20 @@ def response_time(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @manager_page
-def response_time_csv(request: HttpRequest, table: str) -> HttpResponse:
-    if table not in CSV_TABLES:
+def dashboard_csv(request: HttpRequest, slug: str, table: str) -> HttpResponse:
+    dashboard = _dashboard(slug)
+    if table not in dashboard.csv_tables:
         raise Http404("No such table.")
-    _, report = _report(request)
+    _, report = _report(request, dashboard)
     if report is None:
         return HttpResponse("Invalid filters.", status=400, content_type="text/plain")
-    columns, key = CSV_TABLES[table]
+    spec = dashboard.csv_tables[table]
     window = report["window"]
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    name = f"response-time-{table}-{window['start']}-{window['end']}.csv"
+    name = f"{dashboard.slug}-{table}-{window['start']}-{window['end']}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     writer = csv.writer(response)
-    writer.writerow(columns)
-    for row in report[key]:
-        writer.writerow(["" if row[c] is None else row[c] for c in columns])
+    writer.writerow(spec.columns)
+    for row in report[spec.key]:
+        writer.writerow(["" if row[c] is None else row[c] for c in spec.columns])
     return response

@@ -1,0 +1,74 @@
+"""The dashboards, each declared once: its slug (URL), title, template, the selector that builds
+its report from the filtered leads, and the tables it offers as CSV. The pages, the CSV downloads,
+the JSON twins, the URLs and the tabs between dashboards are all generated from this list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import QuerySet
+from django.urls import reverse
+
+from apps.dashboards.filtersets import DateWindow
+from apps.dashboards.selectors import response_time_report
+from apps.leads.models import Lead
+from apps.reps.models import Rep
+
+__all__ = ["DASHBOARDS", "CsvTable", "Dashboard", "dashboard_named"]
+
+#: report(leads=..., window=..., rep=...) -> the JSON-ready report
+Report = Callable[..., dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    """One table offered as CSV: its columns and the report key holding its rows."""
+
+    columns: list[str]
+    key: str
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    slug: str
+    title: str
+    template: str
+    report: Report
+    csv_tables: dict[str, CsvTable] = field(default_factory=dict)
+
+    @property
+    def url_name(self) -> str:
+        """The page's URL name in the ``dashboards`` namespace ("response_time")."""
+        return self.slug.replace("-", "_")
+
+    def get_absolute_url(self) -> str:
+        return reverse(f"dashboards:{self.url_name}")
+
+    def build(
+        self, *, leads: QuerySet[Lead], window: DateWindow, rep: Rep | None
+    ) -> dict[str, Any]:
+        return self.report(leads=leads, window=window, rep=rep)
+
+
+DASHBOARDS: list[Dashboard] = [
+    Dashboard(
+        slug="response-time",
+        title="Response time",
+        template="dashboards/response_time.html",
+        report=response_time_report,
+        csv_tables={
+            "per_rep": CsvTable(
+                ["rep", "leads", "contacted", "median_seconds", "p90_seconds", "within_sla_rate"],
+                "per_rep",
+            ),
+            "histogram": CsvTable(["bucket", "count"], "histogram"),
+            "daily": CsvTable(["date", "leads", "median_seconds"], "daily"),
+        },
+    ),
+]
+
+
+def dashboard_named(slug: str) -> Dashboard | None:
+    return next((d for d in DASHBOARDS if d.slug == slug), None)
