@@ -180,14 +180,16 @@ LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:landing"
 LOGOUT_REDIRECT_URL = "portal:login"
 
-# Mail: console by default; SMTP when EMAIL_HOST is set.
+# Mail: SMTP when EMAIL_HOST is set; else each mail is a .eml file under var/mail/ (EMAIL_FILE_PATH)
+# with one log line per mail (apps/core/mail.py), so the log stays readable.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend",
+    else "apps.core.mail.FileAndLogBackend",
 )
+EMAIL_FILE_PATH = Path(os.environ.get("EMAIL_FILE_PATH", VAR_DIR / "mail"))
 EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
@@ -293,7 +295,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# The console mail backend prints to stdout: log it as INFO, not Celery's default WARNING.
+# Anything a task prints to stdout (e.g. EMAIL_BACKEND=console) is logged as INFO, not WARNING.
 CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
