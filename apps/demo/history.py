@@ -3,7 +3,10 @@
 Leads are routed by the routing service in `created_at` order, as of their own creation time;
 first contacts, conversions, disqualifications and a manager's hand-over go through the lead
 services at the moment they happen, so rotations, load counters, assignments and traces are
-exactly what production would have recorded.
+exactly what production would have recorded. The SLA ladder runs too: when a lead's owner would
+not touch it by its deadline, the real sweep runs at the next minute tick after that deadline (as
+the beat schedule does), moves or escalates it, and its new owner answers in turn. So the history
+is consistent with the ladder and the portal's first live sweep finds no backlog to move.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from apps.demo import data
+from apps.demo.leads import FRESH_MINUTES
 from apps.demo.organisation import Organisation, Window, rep_windows
 from apps.leads.models import Lead, LeadStatus
 from apps.reps.models import Rep
+from apps.routing.models import Assignment, AssignmentKind
 from apps.routing.selectors import config_cache_clear
 from apps.routing.services import (
     lead_contact,
@@ -30,8 +35,12 @@ from apps.routing.services import (
     lead_reassign,
     lead_route,
 )
+from apps.routing.sla import sla_sweep
 
 NEVER_CONTACTED_SHARE = 0.03
+#: Of the leads a rep would answer late, the share the SLA reminder saves: the rep answers in the
+#: last minutes before the deadline instead. The rest are moved by the sweep (about 5% of leads).
+REMINDER_WORKS_SHARE = 0.85
 CLOSE_SHARE = 0.66
 
 
@@ -52,6 +61,8 @@ class Event:
     seq: int
     kind: str = field(compare=False)
     lead_id: int = field(compare=False)
+    #: the owner the event was planned for (a lead moved since is no longer theirs to touch)
+    rep_id: int | None = field(default=None, compare=False)
 
 
 def next_working_moment(at: datetime, sim: RepSim) -> datetime:
@@ -115,6 +126,8 @@ class _History:
         self.by_rep_id = {sim.rep.pk: sim for sim in self.reps.values()}
         self.events: list[Event] = []
         self.seq = 0
+        self.sweeps_planned: set[datetime] = set()
+        self.sweeps = 0
 
     def play(self, leads: list[Lead], progress: Callable[[str], Any]) -> Counter[str]:
         outcomes: Counter[str] = Counter()
@@ -135,39 +148,72 @@ class _History:
             result = lead_route(lead_id=lead.pk, now=lead.created_at)
             outcomes[result.outcome] += 1
             if result.outcome == "assigned" and result.lead.owner_id is not None:
-                self._plan_contact(lead, result.lead.owner_id)
+                self._plan_contact(result.lead, result.lead.owner_id)
             if i % 500 == 0 or i == total:
                 progress(f"seed_demo:   routed {i}/{total}")
         if not handed_over:
             self._rep_leaves(data.REP_INACTIVE, at=handover_at)
         self._play_until(self.now)
+        outcomes["sla_sweeps"] = self.sweeps
         away = self.reps[data.REP_AWAY].rep
         away.away = True
         away.save(update_fields=["away", "updated_at"])  # not the stale load counters
         return outcomes
 
-    def _schedule(self, at: datetime, kind: str, lead_id: int) -> None:
+    def _schedule(self, at: datetime, kind: str, lead_id: int, rep_id: int | None = None) -> None:
         if at <= self.now:
             self.seq += 1
-            heapq.heappush(self.events, Event(at=at, seq=self.seq, kind=kind, lead_id=lead_id))
+            heapq.heappush(
+                self.events, Event(at=at, seq=self.seq, kind=kind, lead_id=lead_id, rep_id=rep_id)
+            )
 
     def _plan_contact(self, lead: Lead, rep_id: int) -> None:
+        """When the new owner will first touch the lead (if ever), from when it became theirs;
+        and, if that is after its SLA deadline, the sweep that will move it first."""
         rng = self.rng
         sim = self.by_rep_id[rep_id]
-        if rng.random() < NEVER_CONTACTED_SHARE:
-            return
-        minutes = sim.speed_minutes * math.exp(rng.gauss(0, 0.9))
-        if rng.random() < 0.05:
-            minutes *= rng.uniform(5, 30)  # the long tail: a lead forgotten for a while
-        at = next_working_moment(lead.created_at + timedelta(minutes=minutes), sim)
-        self._schedule(at.replace(microsecond=0), "contact", lead.pk)
+        since = lead.assigned_at or lead.created_at
+        contact_at: datetime | None = None
+        if lead.created_at > self.now - timedelta(minutes=max(FRESH_MINUTES)):
+            return  # just arrived: still waiting in the owner's queue (within any demo SLA)
+        if rng.random() >= NEVER_CONTACTED_SHARE:
+            minutes = sim.speed_minutes * math.exp(rng.gauss(0, 0.9))
+            if rng.random() < 0.05:
+                minutes *= rng.uniform(5, 30)  # the long tail: a lead forgotten for a while
+            contact_at = next_working_moment(since + timedelta(minutes=minutes), sim)
+            due = lead.sla_due_at
+            if due is not None and contact_at > due and rng.random() < REMINDER_WORKS_SHARE:
+                contact_at = max(since, due - timedelta(minutes=rng.uniform(1, 10)))
+            contact_at = contact_at.replace(microsecond=0)
+            self._schedule(contact_at, "contact", lead.pk, rep_id)
+        due = lead.sla_due_at
+        if due is not None and (contact_at is None or contact_at > due):
+            tick = due.replace(second=0, microsecond=0) + timedelta(minutes=1)
+            if tick not in self.sweeps_planned:
+                self.sweeps_planned.add(tick)
+                self._schedule(tick, "sweep", lead.pk)
+
+    def _sweep(self, at: datetime) -> None:
+        """The beat's minute sweep at ``at``; whoever received a lead from it answers in turn."""
+        self.sweeps += 1
+        sla_sweep(now=at)
+        moved = Assignment.objects.filter(
+            assigned_at=at,
+            kind__in=[AssignmentKind.REASSIGN_INACTIVITY, AssignmentKind.REASSIGN_UNAVAILABLE],
+        ).values_list("lead_id", "rep_id")
+        for lead_id, rep_id in moved:
+            if rep_id in self.by_rep_id:
+                self._plan_contact(Lead.objects.get(pk=lead_id), rep_id)
 
     def _play_until(self, moment: datetime) -> None:
         while self.events and self.events[0].at <= moment:
             event = heapq.heappop(self.events)
-            lead = Lead.objects.only("status", "owner_id").get(pk=event.lead_id)
-            if lead.owner_id is None:
+            if event.kind == "sweep":
+                self._sweep(event.at)
                 continue
+            lead = Lead.objects.only("status", "owner_id").get(pk=event.lead_id)
+            if lead.owner_id is None or lead.owner_id != (event.rep_id or lead.owner_id):
+                continue  # moved to someone else since: not this rep's to touch any more
             sim = self.by_rep_id[lead.owner_id]
             actor = sim.rep.user
             if event.kind == "contact" and lead.status == LeadStatus.ASSIGNED:

@@ -22,6 +22,11 @@ from apps.leads.services import email_domain_of
 
 HISTORY_DAYS = 90
 DUPLICATE_SHARE = 0.03
+#: Leads that arrived in the last minutes before the seed (FRESH_MINUTES, shorter than any demo
+#: SLA): their owners have not answered yet, so every queue opens with new work in it.
+FRESH_SHARE = 0.005
+FRESH_MINIMUM = 3
+FRESH_MINUTES = (5, 10)
 
 
 def leads_create(rows: list[dict[str, Any]]) -> list[Lead]:
@@ -59,7 +64,12 @@ def lead_rows(count: int, *, seed: int, rng: random.Random, now: datetime) -> li
     fake = Faker(locales)
     fake.seed_instance(seed)
     duplicates = round(count * DUPLICATE_SHARE) if count >= 20 else 0
+    fresh = min(count - duplicates, max(FRESH_MINIMUM, round(count * FRESH_SHARE)))
     rows = [_lead_row(n, rng=rng, fake=fake, now=now) for n in range(count - duplicates)]
+    for row in rows[:fresh]:
+        row["created_at"] = (now - timedelta(minutes=rng.uniform(*FRESH_MINUTES))).replace(
+            microsecond=0
+        )
     latest = now - timedelta(minutes=5)
     for _ in range(duplicates):
         original = rng.choice(rows)

@@ -159,6 +159,9 @@ def _rules_ensure() -> None:
             strategy=row["strategy"],
             sla_minutes=row.get("sla_minutes"),
             respect_working_hours=row.get("respect_working_hours", False),
+            # The demo's SLAs count in the owner's working hours (a lead arriving at night is due
+            # the next morning), as a team working across 20 time zones would set them.
+            sla_business_hours=row.get("sla_business_hours", True),
             require_skill_from=row.get("require_skill_from", ""),
             require_language=row.get("require_language", False),
             when_no_one_eligible=row.get("when_no_one_eligible", "next_rule"),
