@@ -311,6 +311,7 @@ CELERY_TASK_ROUTES = {
     "apps.routing.tasks.*": {"queue": "routing"},
     "apps.routing.tasks.route_pending": {"queue": "sweeps"},
     "apps.routing.tasks.reassign_inactive": {"queue": "sweeps"},
+    "apps.routing.tasks.sla_deadline": {"queue": "sweeps"},
     "apps.notifications.tasks.*": {"queue": "notify"},
     "apps.leads.tasks.import_*": {"queue": "imports"},
 }
@@ -342,6 +343,9 @@ ROUTING_SWEEP_PAGE_SIZE = max(1, env_int("ROUTING_SWEEP_PAGE_SIZE", 500))
 # SLA ladder (apps/routing/sla.py): remind the owner at this fraction of the SLA window, move the
 # lead at 100%, escalate after ROUTING_MAX_REASSIGNMENTS inactivity moves.
 ROUTING_SLA_REMINDER_FRACTION = float(os.environ.get("ROUTING_SLA_REMINDER_FRACTION", "0.5"))
+# Leads move within this many seconds of their deadline (deadline timers armed by the minute
+# sweep, apps/routing/sla_timers.py); the minute sweep itself stays the safety net.
+ROUTING_SLA_PRECISION_SECONDS = env_int("ROUTING_SLA_PRECISION_SECONDS", 5)
 # Count the SLA clock only in the owner's working hours (paused outside them and during time
 # off). Off by default: API.md defines sla_minutes as elapsed time to first contact, routing
 # stamps a wall-clock sla_due_at and the response-time dashboard measures wall-clock, and a lead

@@ -175,9 +175,7 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int | None = None) -> 
             )
 
     # 2. Past due and untouched: move or escalate (the partial index lead_sla_sweep_idx).
-    overdue = sweepable.filter(sla_due_at__lte=due_by(now))
-    for rows in _pages(overdue, batch_size=batch_size, by_due=True):
-        _run_page(counts, leads_reassign_inactive, [pk for pk, _, _ in rows], now=now)
+    _sweep_overdue(counts, sweepable, now=now, batch_size=batch_size)
 
     # 3. Reminders: not yet due, not reminded in this assignment, past the reminder point.
     reminders = sweepable.filter(sla_due_at__gt=due_by(now)).filter(
@@ -208,4 +206,28 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int | None = None) -> 
     return counts
 
 
-__all__ = ["sla_sweep"]
+def _sweep_overdue(
+    counts: dict[str, int], sweepable: QuerySet[Lead], *, now: datetime, batch_size: int
+) -> None:
+    overdue = sweepable.filter(sla_due_at__lte=due_by(now))
+    for rows in _pages(overdue, batch_size=batch_size, by_due=True):
+        _run_page(counts, leads_reassign_inactive, [pk for pk, _, _ in rows], now=now)
+
+
+def sla_sweep_overdue(*, now: datetime, batch_size: int | None = None) -> dict[str, int]:
+    """Only the ladder's move step (past due and untouched: move or escalate), as of `now`: what
+    a deadline timer runs at the moment leads fall due (apps.routing.sla_timers)."""
+    counts = {"reassigned": 0, "escalated": 0, "deferred": 0, "skipped": 0, "errors": 0}
+    try:
+        config_current()
+    except ConfigError:
+        logger.exception("SLA deadline: no configuration ever compiled; nothing can be moved")
+        return counts
+    sweepable = Lead.objects.filter(status=LeadStatus.ASSIGNED, escalated_at__isnull=True)
+    _sweep_overdue(
+        counts, sweepable, now=now, batch_size=batch_size or settings.ROUTING_SWEEP_PAGE_SIZE
+    )
+    return counts
+
+
+__all__ = ["sla_sweep", "sla_sweep_overdue"]

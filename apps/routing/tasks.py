@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
@@ -17,7 +18,8 @@ from apps.leads.models import Lead, LeadStatus
 from apps.leads.selectors import lead_status
 from apps.routing.route import lead_route, leads_route
 from apps.routing.selectors import config_current
-from apps.routing.sla_sweep import sla_sweep
+from apps.routing.sla_sweep import sla_sweep, sla_sweep_overdue
+from apps.routing.sla_timers import sla_deadlines_ahead
 
 logger = logging.getLogger(__name__)
 
@@ -131,4 +133,30 @@ def reassign_inactive() -> dict[str, int]:
 
     Overlapping runs are safe: each lead is handled under its own SKIP LOCKED row lock.
     """
-    return sla_sweep(now=timezone.now())
+    now = timezone.now()
+    counts = sla_sweep(now=now)
+    counts["timers"] = sla_timers_arm(now=now)
+    return counts
+
+
+def sla_timers_arm(*, now: datetime) -> int:
+    """One `sla_deadline` task per moment leads fall due before the next tick (sla_timers);
+    returns how many were published (none while the broker is down: the tick catches up)."""
+    armed = 0
+    for moment in sla_deadlines_ahead(now=now):
+        armed += broker_publish(
+            lambda moment=moment: sla_deadline.apply_async(
+                (moment.isoformat(),), eta=moment, retry=False
+            ),
+            what=f"sla_deadline({moment.isoformat()})",
+        )
+    return armed
+
+
+@shared_task(acks_late=True)
+def sla_deadline(moment: str) -> dict[str, int]:
+    """A deadline timer: move the leads that have fallen due by now (armed for `moment`)."""
+    counts = sla_sweep_overdue(now=timezone.now())
+    if counts["reassigned"] or counts["escalated"]:
+        logger.info("SLA deadline %s: %s", moment, counts)
+    return counts
