@@ -25,12 +25,12 @@ from .types import ConfigSnapshot, Decision, LeadFacts, RepLoad, RotationState
 __all__ = [
     "UNROUTED_REASONS",
     "CapacityBreach",
+    "RepStart",
+    "RepStatus",
     "Replay",
     "ReplayChange",
     "ReplayLead",
     "ReplayResult",
-    "RepStart",
-    "RepStatus",
     "gini",
     "unrouted_reason",
 ]
@@ -163,7 +163,7 @@ class Replay:
         snapshot: ConfigSnapshot,
         *,
         start: datetime.datetime,
-        starts: Mapping[int, RepStart] = {},  # noqa: B006 (read only)
+        starts: Mapping[int, RepStart] = {},
         statuses: Sequence[RepStatus] = (),
         releases: Sequence[tuple[datetime.datetime, int]] = (),
         sample_size: int = 20,
