@@ -187,13 +187,13 @@ class Replay:
         self._breaches: dict[tuple[int, str], list[Any]] = {}
         self._events: list[tuple[datetime.datetime, int, int, int, Any]] = []
         self._seq = 0
-        for rep_id, start in starts.items():
+        for rep_id, initial in starts.items():
             self._loads[rep_id] = RepLoad(
                 rep_id=rep_id,
-                open_leads=start.open_leads,
-                leads_today=start.leads_today,
-                last_assigned_at=start.last_assigned_at,
-                conversion_rate_90d=start.conversion_rate_90d,
+                open_leads=initial.open_leads,
+                leads_today=initial.leads_today,
+                last_assigned_at=initial.last_assigned_at,
+                conversion_rate_90d=initial.conversion_rate_90d,
             )
         for status in statuses:
             self._push(status.at, _STATUS, status.rep_id, status)

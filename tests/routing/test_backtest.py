@@ -327,3 +327,38 @@ def test_the_command_lists_every_config_error_by_path(tmp_path: Path) -> None:
     lines = err.getvalue().splitlines()
     assert any(line.startswith("rules.0.strategy: ") for line in lines)
     assert any(line.startswith("reps.0.time_zone: ") for line in lines)
+
+
+def test_progress_is_reported_as_leads_are_replayed() -> None:
+    scenario()
+    calls: list[tuple[int, int]] = []
+    routing_backtest(
+        document=draft_document(), start=START, end=END, progress=lambda d, t: calls.append((d, t))
+    )
+    assert calls == [(7, 7)]
+
+
+def test_the_daily_count_starts_from_the_first_local_day() -> None:
+    """ann works in New York: the window's first UTC hours are still February 28 there."""
+    reps = reps_create(ann={"max_daily_leads": 1, "time_zone": "America/New_York"})
+    ann, bob = reps["ann"], reps["bob"]
+    # 15:00 in New York on Feb 28, before the window: ann's one lead of that day.
+    lead_routed(
+        ann, created_at=datetime.datetime(2026, 2, 28, 20, tzinfo=datetime.UTC), country="US"
+    )
+    lead_routed(bob, created_at=at(1, 0, 30), country="US")  # 19:30 Feb 28 in New York
+    lead_routed(bob, created_at=at(1, 6), country="US")  # 01:00 Mar 1 in New York
+    document = draft_document(ann={"max_daily_leads": 1, "time_zone": "America/New_York"})
+    document["rules"] = [
+        {
+            "name": "Ann first",
+            "target": {"reps": [{"username": "ann"}, {"username": "bob"}]},
+            "strategy": "round_robin",
+        }
+    ]
+    # A fresh rotation starts with ann. Lead 1 at 00:30 UTC: ann is at her daily cap (1/1, the
+    # February 28 lead) -> bob. Lead 2 at 06:00 UTC: a new day in New York -> ann, next in turn.
+    report = run(document)
+    assert per_rep(report) == {"ann": (0, 1), "bob": (2, 1), "cid": (0, 0)}
+    sample = report["changed"]["sample"]
+    assert [(s["before"]["rep"], s["after"]["rep"]) for s in sample] == [("bob", "ann")]
