@@ -24,7 +24,8 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, OuterRef, Q, Subquery
 
 from apps.configuration.draft import DraftConfig, draft_config_build
-from apps.engine import ConfigSnapshot, LeadFacts, TimeOffPeriod
+from apps.configuration.snapshot import config_snapshot_build
+from apps.engine import ConfigError, ConfigSnapshot, LeadFacts, TimeOffPeriod
 from apps.engine.replay import Replay, ReplayLead, ReplayResult, RepStart, RepStatus
 from apps.leads.models import Lead, LeadStatus
 from apps.reps.models import Rep, TimeOff
@@ -65,6 +66,9 @@ class BacktestRun:
     usernames: dict[int, str]
     approximations: list[str]
     seconds: float
+    #: leads whose owner differs between what happened and the live configuration replayed the
+    #: same way: how much of ``changed`` the replay's approximations alone account for
+    baseline_changed: int | None = None
 
 
 def backtest_window(
@@ -291,10 +295,12 @@ def routing_backtest(
     end: datetime.date,
     progress: Progress | None = None,
     sample_size: int = 20,
+    baseline: bool = True,
 ) -> BacktestRun:
     """Replay the leads created from ``start`` to ``end`` (inclusive, UTC days) through the
     draft ``document``. Raises ConfigValidationError (every error by path) for an invalid
-    draft and ValueError for an empty window. Writes nothing."""
+    draft and ValueError for an empty window. ``baseline`` also replays the live configuration
+    the same way, to tell the draft's effect from the replay's approximations. Writes nothing."""
     if end < start:
         raise ValueError("end must be on or after start")
     began = time.monotonic()
@@ -312,10 +318,14 @@ def routing_backtest(
             releases=releases,
             sample_size=sample_size,
         )
+        live = _live_replay(start_at, end_at) if baseline else None
         total, rows = _lead_rows(start_at, end_at)
         done = 0
         for row in rows:
-            replay.feed(_replay_lead(row))
+            lead = _replay_lead(row)
+            replay.feed(lead)
+            if live is not None:
+                live.feed(lead)
             done += 1
             if progress is not None and done % 250 == 0:
                 progress(done, total)
@@ -337,7 +347,34 @@ def routing_backtest(
         usernames=usernames,
         approximations=_approximations(draft, late=late, overridden=overridden),
         seconds=time.monotonic() - began,
+        baseline_changed=live.result().changed if live is not None else None,
     )
+
+
+def _live_replay(start_at: datetime.datetime, end_at: datetime.datetime) -> Replay | None:
+    """The live configuration, set up to replay the window exactly as the draft is (None when
+    it does not compile: there is no baseline then)."""
+    snapshot = config_snapshot_build()
+    live = DraftConfig(
+        snapshot=snapshot,
+        rep_ids={rep.username: rep.rep_id for rep in snapshot.reps},
+        new_rep_ids=frozenset(),
+        draft_active={rep.rep_id: rep.active for rep in snapshot.reps},
+        new_rule_ids=frozenset(),
+    )
+    starts, releases = _starts(snapshot, start_at, end_at)
+    statuses, _, _ = _statuses(live, start_at, end_at)
+    try:
+        return Replay(
+            snapshot,
+            start=start_at,
+            starts=starts,
+            statuses=statuses,
+            releases=releases,
+            sample_size=0,
+        )
+    except ConfigError:
+        return None
 
 
 def _approximations(draft: DraftConfig, *, late: int, overridden: int) -> list[str]:

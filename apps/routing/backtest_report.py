@@ -150,6 +150,11 @@ def backtest_report(run: BacktestRun) -> dict[str, Any]:
             "before": _reasons(result.unrouted_before),
             "after": _reasons(result.unrouted_after),
         },
+        "baseline": {
+            "changed": run.baseline_changed,
+            "note": "owners that differ when the live configuration is replayed the same way: "
+            "the part of changed.count the replay's approximations alone explain",
+        },
         "assigned_anyway": result.assigned_anyway,
         "capacity_breaches": [
             {

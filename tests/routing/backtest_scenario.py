@@ -26,7 +26,7 @@ from typing import Any
 from apps.leads.models import Lead, LeadStatus
 from apps.reps.models import Rep
 from apps.routing.models import Assignment, AssignmentKind
-from tests.factories import LeadFactory, RepFactory, UserFactory
+from tests.factories import LeadFactory, RepFactory, RuleFactory, UserFactory
 
 UTC = datetime.UTC
 START = datetime.date(2026, 3, 1)
@@ -90,6 +90,12 @@ def scenario() -> dict[str, Any]:
         lead_routed(owners[i], created_at=at(2 + i, 10), country=country)
         for i, country in enumerate(COUNTRIES)
     ]
+    # The live rule that routed them: replayed the same way, it reproduces every owner.
+    RuleFactory(
+        name="Round robin",
+        target={"reps": [{"username": "ann"}, {"username": "bob"}]},
+        strategy="round_robin",
+    )
     return {"reps": reps, "leads": leads}
 
 

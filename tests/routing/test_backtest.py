@@ -65,6 +65,8 @@ def test_the_redistribution_worked_out_by_hand() -> None:
     ]
     assert report["balance"] == {"gini_before": 0.381, "gini_after": 0.0, "reps": 3}
     assert report["capacity_breaches"] == []
+    # The live rule replayed the same way reproduces every owner: all 4 changes are the draft's.
+    assert report["baseline"]["changed"] == 0
 
     leads = data["leads"]
     sample = report["changed"]["sample"]
@@ -266,6 +268,10 @@ def test_the_command_prints_a_readable_report(draft_file: Path) -> None:
     assert "(unrouted)                     0       1" in lines
     assert "Balance (Gini over 3 reps): before 0.381, after 0.000" in lines
     assert "Owner would change: 4 leads (57.1%)" in lines
+    assert (
+        "  (replaying the live configuration the same way changes 0: the replay's "
+        "approximations alone)" in lines
+    )
     assert "       1  no rule matched" in lines
     assert "Capacity breaches under the draft: none" in lines
     assert any(line.startswith("Lead #") and ": bob -> cid" in line for line in lines)

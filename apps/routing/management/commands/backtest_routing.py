@@ -142,6 +142,11 @@ class Command(BaseCommand):
         changed = report["changed"]
         share = f" ({changed['share']:.1%})" if changed["share"] is not None else ""
         out(f"Owner would change: {changed['count']} leads{share}")
+        if report["baseline"]["changed"] is not None:
+            out(
+                f"  (replaying the live configuration the same way changes "
+                f"{report['baseline']['changed']}: the replay's approximations alone)"
+            )
         for side, label in ((before, "Unrouted now"), (after, "Unrouted under the draft")):
             out(f"{label}: {side['count']}")
             for item in side["by_reason"]:
