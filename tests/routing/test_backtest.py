@@ -368,3 +368,39 @@ def test_the_daily_count_starts_from_the_first_local_day() -> None:
     assert per_rep(report) == {"ann": (0, 1), "bob": (2, 1), "cid": (0, 0)}
     sample = report["changed"]["sample"]
     assert [(s["before"]["rep"], s["after"]["rep"]) for s in sample] == [("bob", "ann")]
+
+
+def test_queries_do_not_grow_with_the_leads(django_assert_max_num_queries: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    data = scenario()
+    with CaptureQueriesContext(connection) as seven:
+        run(draft_document())
+    for n, item in enumerate(data["leads"]):
+        lead_routed(data["reps"]["ann"], created_at=at(10 + n, 9), country=item.country)
+    with django_assert_max_num_queries(len(seven)):
+        report = run(draft_document())
+    assert report["leads"] == 14
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_replay_runs_in_a_read_only_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside any transaction (the command, the API under ATOMIC_REQUESTS=False), PostgreSQL
+    itself refuses a write: a bug that wrote would fail, not change anything."""
+    from django.db import InternalError
+
+    from apps.engine.replay import Replay
+
+    scenario()
+    feed = Replay.feed
+
+    def feed_and_write(self: Replay, lead: Any) -> Any:
+        Lead.objects.filter(pk=lead.lead_id).update(company="written")
+        return feed(self, lead)
+
+    monkeypatch.setattr(Replay, "feed", feed_and_write)
+    with pytest.raises(InternalError, match="read-only transaction"):
+        routing_backtest(document=draft_document(), start=START, end=END)
+    assert not Lead.objects.filter(company="written").exists()
