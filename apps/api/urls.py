@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("apps.api.reps.urls")),
     path("", include("apps.api.accounts.urls")),
     path("", include("apps.api.rules.urls")),
+    path("", include("apps.api.backtest.urls")),
 ]
