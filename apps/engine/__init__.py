@@ -27,6 +27,7 @@ Decisions the contract leaves open:
 from .compiler import CompiledConfig, ConfigError, compile_config, lead_territory
 from .decide import decide
 from .eligibility import Why
+from .matching import ROTATING_STRATEGIES, rules_matching
 from .serialize import snapshot_from_json, snapshot_to_json
 from .strategies import PERFORMANCE_FLOOR, TRACE_CAP
 from .types import (
@@ -50,6 +51,7 @@ __all__ = [
     "CONDITION_OPS",
     "LEAD_FIELDS",
     "PERFORMANCE_FLOOR",
+    "ROTATING_STRATEGIES",
     "STRATEGIES",
     "TRACE_CAP",
     "WHEN_NO_ONE_ELIGIBLE",
@@ -69,6 +71,7 @@ __all__ = [
     "compile_config",
     "decide",
     "lead_territory",
+    "rules_matching",
     "snapshot_from_json",
     "snapshot_to_json",
 ]

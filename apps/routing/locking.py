@@ -4,8 +4,11 @@ Every writer (routing, a reroute, a manual move, the SLA sweep, a close) locks, 
 
 1. lead rows (one lead, a batch in id order, or a sweep page), skipping rows another writer
    holds where it can come back later;
-2. the rules' rotation rows, in rule id order (routing and the sweep lock every rule's row up
-   front, so a lead falling back to a later rule needs no further rule lock);
+2. the rules' rotation rows, in rule id order: routing locks those of the rules its leads could
+   use (`apps.engine.rules_matching`: every rule with a rotation cursor whose conditions a lead
+   meets), a sweep page those of every rule with a cursor; either way up front, so a lead
+   falling back to a later rule needs no further rule lock. Rules deciding by load alone (load
+   balanced, account owner) have no cursor and take no rule lock;
 3. rep rows, in rep id order.
 
 Two routing transactions, or routing and a sweep, then wait on each other at the first row they

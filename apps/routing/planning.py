@@ -15,7 +15,15 @@ from typing import Any
 
 from django.utils import timezone
 
-from apps.engine import Decision, LeadFacts, RepLoad, RotationState, decide
+from apps.engine import (
+    ROTATING_STRATEGIES,
+    Decision,
+    LeadFacts,
+    RepLoad,
+    RotationState,
+    decide,
+    rules_matching,
+)
 from apps.leads.models import WORKING_STATUSES, Lead, LeadStatus
 from apps.routing.counters import RepCounters
 from apps.routing.locking import rep_counters_lock, rotations_lock
@@ -151,7 +159,9 @@ def _picks(
                 break
             rule_id = decision.rule_id
             assert rule_id is not None
-            if rule_id not in cursors:
+            rotating = decision.strategy in ROTATING_STRATEGIES
+            if rotating and rule_id not in cursors:
+                # Only a rule added since the batch's rules were locked can get here.
                 locked = rotations_lock([rule_id])
                 rotations.update(locked)
                 cursors.update(locked)
@@ -159,7 +169,7 @@ def _picks(
                 config.compiled,
                 fact,
                 loads=loads,
-                rotations={rule_id: cursors[rule_id]},
+                rotations={rule_id: cursors[rule_id]} if rotating else {},
                 now=now,
                 only_rule_id=rule_id,
             )
@@ -188,6 +198,16 @@ def _caps_stale(config: CurrentConfig, caps: Mapping[int, tuple[int | None, int 
     return False
 
 
+def _rotating_rules(config: CurrentConfig, facts: Sequence[LeadFacts]) -> set[int]:
+    """The rules whose rotation rows a batch locks: those with a cursor any of its leads meets."""
+    return {
+        rule_id
+        for fact in facts
+        for rule_id in rules_matching(config.compiled, fact, rotating_only=True)
+        if rule_id
+    }
+
+
 def routes_plan(
     leads: Sequence[Lead],
     *,
@@ -199,18 +219,22 @@ def routes_plan(
 ) -> RoutesPlan:
     """Decide for the locked `leads`, in order: the assignments to write and the counters.
 
-    Lock order (apps.routing.locking): lead rows (the caller's), then every rule's rotation row
-    (by rule id), then rep rows. Holding all the rules' rows, two routing transactions (or
-    routing and a sweep) queue behind each other instead of deadlocking, and a lead that falls
-    back to a later rule needs no further rule lock. The picks come from the locked cursors,
+    Lock order (apps.routing.locking): lead rows (the caller's), then the rotation rows of the
+    rules the batch's leads could use (every active rule with a rotation cursor whose conditions
+    one of them meets, `rules_matching`; by rule id), then rep rows. A lead that falls back to a
+    later rule needs no further rule lock (that rule is in the set), and two routing transactions
+    contend only where their leads can share a rotation: leads of different territories' rules
+    route in parallel, while two on one rule queue instead of deadlocking. Rules that keep no
+    cursor (load balanced, account owner) take no rule lock: the rep locks decide. The picks come
+    from the locked cursors,
     each counting against its rep for the leads after it; then the picked reps' rows are locked
     and read: a rep a concurrent transaction filled up meanwhile means planning again with the
     exact counts, and limits changed since the configuration was compiled mean compiling it
     again. Every take sits on a locked rep the engine found room with. A lead no one can take
     gets no take.
     """
-    rotations = rotations_lock(rule.rule_id for rule in config.snapshot.rules if rule.rule_id)
     facts = [lead_facts(lead) for lead in leads]
+    rotations = rotations_lock(_rotating_rules(config, facts))
     loads: dict[int, RepLoad] = rep_loads(now=now)
     no_rotations: Mapping[int, RotationState] = {}
     first = [
@@ -245,9 +269,9 @@ def routes_plan(
             refreshed, config = True, config_current()
             rotations.update(
                 rotations_lock(
-                    r.rule_id
-                    for r in config.snapshot.rules
-                    if r.rule_id and r.rule_id not in rotations
+                    rule_id
+                    for rule_id in _rotating_rules(config, facts)
+                    if rule_id not in rotations
                 )
             )
             first = [

@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
+from apps.engine import ROTATING_STRATEGIES
 from apps.leads.models import Lead, LeadStatus
 from apps.reps.models import Rep, TimeOff
 from apps.routing.locking import leads_lock_matching, rep_counters_lock, rotations_lock
@@ -72,8 +73,12 @@ def _routing_load(page: Page, lead_ids: list[int]) -> None:
         "lead_id", "rep_id"
     ):
         page.holders.setdefault(lead_id, set()).add(rep_id)
+    # The cursors of the rules that keep one (a move may fall back to any rule); rules deciding
+    # by load alone need no rule lock: the rep rows below decide.
     page.rotations = rotations_lock(
-        rule.rule_id for rule in page.config.snapshot.rules if rule.rule_id
+        rule.rule_id
+        for rule in page.config.snapshot.rules
+        if rule.rule_id and rule.strategy in ROTATING_STRATEGIES
     )
     page.reps = rep_counters_lock()
     need_rates = any(r.strategy == "performance_weighted" for r in page.config.snapshot.rules)
