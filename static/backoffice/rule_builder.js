@@ -721,7 +721,7 @@
       });
       var errors = index >= 0 ? self.takeErrors("reps." + index, true) : [];
       var label = el("label", { for: "rp-rep-" + username }, [
-        " " + username, el("span", { class: "rp-hint", text: rep[1] !== username ? " " + rep[1] : "" }),
+        " " + username, el("span", { class: "rp-hint", text: rep[1] !== username ? " — " + rep[1] : "" }),
         rep[3] ? null : el("span", { class: "rp-hint", text: " (inactive)" }),
       ]);
       body.appendChild(el("tr", { class: errors.length ? "rp-has-errors" : "" }, [

@@ -67,6 +67,18 @@ class RoutingRuleAdminForm(PlacementFormMixin, ConfigItemFormMixin, forms.ModelF
             "target": TargetPickerWidget,
         }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # the builders explain themselves; these say what the raw JSON looks like
+        self.fields["conditions"].help_text = (
+            'Raw JSON: [{"field": "company_size", "op": "gte", "value": 1000}, {"any": [...]}]; '
+            "[] takes every lead."
+        )
+        self.fields["target"].help_text = (
+            'Raw JSON: {"territory": "US-WEST"}, {"territory": "$lead"} or '
+            '{"reps": [{"username": "alice", "weight": 2}]}; empty for account owner.'
+        )
+
     def config_inline_error(self, field: str, path: str, message: str) -> str:
         value = self.cleaned_data.get(field)
         if field == "conditions":
@@ -157,6 +169,11 @@ class RoutingRuleAdmin(
             name, options = fieldsets[0]
             fields = [f for f in options["fields"] if f != "position"]
             fieldsets[0] = (name, {**options, "fields": fields})
+            # nothing is saved yet: the builder's live preview is the sentence
+            fieldsets = [
+                (name, {**opts, "fields": [f for f in opts["fields"] if f != "conditions_preview"]})
+                for name, opts in fieldsets
+            ]
             fieldsets.insert(1, ("Where it goes", {"fields": ["placement"]}))
         return fieldsets
 
@@ -216,7 +233,7 @@ class RoutingRuleAdmin(
         short = text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1].rstrip() + " …"
         return format_html('<span title="{}">{}</span>', text, short)
 
-    @admin.display(description="Conditions, read as a sentence")
+    @admin.display(description="Conditions as saved")
     def conditions_preview(self, obj: RoutingRule) -> str:
         return conditions_summary(obj.conditions) if obj.pk else "—"
 
