@@ -75,8 +75,22 @@ def test_manager_builds_a_rule_and_a_lead_follows_it(
     assert "gte" in ops and "within" not in ops
     row.locator("select.rp-op").select_option("gte")
     row.locator("input.rp-number").fill("1000")
-    preview = conditions.locator(".rp-preview").inner_text()
-    assert preview == "Applies to: Country in (US, CA) and company size ≥ 1,000"
+    preview = conditions.locator(".rp-preview")
+    assert preview.inner_text() == "Applies to: Country in (US, CA) and company size ≥ 1,000"
+    # an "any of" group reads as an "or" in the sentence; removed again, it leaves no trace
+    conditions.locator("button.rp-add-group").last.click()
+    group = conditions.locator(".rp-group-any")
+    group.locator("button.rp-add-condition").click()
+    for k, source in enumerate(("webinar", "partner")):
+        member = group.locator(".rp-row").nth(k)
+        member.locator("select.rp-field").select_option("lead_source")
+        member.locator("input.rp-pick").fill(source)
+    assert preview.inner_text() == (
+        "Applies to: Country in (US, CA) and company size ≥ 1,000 and "
+        "(lead source = “webinar” or lead source = “partner”)"
+    )
+    group.locator("button.rp-remove[title='Remove this group']").click()
+    assert preview.inner_text() == "Applies to: Country in (US, CA) and company size ≥ 1,000"
 
     # weighted round robin between alice (3) and bob (1): weights appear with the strategy
     page.select_option("#id_strategy", "weighted_round_robin")
