@@ -101,6 +101,10 @@ def rule_builder_options_view(request: HttpRequest, *, model_admin: Any) -> Json
     """GET: the options as JSON; ``?country=US``: that country's regions. Rule editors only."""
     if not (model_admin.has_change_permission(request) or model_admin.has_add_permission(request)):
         raise PermissionDenied
+    if request.method != "GET":
+        return JsonResponse(
+            {"detail": "Only GET is allowed."}, status=405, headers={"Allow": "GET"}
+        )
     country = request.GET.get("country")
     if country is not None:
         try:

@@ -400,6 +400,7 @@
       select.addEventListener("change", function () { onChange(select.value); });
       return select;
     }
+    if (shape === "text") return this.textInput(picker, value, onChange);  // contains, starts with...
     if (shape === "territory" || picker === "territory") return choices(this.options.territories, "— territory —");
     if (picker === "country") return choices(this.options.countries, "— country —");
     if (picker === "language") return choices(this.options.languages, "— language —");
@@ -423,6 +424,10 @@
       when.addEventListener("input", function () { onChange(when.value ? when.value + ":00Z" : ""); });
       return el("span", {}, [when, el("span", { class: "rp-hint", text: " UTC" })]);
     }
+    return this.textInput(picker, value, onChange);
+  };
+
+  Conditions.prototype.textInput = function (picker, value, onChange) {
     var text = el("input", {
       type: "text", class: "rp-pick", "aria-label": "Value", value: value === null ? "" : String(value),
       list: picker === "source" ? this.sourcesList() : null,

@@ -113,6 +113,7 @@ def test_regions_come_per_country_and_a_bad_country_is_named(manager):
     bad = manager.get(OPTIONS_URL, {"country": "Narnia"})
     assert bad.status_code == 400
     assert bad.json() == {"country": ["Unknown country 'Narnia'."]}
+    assert manager.post(OPTIONS_URL).status_code == 405
 
 
 @pytest.mark.parametrize("role", ["rep", "integration", "anonymous"])
@@ -151,6 +152,9 @@ def test_the_change_form_renders_the_builders_over_the_current_json(manager, wes
     form = page.context["adminform"].form
     conditions = json.loads(form["conditions"].value())
     assert conditions == west_org["enterprise"].conditions
+    # without JavaScript the builder's box stays hidden and the JSON textarea is the editor
+    assert '<div class="rp-builder-ui" hidden></div>' in html
+    assert 'name="conditions"' in html and 'name="target"' in html
     # the textarea (the value the form submits) holds the current JSON, pretty-printed
     assert "&quot;field&quot;: &quot;company_size&quot;" in html
     assert "&quot;territory&quot;: &quot;US-WEST&quot;" in html
