@@ -89,6 +89,7 @@ def test_manager_builds_a_rule_and_a_lead_follows_it(
         "Applies to: Country in (US, CA) and company size ≥ 1,000 and "
         "(lead source = “webinar” or lead source = “partner”)"
     )
+    _shot(page, "rule-builder-any-of")
     group.locator("button.rp-remove[title='Remove this group']").click()
     assert preview.inner_text() == "Applies to: Country in (US, CA) and company size ≥ 1,000"
 
@@ -111,8 +112,22 @@ def test_manager_builds_a_rule_and_a_lead_follows_it(
     raw = conditions.locator("textarea")
     assert raw.is_visible()
     assert '"value": 1000' in raw.input_value()
+    # an edit there comes back into the rows; broken JSON keeps the raw view, saying why
+    raw.fill(raw.input_value().replace('"value": 1000', '"value": 2500'))
     conditions.locator("button.rp-raw-toggle").click()
     assert not raw.is_visible()
+    assert conditions.locator(".rp-row").nth(1).locator("input.rp-number").input_value() == "2500"
+    assert preview.inner_text().endswith("company size ≥ 2,500")
+    conditions.locator("button.rp-raw-toggle").click()
+    good = raw.input_value()
+    raw.fill(good[:-1])
+    conditions.locator("button.rp-raw-toggle").click()
+    assert raw.is_visible()
+    assert "The JSON is not valid" in conditions.locator(".rp-notice").inner_text()
+    raw.fill(good)
+    conditions.locator("button.rp-raw-toggle").click()
+    assert not raw.is_visible() and not conditions.locator(".rp-notice").is_visible()
+    conditions.locator(".rp-row").nth(1).locator("input.rp-number").fill("1000")
     placement = page.eval_on_selector("#id_placement", "el => el.selectedOptions[0].textContent")
     assert "Everyone else" in placement and "catch-all" in placement
     _shot(page, "rule-builder")
