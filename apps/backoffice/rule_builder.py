@@ -2,9 +2,10 @@
 options they offer, and the words for a validation error at a path inside a rule.
 
 The JSON textarea stays the value the form submits (and works without JavaScript); the builder
-(static/backoffice/rule_builder.js) edits it as rows. Fields, ops and what each op's value must
-be come from the engine's grammar (:func:`apps.engine.condition_grammar`), so the builder offers
-exactly what the compiler accepts, and saving checks it exactly as the API does.
+(static/backoffice/rule_builder.js, with rule_conditions.js and rule_target.js) edits it as
+rows. Fields, ops and what each op's value must be come from the engine's grammar
+(:func:`apps.engine.condition_grammar`), so the builder offers exactly what the compiler
+accepts, and saving checks it exactly as the API does.
 """
 
 from __future__ import annotations
@@ -124,7 +125,11 @@ class _BuilderWidget(forms.Textarea):
 
     class Media:
         css = {"all": ["backoffice/rule_builder.css"]}
-        js = ["backoffice/rule_builder.js"]
+        js = [
+            "backoffice/rule_builder.js",  # the shared box first: the editors register on it
+            "backoffice/rule_conditions.js",
+            "backoffice/rule_target.js",
+        ]
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         defaults = {"rows": 10, "cols": 90, "class": "rp-json-input", "spellcheck": "false"}

@@ -147,7 +147,13 @@ def test_the_change_form_renders_the_builders_over_the_current_json(manager, wes
     html = page.content.decode()
     assert 'data-builder="conditions"' in html and 'data-builder="target"' in html
     assert f'data-options-url="{OPTIONS_URL}"' in html
-    assert "/static/backoffice/rule_builder." in html and ".js" in html
+    # the collected, hashed files (DEBUG off), the shared box before the editors it starts
+    scripts = [
+        html.index(f"/static/backoffice/{n}.")
+        for n in ("rule_builder", "rule_conditions", "rule_target")
+    ]
+    assert scripts == sorted(scripts)
+    assert "/static/backoffice/rule_builder.css" not in html  # hashed: rule_builder.<hash>.css
     assert "/static/backoffice/rule_builder." in html and ".css" in html
     form = page.context["adminform"].form
     conditions = json.loads(form["conditions"].value())
