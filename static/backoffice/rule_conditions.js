@@ -285,9 +285,27 @@
     return id;
   };
 
+  /* The country a region list opens on: the region's own, else the first country the rule
+     names (country = DE, country in (DE, AT)), else the US. */
+  Conditions.prototype.regionCountry = function (value) {
+    if (typeof value === "string" && value.indexOf("-") > 0) return value.split("-")[0];
+    var named = null;
+    (function walk(nodes) {
+      nodes.forEach(function (n) {
+        if (named) return;
+        if (n.group) walk(n.members);
+        else if (n.field === "country") {
+          var v = Array.isArray(n.value) ? n.value[0] : n.value;
+          if (typeof v === "string" && /^[A-Za-z]{2}$/.test(v)) named = v.toUpperCase();
+        }
+      });
+    })(this.nodes || []);
+    return named || "US";
+  };
+
   Conditions.prototype.regionPicker = function (value, onChange) {
     var url = this.root.getAttribute("data-options-url");
-    var country = typeof value === "string" && value.indexOf("-") > 0 ? value.split("-")[0] : "US";
+    var country = this.regionCountry(value);
     var countries = el("select", { class: "rp-region-country", "aria-label": "Country of the region" });
     this.options.countries.forEach(function (c) { countries.appendChild(option(c[0], c[0] + " — " + c[1], c[0] === country)); });
     var regions = el("select", { class: "rp-pick", "aria-label": "Region" });

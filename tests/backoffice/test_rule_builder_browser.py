@@ -92,6 +92,18 @@ def test_manager_builds_a_rule_and_a_lead_follows_it(
     _shot(page, "rule-builder-any-of")
     group.locator("button.rp-remove[title='Remove this group']").click()
     assert preview.inner_text() == "Applies to: Country in (US, CA) and company size ≥ 1,000"
+    # regions load per country, opening on the country the rule already names
+    conditions.locator("button.rp-add-condition").last.click()
+    row = conditions.locator(".rp-row").nth(2)
+    row.locator("select.rp-field").select_option("region")
+    assert row.locator("select.rp-region-country").input_value() == "US"
+    row.locator("select.rp-pick option[value='US-WA']").wait_for(state="attached")
+    row.locator("select.rp-pick").select_option("US-WA")
+    assert preview.inner_text().endswith("company size ≥ 1,000 and region = US-WA")
+    row.locator("select.rp-region-country").select_option("CA")
+    row.locator("select.rp-pick option[value='CA-BC']").wait_for(state="attached")
+    row.locator("button.rp-remove").click()
+    assert preview.inner_text() == "Applies to: Country in (US, CA) and company size ≥ 1,000"
 
     # weighted round robin between alice (3) and bob (1): weights appear with the strategy
     page.select_option("#id_strategy", "weighted_round_robin")
