@@ -10,6 +10,7 @@ object, or while a rule still owns open leads.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -65,6 +66,28 @@ def config_problems(document: dict[str, Any]) -> list[str]:
     except ConfigValidationError as exc:
         return _messages(exc.detail, document)
     return []
+
+
+def _pruned(tree: Any, path: list[str]) -> Any:
+    """``tree`` without the subtree at ``path`` (a copy; empty parents dropped)."""
+    if not isinstance(tree, Mapping) or path[0] not in tree:
+        return tree
+    out = dict(tree)
+    if len(path) == 1:
+        del out[path[0]]
+    else:
+        out[path[0]] = _pruned(out[path[0]], path[1:])
+        if not out[path[0]]:
+            del out[path[0]]
+    return out
+
+
+def _item_index(items: list[Any], item: Any, key_field: str) -> int:
+    for i, entry in enumerate(items):
+        if entry is item:
+            return i
+    matches = [i for i, e in enumerate(items) if e.get(key_field) == item.get(key_field)]
+    return matches[-1] if matches else len(items) - 1
 
 
 # --- territory renames -------------------------------------------------------------------------
@@ -125,6 +148,8 @@ class ConfigItemFormMixin(forms.Form):
     """
 
     config_collection: str = ""
+    #: item fields whose errors are shown on the field itself (with their paths for its widget)
+    config_inline_fields: tuple[str, ...] = ()
 
     based_on_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
     save_anyway = forms.BooleanField(
@@ -140,6 +165,10 @@ class ConfigItemFormMixin(forms.Form):
 
     def config_item(self, cleaned: Mapping[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
+
+    def config_inline_error(self, field: str, path: str, message: str) -> str:
+        """The words shown on ``field`` for an error at ``path`` inside it ("" = the field)."""
+        return f"{path}: {message}" if path else message
 
     def config_key(self) -> str | None:
         """The item's key in the live document (as saved), None when adding."""
@@ -180,12 +209,51 @@ class ConfigItemFormMixin(forms.Form):
             item = self.config_item(cleaned)
         except (KeyError, AttributeError, TypeError):
             return cleaned  # a field error is already shown
-        problems = config_problems(self.config_document(item, old_key))
-        if problems:
-            raise forms.ValidationError(
-                ["This change would stop routing:", *problems], code="config_invalid"
-            )
+        document = self.config_document(item, old_key)
+        try:
+            document_validate(document)
+        except ConfigValidationError as exc:
+            tree = self._config_inline_errors(exc, document, item)
+            problems = _messages(tree, document)
+            if problems:
+                raise forms.ValidationError(
+                    ["This change would stop routing:", *problems], code="config_invalid"
+                ) from exc
         return cleaned
+
+    def _config_inline_errors(
+        self, exc: ConfigValidationError, document: dict[str, Any], item: dict[str, Any]
+    ) -> Any:
+        """Put this item's errors on ``config_inline_fields``; returns the rest of the tree.
+
+        Each such field's widget gets them by path inside the field (``{"0.value": [...]}``) as
+        its ``data-error-paths`` attribute, so an editor can point at the very condition.
+        """
+        tree: Any = exc.detail
+        collection = self.config_collection
+        index = _item_index(document[collection], item, COLLECTIONS[collection])
+        paths = exc.paths or {}
+        for name in self.config_inline_fields:
+            prefix = f"{collection}.{index}.{name}"
+            found = {
+                path.removeprefix(prefix).lstrip("."): messages
+                for path, messages in paths.items()
+                if path == prefix or path.startswith(prefix + ".")
+            }
+            if not found:
+                continue
+            self.add_error(
+                name,
+                [
+                    self.config_inline_error(name, path, message)
+                    for path, messages in found.items()
+                    for message in messages
+                ],
+            )
+            if name in self.fields:
+                self.fields[name].widget.attrs["data-error-paths"] = json.dumps(found)
+            tree = _pruned(tree, [collection, str(index), name])
+        return tree
 
 
 class ConfigAdminMixin:

@@ -38,7 +38,7 @@ from .items import (
     StrictSerializer,
 )
 
-__all__ = ["ValidDocument", "document_validate", "error_add"]
+__all__ = ["ValidDocument", "document_validate", "error_add", "error_paths"]
 
 # --- error trees -------------------------------------------------------------------------------
 
@@ -212,10 +212,27 @@ def document_validate(document: Any) -> ValidDocument:
                 complete[collection].append(False)
 
     _cross_check(valid, errors)
-    _engine_check(valid, errors)
+    paths = error_paths(errors)
+    _engine_check(valid, errors, paths)
     if errors:
-        raise ConfigValidationError(errors)
+        exc = ConfigValidationError(errors)
+        exc.paths = paths
+        raise exc
     return valid
+
+
+def error_paths(tree: Any, prefix: str = "") -> dict[str, list[str]]:
+    """An error tree flattened to dotted paths (``rules.2.strategy``); ``non_field_errors``
+    belong to their parent's path."""
+    out: dict[str, list[str]] = {}
+    if isinstance(tree, Mapping):
+        for key, value in tree.items():
+            path = prefix if key == "non_field_errors" else f"{prefix}.{key}".lstrip(".")
+            for sub, messages in error_paths(value, path).items():
+                out.setdefault(sub, []).extend(messages)
+    else:
+        out[prefix] = [str(m) for m in (tree if isinstance(tree, list) else [tree])]
+    return out
 
 
 def _duplicates(
@@ -249,8 +266,13 @@ def _cross_check(valid: ValidDocument, errors: ErrorTree) -> None:
             error_add(errors, ["reps", str(i), "time_off"], [message])
 
 
-def _engine_check(valid: ValidDocument, errors: ErrorTree) -> None:
-    """Territory tree, rep references and every rule, by the engine that will run them."""
+def _engine_check(
+    valid: ValidDocument, errors: ErrorTree, paths: dict[str, list[str]] | None = None
+) -> None:
+    """Territory tree, rep references and every rule, by the engine that will run them.
+
+    ``errors`` gets them at the API's depth (``rules.2.conditions``); ``paths`` at the engine's
+    own (``rules.2.conditions.0.value``), for editors that point at the very condition."""
     utc = datetime.UTC
     territories = tuple(
         TerritoryDef(
@@ -310,3 +332,5 @@ def _engine_check(valid: ValidDocument, errors: ErrorTree) -> None:
     except ConfigError as exc:
         for path, messages in exc.errors.items():
             error_add(errors, _engine_path(path), list(messages))
+            if paths is not None:
+                paths.setdefault(path, []).extend(messages)

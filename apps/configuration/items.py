@@ -45,7 +45,14 @@ ErrorTree = dict[str, Any]
 
 
 class ConfigValidationError(serializers.ValidationError):
-    """The document is invalid; ``detail`` holds every error by path. Views answer 400."""
+    """The document is invalid; ``detail`` holds every error by path. Views answer 400.
+
+    ``paths`` (set by the document's validation) holds the same errors by dotted path, the
+    engine's at full depth (``rules.2.conditions.0.value``) where ``detail`` stops at the item's
+    field.
+    """
+
+    paths: dict[str, list[str]] | None = None
 
 
 def _django_validator(validator: Any) -> Any:

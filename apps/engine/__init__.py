@@ -27,6 +27,14 @@ Decisions the contract leaves open:
 from .compiler import CompiledConfig, ConfigError, compile_config, lead_territory
 from .decide import decide
 from .eligibility import Why
+from .grammar import (
+    KIND_OPS,
+    OP_VALUES,
+    TARGETLESS_STRATEGIES,
+    WEIGHTED_STRATEGIES,
+    condition_grammar,
+    field_kind,
+)
 from .matching import ROTATING_STRATEGIES, rules_matching
 from .serialize import snapshot_from_json, snapshot_to_json
 from .strategies import PERFORMANCE_FLOOR, TRACE_CAP
@@ -49,11 +57,15 @@ from .types import (
 
 __all__ = [
     "CONDITION_OPS",
+    "KIND_OPS",
     "LEAD_FIELDS",
+    "OP_VALUES",
     "PERFORMANCE_FLOOR",
     "ROTATING_STRATEGIES",
     "STRATEGIES",
+    "TARGETLESS_STRATEGIES",
     "TRACE_CAP",
+    "WEIGHTED_STRATEGIES",
     "WHEN_NO_ONE_ELIGIBLE",
     "CompiledConfig",
     "ConfigError",
@@ -69,7 +81,9 @@ __all__ = [
     "Why",
     "WorkingWindow",
     "compile_config",
+    "condition_grammar",
     "decide",
+    "field_kind",
     "lead_territory",
     "rules_matching",
     "snapshot_from_json",

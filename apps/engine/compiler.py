@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .conditions import Condition, compile_conditions
 from .eligibility import CompiledRep, compile_rep
+from .grammar import LEAD_TARGET, TARGETLESS_STRATEGIES
 from .territories import TerritoryIndex, build_territory_index
 from .types import STRATEGIES, WHEN_NO_ONE_ELIGIBLE, ConfigSnapshot, RepProfile, RuleDef
 from .values import format_value, is_lead_field
@@ -20,8 +21,6 @@ __all__ = [
     "compile_config",
     "lead_territory",
 ]
-
-LEAD_TARGET = "$lead"
 
 
 class ConfigError(Exception):
@@ -189,10 +188,12 @@ def _compile_target(
     errors: dict[str, list[str]],
 ) -> tuple[str, Pool | None]:
     target = rule.target
-    if rule.strategy == "account_owner":
+    if rule.strategy in TARGETLESS_STRATEGIES:
         if target:
             _err(
-                errors, f"{p}.target", "account_owner takes no target: it picks the account's owner"
+                errors,
+                f"{p}.target",
+                f"{rule.strategy} takes no target: it picks the account's owner",
             )
         return "account", None
     if not target:

@@ -27,7 +27,8 @@ from decimal import Decimal
 from typing import Any
 
 from .checks import COMPARE, Check, Vals, compare_check, eq_check, in_check, text_check
-from .types import CONDITION_OPS, LEAD_FIELDS, NUMERIC_FIELDS
+from .grammar import DATETIME_FIELDS, op_accepted
+from .types import CONDITION_OPS, NUMERIC_FIELDS
 from .values import ANCESTORS_KEY, format_value, is_lead_field, is_missing, is_number, to_num
 
 __all__ = ["Condition", "compile_conditions"]
@@ -183,7 +184,12 @@ class _Compiler:
 
     def build(self, f: str, op: str, value: object, vpath: str, opath: str) -> Check | None:
         numeric_field = f in NUMERIC_FIELDS
-        text_field = f in LEAD_FIELDS and not numeric_field and f != "created_at"
+        if not op_accepted(f, op):  # the grammar's table (grammar.KIND_OPS) decides
+            if op == "within":
+                self.err(opath, "'within' applies to the field 'territory' only")
+            else:
+                self.err(opath, f"'{op}' needs a numeric field; '{f}' is text")
+            return None
         if op in ("eq", "ne"):
             if not _scalar_ok(value):
                 self.err(
@@ -213,15 +219,12 @@ class _Compiler:
             return lambda vals: not member(vals)
         if op in COMPARE:
             cv: object
-            if f == "created_at":
+            if f in DATETIME_FIELDS:
                 parsed = _parse_datetime(value)
                 if parsed is None:
-                    self.err(vpath, f"'{op}' on created_at needs an ISO 8601 datetime")
+                    self.err(vpath, f"'{op}' on {f} needs an ISO 8601 datetime")
                     return None
                 cv = parsed
-            elif text_field:
-                self.err(opath, f"'{op}' needs a numeric field; '{f}' is text")
-                return None
             elif is_number(value):
                 cv = value
             else:
@@ -240,10 +243,7 @@ class _Compiler:
             if value:
                 return lambda vals: f in vals
             return lambda vals: f not in vals
-        # within
-        if f != "territory":
-            self.err(opath, "'within' applies to the field 'territory' only")
-            return None
+        # within (on territory only: checked above)
         if not isinstance(value, str) or value not in self.territory_codes:
             self.err(vpath, f"unknown territory {format_value(value)}")
             return None

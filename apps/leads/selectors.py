@@ -101,3 +101,9 @@ def lead_queue_of(*, rep: Any) -> QuerySet[Lead]:
             "id",
         )
     )
+
+
+def lead_source_list_seen(*, limit: int = 200) -> list[str]:
+    """The distinct lead sources in the data, alphabetically, at most ``limit`` (for pickers)."""
+    rows = Lead.objects.exclude(lead_source="").order_by("lead_source")
+    return list(rows.values_list("lead_source", flat=True).distinct()[:limit])

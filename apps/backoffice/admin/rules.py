@@ -9,7 +9,7 @@ from adminsortable2.admin import SortableAdminMixin
 from django import forms
 from django.contrib import admin
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
@@ -17,6 +17,13 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from apps.backoffice.lead_test import lead_test_view
 from apps.backoffice.placement import PlacementFormMixin
+from apps.backoffice.rule_builder import (
+    ConditionsBuilderWidget,
+    TargetPickerWidget,
+    condition_error_words,
+    rule_builder_options_view,
+    target_error_words,
+)
 from apps.backoffice.utils import ConfigVersionAdminMixin, PrettyJSONFormField
 from apps.configuration.admin_forms import ConfigAdminMixin, ConfigItemFormMixin
 from apps.configuration.services import config_version_check, config_version_record, rule_save
@@ -47,12 +54,36 @@ RULE_ITEM_FIELDS = [
 
 class RoutingRuleAdminForm(PlacementFormMixin, ConfigItemFormMixin, forms.ModelForm):
     config_collection = "rules"
+    # a bad condition or target is shown on its builder, naming the row, not atop the form
+    config_inline_fields = ("conditions", "target")
 
     class Meta:
         model = RoutingRule
         fields = RULE_ITEM_FIELDS
         field_classes = {"conditions": PrettyJSONFormField, "target": PrettyJSONFormField}
-        widgets = {"description": forms.Textarea(attrs={"rows": 2, "cols": 90})}
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 2, "cols": 90}),
+            "conditions": ConditionsBuilderWidget,
+            "target": TargetPickerWidget,
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # the builders explain themselves; these say what the raw JSON looks like
+        self.fields["conditions"].help_text = (
+            'Raw JSON: [{"field": "company_size", "op": "gte", "value": 1000}, {"any": [...]}]; '
+            "[] takes every lead."
+        )
+        self.fields["target"].help_text = (
+            'Raw JSON: {"territory": "US-WEST"}, {"territory": "$lead"} or '
+            '{"reps": [{"username": "alice", "weight": 2}]}; empty for account owner.'
+        )
+
+    def config_inline_error(self, field: str, path: str, message: str) -> str:
+        value = self.cleaned_data.get(field)
+        if field == "conditions":
+            return condition_error_words(value, path, message)
+        return target_error_words(value, path, message)
 
     def config_item(self, cleaned: Any) -> dict[str, Any]:
         item = {name: cleaned.get(name) for name in RULE_ITEM_FIELDS}
@@ -92,10 +123,9 @@ class RoutingRuleAdmin(
             "When it applies",
             {
                 "fields": ["conditions", "conditions_preview"],
-                "description": 'A JSON list; all must hold. Each is {"field", "op", "value"} or '
-                '{"any": [...]}. Ops: eq, ne, in, not_in, gt, gte, lt, lte, contains, '
-                "starts_with, ends_with, exists, within. Fields: any lead field, email_domain, "
-                "territory, extra.&lt;key&gt;.",
+                "description": "Every condition must hold; an “any of” group holds when one of "
+                "its conditions does. No conditions: the rule takes every lead. “Raw JSON” "
+                'shows the list itself: {"field", "op", "value"} or {"any": [...]}.',
             },
         ),
         ("Who gets the lead", {"fields": ["strategy", "target", "when_no_one_eligible"]}),
@@ -120,7 +150,15 @@ class RoutingRuleAdmin(
             self.admin_site.admin_view(self.test_lead_view),
             name="rules_routingrule_test_lead",
         )
-        return [test, *super().get_urls()]
+        options = path(
+            "builder-options/",
+            self.admin_site.admin_view(self.builder_options_view),
+            name="rules_routingrule_builder_options",
+        )
+        return [test, options, *super().get_urls()]
+
+    def builder_options_view(self, request: HttpRequest) -> JsonResponse:
+        return rule_builder_options_view(request, model_admin=self)
 
     def test_lead_view(self, request: HttpRequest) -> TemplateResponse:
         return lead_test_view(request, model_admin=self)
@@ -131,6 +169,11 @@ class RoutingRuleAdmin(
             name, options = fieldsets[0]
             fields = [f for f in options["fields"] if f != "position"]
             fieldsets[0] = (name, {**options, "fields": fields})
+            # nothing is saved yet: the builder's live preview is the sentence
+            fieldsets = [
+                (name, {**opts, "fields": [f for f in opts["fields"] if f != "conditions_preview"]})
+                for name, opts in fieldsets
+            ]
             fieldsets.insert(1, ("Where it goes", {"fields": ["placement"]}))
         return fieldsets
 
@@ -190,7 +233,7 @@ class RoutingRuleAdmin(
         short = text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1].rstrip() + " …"
         return format_html('<span title="{}">{}</span>', text, short)
 
-    @admin.display(description="Conditions, read as a sentence")
+    @admin.display(description="Conditions as saved")
     def conditions_preview(self, obj: RoutingRule) -> str:
         return conditions_summary(obj.conditions) if obj.pk else "—"
 
