@@ -32,6 +32,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from apps.dashboards.conversion import Z_95, vs_team, wilson_interval
+from apps.dashboards.templatetags.rates import interval
 from tests.factories import LeadFactory, RepFactory, TerritoryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -141,6 +142,12 @@ def test_wilson_interval_edges() -> None:
         wilson_interval(3, 2)
     # a 1.0 z gives the narrower 68% interval
     assert wilson_interval(3, 10, z=1.0)[0] > wilson_interval(3, 10)[0]  # type: ignore[index]
+
+
+def test_interval_filter() -> None:
+    assert interval({"ci_low": 0.1078, "ci_high": 0.6032}) == "10.8–60.3%"
+    assert interval({"ci_low": 0.0, "ci_high": 1.0}) == "0.0–100.0%"
+    assert interval({"ci_low": None, "ci_high": None}) == "–"
 
 
 def test_vs_team() -> None:
@@ -331,8 +338,8 @@ def test_page_query_count_is_fixed(boss_client, data, django_assert_num_queries)
 def test_page_shows_the_figures_flags_and_csv_links(boss_client, data) -> None:  # type: ignore[no-untyped-def]
     page = boss_client.get(f"{URL}?{WINDOW}").content.decode()
     assert "56.2%" in page  # the team rate, 0.5625
-    assert "39.3%–71.8%" in page  # its interval
-    assert "5.7%–51.0%" in page  # ann's
+    assert "39.3–71.8%" in page  # its interval
+    assert "5.7–51.0%" in page  # ann's
     assert '<span class="badge vs-below">Below team</span>' in page
     assert '<span class="badge vs-above">Above team</span>' in page
     assert "2 leads with no owner (unrouted or not yet routed) are left out" in page
