@@ -9,24 +9,26 @@ yet routed) have no one to convert them: they are left out of every rate and cou
 ``unowned``; the team's rate, the reference of the "below team"/"above team" flags, is the
 overall rate over the owned leads.
 
-Counting is the database's: one GROUP BY per table (owner, territory, lowered lead source, the
-last also giving the overall totals), plus one query for the reps; four queries whatever the
-number of leads. The intervals are computed here from the counts.
+Counting is the database's: the leads are counted per owner, per territory and per lowered lead
+source in one query (one scan on PostgreSQL, grouping.count_by), the source groups also giving
+the overall totals; then the reps and the territories' names: three queries whatever the number
+of leads. The intervals are computed here from the counts.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
 from statistics import NormalDist
 from typing import Any, Literal, TypedDict
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
 from apps.dashboards.filtersets import DateWindow
+from apps.dashboards.grouping import count_by
 from apps.leads.models import Lead, LeadStatus
 from apps.reps.models import Rep
+from apps.territories.models import Territory
 
 __all__ = [
     "RATE_COLUMNS",
@@ -111,45 +113,25 @@ CONVERTED = Q(status=LeadStatus.CONVERTED)
 OWNED = Q(owner__isnull=False)
 
 
-def _count_rows(rows: Iterable[Mapping[str, Any]]) -> tuple[int, int, int]:
-    """The sums of ``n``, ``won`` and ``unowned`` over ``rows``."""
-    leads = converted = unowned = 0
-    for row in rows:
-        leads += row["n"]
-        converted += row["won"]
-        unowned += row["unowned"]
-    return leads, converted, unowned
-
-
 def conversion_report(
     *, leads: QuerySet[Lead], window: DateWindow, rep: Rep | None = None
 ) -> dict[str, Any]:
     """Conversion over ``leads`` (already filtered to the window and the other filters): overall,
     per rep (every active rep, or ``rep`` alone, those with no leads too, and any inactive rep
     owning leads here), per territory and per lead source (the groups holding owned leads).
-    Four queries."""
-    leads = leads.order_by()
-    owned = leads.filter(owner__isnull=False)
-
-    # Every lead has one (lowered) source, so the source groups also sum to the overall totals.
-    source_rows = list(
-        leads.annotate(source=Lower("lead_source"))
-        .values("source")
-        .annotate(
-            n=Count("id", filter=OWNED),
-            won=Count("id", filter=OWNED & CONVERTED),
-            unowned=Count("id", filter=Q(owner__isnull=True)),
-        )
+    Three queries: the counts (one scan), the reps, the territories' names."""
+    groups = count_by(
+        leads,
+        keys={"owner": "owner_id", "territory": "territory_id", "source": Lower("lead_source")},
+        counts={"n": OWNED, "won": OWNED & CONVERTED, "unowned": Q(owner__isnull=True)},
     )
-    total, converted, unowned = _count_rows(source_rows)
+    # Every lead has one (lowered) source, so the source groups sum to the overall totals.
+    total = sum(row["n"] for row in groups["source"])
+    converted = sum(row["won"] for row in groups["source"])
+    unowned = sum(row["unowned"] for row in groups["source"])
     team_rate = converted / total if total else None
 
-    by_owner = {
-        row["owner_id"]: (row["won"], row["n"])
-        for row in owned.values("owner_id").annotate(
-            n=Count("id"), won=Count("id", filter=CONVERTED)
-        )
-    }
+    by_owner = {row["owner"]: (row["won"], row["n"]) for row in groups["owner"] if row["n"]}
     reps = Rep.objects.select_related("user").order_by("user__username")
     reps = (
         reps.filter(pk=rep.pk)
@@ -165,24 +147,26 @@ def conversion_report(
         for r in reps
     ]
 
-    territory_rows = owned.values("territory__code", "territory__name").annotate(
-        n=Count("id"), won=Count("id", filter=CONVERTED)
-    )
+    territory_rows = [row for row in groups["territory"] if row["n"]]
+    names = {
+        t["id"]: (t["code"], t["name"])
+        for t in Territory.objects.filter(
+            pk__in=[row["territory"] for row in territory_rows if row["territory"] is not None]
+        ).values("id", "code", "name")
+    }
     by_territory = [
         {
-            "territory": row["territory__code"],
-            "territory_name": row["territory__name"],
+            "territory": names.get(row["territory"], (None, None))[0],
+            "territory_name": names.get(row["territory"], (None, None))[1],
             **_figures(row["won"], row["n"], team_rate),
         }
-        # By code, leads without a territory last.
-        for row in sorted(
-            territory_rows,
-            key=lambda r: (r["territory__code"] is None, r["territory__code"] or ""),
-        )
+        for row in territory_rows
     ]
+    # By code, leads without a territory last.
+    by_territory.sort(key=lambda r: (r["territory"] is None, r["territory"] or ""))
     by_source = [
         {"lead_source": row["source"], **_figures(row["won"], row["n"], team_rate)}
-        for row in sorted(source_rows, key=lambda r: (r["source"] == "", r["source"]))
+        for row in sorted(groups["source"], key=lambda r: (r["source"] == "", r["source"]))
         if row["n"]
     ]
     return {
