@@ -33,6 +33,8 @@ from rest_framework.authtoken.models import Token
 
 from apps.dashboards.conversion import Z_95, vs_team, wilson_interval
 from apps.dashboards.templatetags.rates import interval
+from apps.leads.models import Lead
+from apps.routing.services import lead_reassign
 from tests.factories import LeadFactory, RepFactory, TerritoryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -219,6 +221,14 @@ def test_by_source_groups_case_insensitively_and_skips_unowned_only_sources(
         "web": _fig(17, 11, 0.6471, 0.4130, 0.8269, "within"),
         "": _fig(2, 0, 0.0, 0.0, 0.6576, "within"),
     }
+
+
+def test_a_lead_counts_for_its_owner_at_the_end(boss_client, boss, data) -> None:  # type: ignore[no-untyped-def]
+    lead = Lead.objects.filter(owner=data["ann"], status="assigned").earliest("created_at")
+    lead_reassign(lead_id=lead.pk, rep=data["cid"], note="cid covers this account", actor=boss)
+    rows = _rows(_get(boss_client), "per_rep", "rep")
+    assert rows["ann"] == _fig(9, 2, 0.2222, 0.0632, 0.5474, "below")
+    assert rows["cid"] == _fig(1, 0, 0.0, 0.0, 0.7935, "within")
 
 
 def test_territory_filter(boss_client, data) -> None:  # type: ignore[no-untyped-def]
@@ -411,9 +421,13 @@ def test_an_integration_account_is_refused(path: str, webform) -> None:  # type:
     client = Client()
     client.force_login(webform)
     assert client.get(path).status_code == 403
-    token = Token.objects.create(user=webform) if path == API else None
-    if token:
-        assert Client().get(API, HTTP_AUTHORIZATION=f"Token {token.key}").status_code == 403
+
+
+def test_an_integration_token_is_refused_and_a_manager_token_may(webform, boss) -> None:  # type: ignore[no-untyped-def]
+    refused = Token.objects.create(user=webform)
+    assert Client().get(API, HTTP_AUTHORIZATION=f"Token {refused.key}").status_code == 403
+    allowed = Token.objects.create(user=boss)
+    assert Client().get(API, HTTP_AUTHORIZATION=f"Token {allowed.key}").status_code == 200
 
 
 @pytest.mark.parametrize("path", PATHS)
