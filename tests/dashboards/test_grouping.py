@@ -59,3 +59,11 @@ def test_a_filtered_and_an_empty_queryset() -> None:
         counts={"won": Q(status="converted")},
     )
     assert empty == {"owner": [], "source": []}
+
+
+def test_a_queryset_that_cannot_match_asks_nothing(django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    with django_assert_num_queries(0):
+        for queryset in (Lead.objects.none(), Lead.objects.filter(pk__in=[])):
+            assert count_by(queryset, keys={"owner": "owner_id"}, counts={"all": Q()}) == {
+                "owner": []
+            }
