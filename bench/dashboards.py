@@ -22,7 +22,10 @@ from collections.abc import Callable
 
 from _setup import bench_database, django_setup
 
-ENDPOINTS = ["/api/dashboards/response-time/?preset=90d"]
+ENDPOINTS = [
+    "/api/dashboards/response-time/?preset=90d",
+    "/api/dashboards/conversion/?preset=90d",
+]
 
 
 def _timed(run: Callable[[], object], repeat: int = 5) -> float:

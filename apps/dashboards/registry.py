@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from apps.dashboards.conversion import RATE_COLUMNS, conversion_report
 from apps.dashboards.filtersets import DateWindow
 from apps.dashboards.selectors import response_time_report
 from apps.leads.models import Lead
@@ -65,6 +66,19 @@ DASHBOARDS: list[Dashboard] = [
             ),
             "histogram": CsvTable(["bucket", "count"], "histogram"),
             "daily": CsvTable(["date", "leads", "median_seconds"], "daily"),
+        },
+    ),
+    Dashboard(
+        slug="conversion",
+        title="Conversion",
+        template="dashboards/conversion.html",
+        report=conversion_report,
+        csv_tables={
+            "per_rep": CsvTable(["rep", "rep_id", *RATE_COLUMNS], "per_rep"),
+            "by_territory": CsvTable(
+                ["territory", "territory_name", *RATE_COLUMNS], "by_territory"
+            ),
+            "by_source": CsvTable(["lead_source", *RATE_COLUMNS], "by_source"),
         },
     ),
 ]
