@@ -53,7 +53,8 @@ NOTE_HOURS = (
 )
 NOTE_POOL = (
     "Every rep active in the window is taken to share one rotation (with a territory filter: "
-    "the territory's reps and whoever received its leads); separate rules' pools are not "
+    "the reps of the territory and of the territories under it, and whoever received its "
+    "leads); separate rules' pools are not "
     "modelled, so compare reps of one pool by filtering on its territory."
 )
 NOTE_HISTORY = (
@@ -111,6 +112,20 @@ def _states(*, low: datetime, high: datetime) -> dict[int, list[RepState]]:
             RepState(at=at, active=active, away=away, weight=weight, max_daily_leads=cap)
         )
     return states
+
+
+def _subtree(territory: Territory) -> list[int]:
+    """The territory and its descendants: a territory's pool holds the reps of both (one
+    query for the whole tree)."""
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for pk, parent in Territory.objects.values_list("pk", "parent_id"):
+        children[parent].append(pk)
+    found, todo = [], [territory.pk]
+    while todo:
+        pk = todo.pop()
+        found.append(pk)
+        todo.extend(children[pk])
+    return found
 
 
 def _capped_days(*, low: datetime, high: datetime) -> dict[int, int]:
@@ -189,8 +204,8 @@ def balance_report(
     ``leads`` (the lead filter's queryset) is not used: the balance counts assignments by
     their own time. ``rep`` narrows ``per_rep`` to that rep; shares, expectations and the
     team's figures stay those of the whole rotation, since a share needs the others.
-    Seven queries: leads per rep, reps, history, time off, rules, capped days (and territory
-    membership inside the reps query)."""
+    Six queries: leads per rep, reps, history, time off, rules, capped days (a seventh for the
+    territory tree when filtered on a territory; membership is inside the reps query)."""
     del leads
     filters = filters or {}
     low, high = window.bounds()
@@ -208,7 +223,7 @@ def balance_report(
         reps_qs = reps_qs.annotate(
             in_pool=Exists(
                 Rep.territories.through.objects.filter(
-                    rep_id=OuterRef("pk"), territory_id=territory.pk
+                    rep_id=OuterRef("pk"), territory_id__in=_subtree(territory)
                 )
             )
         )

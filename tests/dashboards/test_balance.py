@@ -232,6 +232,18 @@ def test_territory_filter(boss_client, dataset) -> None:  # type: ignore[no-unty
     assert rows["cid"]["flag"] is None  # residual -2.18, but fewer than 5 expected
 
 
+def test_a_territory_pool_holds_the_reps_of_the_territories_under_it(boss_client, dataset) -> None:  # type: ignore[no-untyped-def]
+    de = TerritoryFactory(code="EU-DE", parent=dataset["ann"].territories.get())
+    hal = RepFactory(user=UserFactory(username="hal"), territories=[de])
+    Rep.history.filter(id=hal.pk).update(history_date=at(1, month=1))
+    rows = _rows(_get(boss_client, f"{WINDOW}&territory=EU"))
+    # 19 leads over 30 available rep-days: ann and hal 10 days each, cid and dan 5
+    assert list(rows) == ["ann", "cid", "dan", "hal"]
+    assert [rows[n]["expected_leads"] for n in rows] == [6.33, 3.17, 3.17, 6.33]
+    assert rows["hal"]["flag"] == "starved" and rows["ann"]["flag"] == "flooded"
+    assert rows["hal"]["reasons"] == ["received 0 of an expected 6.3"]
+
+
 def test_lead_source_filter(boss_client, dataset) -> None:  # type: ignore[no-untyped-def]
     report = _get(boss_client, f"{WINDOW}&lead_source=EVENT")
     rows = _rows(report)
@@ -298,8 +310,9 @@ def test_query_count_is_fixed(boss_client, dataset, django_assert_num_queries) -
     # rules, capped days
     with django_assert_num_queries(9):
         _get(boss_client)
-    # the group now cached; + the territory and the rep looked up by the filters
-    with django_assert_num_queries(10):
+    # the group now cached; + the territory and the rep looked up by the filters, + the
+    # territory tree
+    with django_assert_num_queries(11):
         _get(boss_client, f"{WINDOW}&territory=EU&rep={dataset['ann'].pk}")
 
 
