@@ -128,13 +128,14 @@ def _subtree(territory: Territory) -> list[int]:
     return found
 
 
-def _capped_days(*, low: datetime, high: datetime) -> dict[int, int]:
-    """Per rep with a daily cap, the days on which their assignments (of every kind, as the
-    cap counts them) reached it, in the current zone (one query; grouped by the database)."""
+def _capped_days(*, low: datetime, high: datetime, rep_ids: list[int]) -> dict[int, int]:
+    """Per rep of ``rep_ids`` (those with a daily cap), the days on which their assignments
+    (of every kind, as the cap counts them) reached it, in the current zone. One query,
+    grouped by the database along the (rep, assigned_at) index; none when no rep has a cap."""
+    if not rep_ids:
+        return {}
     days = (
-        Assignment.objects.filter(
-            assigned_at__gte=low, assigned_at__lt=high, rep__max_daily_leads__isnull=False
-        )
+        Assignment.objects.filter(assigned_at__gte=low, assigned_at__lt=high, rep_id__in=rep_ids)
         .annotate(day=TruncDate("assigned_at", tzinfo=timezone.get_current_timezone()))
         .values("rep_id", "day", "rep__max_daily_leads")
         .annotate(n=Count("id"))
@@ -204,8 +205,9 @@ def balance_report(
     ``leads`` (the lead filter's queryset) is not used: the balance counts assignments by
     their own time. ``rep`` narrows ``per_rep`` to that rep; shares, expectations and the
     team's figures stay those of the whole rotation, since a share needs the others.
-    Six queries: leads per rep, reps, history, time off, rules, capped days (a seventh for the
-    territory tree when filtered on a territory; membership is inside the reps query)."""
+    Six queries at most: leads per rep, reps, history, time off, rules, and the capped days
+    when a rep has a daily cap (one more for the territory tree when filtered on a territory;
+    membership is inside the reps query)."""
     del leads
     filters = filters or {}
     low, high = window.bounds()
@@ -237,7 +239,9 @@ def balance_report(
     weighted = RoutingRule.objects.filter(
         active=True, strategy=Strategy.WEIGHTED_ROUND_ROBIN
     ).exists()
-    capped = _capped_days(low=low, high=high)
+    capped = _capped_days(
+        low=low, high=high, rep_ids=[r.pk for r in reps if r.max_daily_leads is not None]
+    )
 
     rows: list[dict[str, Any]] = []
     weights: list[float] = []

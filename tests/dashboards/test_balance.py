@@ -307,13 +307,20 @@ def test_a_bad_filter_is_a_400_naming_it(boss_client, dataset, query, field) -> 
 def test_query_count_is_fixed(boss_client, dataset, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
     cache.clear()  # the manager status is cached per user (apps.core.roles)
     # session + user + manager group, then leads per rep, reps, history, time off, weighted
-    # rules, capped days
-    with django_assert_num_queries(9):
+    # rules (no rep has a daily cap: no capped days to count)
+    with django_assert_num_queries(8):
         _get(boss_client)
     # the group now cached; + the territory and the rep looked up by the filters, + the
     # territory tree
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         _get(boss_client, f"{WINDOW}&territory=EU&rep={dataset['ann'].pk}")
+    # a daily cap: + the capped days
+    Rep.objects.filter(pk__in=[dataset["ann"].pk, dataset["bob"].pk]).update(max_daily_leads=2)
+    with django_assert_num_queries(8):
+        report = _get(boss_client)
+    # ann: two a day on days 1-4; bob: two on day 5, and on day 7 counting the duplicate
+    # (a cap counts assignments of every kind)
+    assert [_rows(report)[n]["capped_days"] for n in ("ann", "bob")] == [4, 2]
 
 
 def test_query_count_does_not_grow_with_reps_or_history(  # type: ignore[no-untyped-def]
@@ -328,7 +335,7 @@ def test_query_count_does_not_grow_with_reps_or_history(  # type: ignore[no-unty
         _assign(extra, at(2, 8), None)
     cache.clear()
     _get(boss_client)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         report = _get(boss_client)
     assert _rows(report)["extra0"]["away_days"] == 1.0
 
