@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -128,23 +128,25 @@ def _subtree(territory: Territory) -> list[int]:
     return found
 
 
-def _capped_days(*, low: datetime, high: datetime, rep_ids: list[int]) -> dict[int, int]:
-    """Per rep of ``rep_ids`` (those with a daily cap), the days on which their assignments
-    (of every kind, as the cap counts them) reached it, in the current zone. One query,
-    grouped by the database along the (rep, assigned_at) index; none when no rep has a cap."""
-    if not rep_ids:
+def _capped_days(*, low: datetime, high: datetime, caps: Mapping[int, int]) -> dict[int, int]:
+    """Per rep of ``caps`` (rep id: daily cap), the days on which their assignments (of every
+    kind, as the cap counts them) reached it, in the current zone. One query, grouped by the
+    database along the (rep, assigned_at) index (the index alone answers it); none when no rep
+    has a cap."""
+    if not caps:
         return {}
     days = (
-        Assignment.objects.filter(assigned_at__gte=low, assigned_at__lt=high, rep_id__in=rep_ids)
+        Assignment.objects.filter(assigned_at__gte=low, assigned_at__lt=high, rep_id__in=caps)
         .annotate(day=TruncDate("assigned_at", tzinfo=timezone.get_current_timezone()))
-        .values("rep_id", "day", "rep__max_daily_leads")
-        .annotate(n=Count("id"))
-        .filter(n__gte=F("rep__max_daily_leads"))
+        .values("rep_id", "day")
+        .annotate(n=Count("*"))
+        .filter(n__gte=min(caps.values()))
         .order_by()
     )
     counted: dict[int, int] = defaultdict(int)
     for row in days:
-        counted[row["rep_id"]] += 1
+        if row["n"] >= caps[row["rep_id"]]:
+            counted[row["rep_id"]] += 1
     return counted
 
 
@@ -218,7 +220,7 @@ def balance_report(
         row["rep_id"]: row["n"]
         for row in _assignments(low=low, high=high, filters=filters)
         .values("rep_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))  # "*": the (kind, assigned_at, rep) index alone answers it
     }
     reps_qs = Rep.objects.select_related("user").order_by("user__username")
     if territory is not None:
@@ -240,7 +242,9 @@ def balance_report(
         active=True, strategy=Strategy.WEIGHTED_ROUND_ROBIN
     ).exists()
     capped = _capped_days(
-        low=low, high=high, rep_ids=[r.pk for r in reps if r.max_daily_leads is not None]
+        low=low,
+        high=high,
+        caps={r.pk: r.max_daily_leads for r in reps if r.max_daily_leads is not None},
     )
 
     rows: list[dict[str, Any]] = []
