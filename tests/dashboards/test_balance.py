@@ -383,6 +383,13 @@ def test_chi_square_survival_function_against_known_values() -> None:
         assert chi_square_sf(x, 1) == pytest.approx(math.erfc(math.sqrt(x / 2)), rel=1e-9)
 
 
+def test_the_json_twin_is_in_the_openapi_schema(boss_client) -> None:  # type: ignore[no-untyped-def]
+    schema = boss_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    operation = schema["paths"]["/api/dashboards/balance/"]["get"]
+    assert operation["operationId"] == "dashboards_balance"
+    assert {p["name"] for p in operation["parameters"]} >= {"preset", "territory", "rep"}
+
+
 # Who may see it: managers only.
 PATHS = [URL, API, CSV]
 
