@@ -306,9 +306,11 @@ def balance_report(
             territory=territory,
         )
 
-    team = [row for row, w in zip(rows, weights, strict=True) if w > 0]
-    counts = [row["leads"] for row in team]
-    test = chi_square_test(counts, [row["expected_leads"] for row in team]) if total else None
+    team = [
+        (row["leads"], exp) for row, w, exp in zip(rows, weights, expected, strict=True) if w > 0
+    ]
+    counts = [got for got, _ in team]
+    test = chi_square_test(counts, [exp for _, exp in team]) if total else None
     most, least = (max(counts), min(counts)) if counts and total else (None, None)
     notes = [NOTE_HOURS, NOTE_POOL, NOTE_HISTORY, NOTE_CAPACITY]
     notes.append(NOTE_WEIGHTED if weighted else NOTE_UNWEIGHTED)

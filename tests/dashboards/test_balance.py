@@ -236,12 +236,15 @@ def test_a_territory_pool_holds_the_reps_of_the_territories_under_it(boss_client
     de = TerritoryFactory(code="EU-DE", parent=dataset["ann"].territories.get())
     hal = RepFactory(user=UserFactory(username="hal"), territories=[de])
     Rep.history.filter(id=hal.pk).update(history_date=at(1, month=1))
-    rows = _rows(_get(boss_client, f"{WINDOW}&territory=EU"))
+    report = _get(boss_client, f"{WINDOW}&territory=EU")
+    rows = _rows(report)
     # 19 leads over 30 available rep-days: ann and hal 10 days each, cid and dan 5
     assert list(rows) == ["ann", "cid", "dan", "hal"]
     assert [rows[n]["expected_leads"] for n in rows] == [6.33, 3.17, 3.17, 6.33]
     assert rows["hal"]["flag"] == "starved" and rows["ann"]["flag"] == "flooded"
     assert rows["hal"]["reasons"] == ["received 0 of an expected 6.3"]
+    # on the unrounded expectations 19/3 and 19/6: 529/57 + 19/6 + 121/114 + 19/3 = 2262/114
+    assert report["chi_square"] == round(2262 / 114, 4) == 19.8421
 
 
 def test_lead_source_filter(boss_client, dataset) -> None:  # type: ignore[no-untyped-def]
