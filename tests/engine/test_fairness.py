@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from apps.engine.fairness import (
     RepState,
@@ -140,3 +143,55 @@ def test_availability_refuses_an_empty_history_or_window() -> None:
     state = RepState(at=at(1), active=True, away=False, weight=1)
     with pytest.raises(ValueError):
         rep_availability(start=at(2), end=at(2), states=[state], time_off=[])
+
+
+@given(
+    total=st.integers(min_value=0, max_value=10_000),
+    reps=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=50),
+            st.one_of(st.none(), st.integers(min_value=0, max_value=3_000)),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+)
+@settings(max_examples=300, deadline=None)
+def test_allocate_shares_everything_and_respects_the_caps_it_can(
+    total: int, reps: list[tuple[int, int | None]]
+) -> None:
+    weights = [w for w, _ in reps]
+    caps = [c for _, c in reps]
+    shares = allocate(total, weights, caps)
+    if sum(weights) == 0:
+        assert shares == [0.0] * len(reps)
+        return
+    assert sum(shares) == pytest.approx(total, abs=1e-6)
+    assert all(s >= 0 for s in shares)
+    assert all(s == 0 for s, w in zip(shares, weights, strict=True) if w == 0)
+    room = sum(c if c is not None else math.inf for w, c in reps if w > 0)
+    if total <= room:
+        assert all(s <= c + 1e-6 for s, c in zip(shares, caps, strict=True) if c is not None)
+    # below their caps, shares keep to the weights
+    free = [(s, w) for s, w, c in zip(shares, weights, caps, strict=True) if w and c is None]
+    for (s1, w1), (s2, w2) in pairwise(free):
+        assert s1 * w2 == pytest.approx(s2 * w1, rel=1e-9, abs=1e-6)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=1_000), min_size=1, max_size=40))
+def test_gini_lies_between_zero_and_one(counts: list[int]) -> None:
+    g = gini(counts)
+    if sum(counts) == 0:
+        assert g is None
+    else:
+        assert g is not None and 0 <= g <= 1 - 1 / len(counts) + 1e-12
+
+
+@given(
+    x=st.floats(min_value=0, max_value=500, allow_nan=False),
+    dx=st.floats(min_value=0.01, max_value=50),
+    df=st.integers(min_value=1, max_value=200),
+)
+def test_the_survival_function_falls_from_one_to_zero(x: float, dx: float, df: int) -> None:
+    p, q = chi_square_sf(x, df), chi_square_sf(x + dx, df)
+    assert 0 <= q <= p <= 1
