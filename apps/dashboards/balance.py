@@ -274,7 +274,7 @@ def balance_report(
                 "rep": r.user.username,
                 "rep_id": r.pk,
                 "leads": got,
-                "weight": _weight(av, r) if weighted else 1,
+                "weight": _weight(av, r) if weighted else 1.0,
                 "daily_cap": r.max_daily_leads,
                 "available_days": _days(av.available, av, n_days),
                 "away_days": _days(av.away, av, n_days),
