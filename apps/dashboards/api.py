@@ -40,7 +40,10 @@ class DashboardApi(APIView):
             raise ValidationError(filterset.errors)
         return Response(
             self.dashboard.build(
-                leads=filterset.qs, window=filterset.window, rep=filterset.chosen_rep
+                leads=filterset.qs,
+                window=filterset.window,
+                rep=filterset.chosen_rep,
+                filters=filterset.form.cleaned_data,
             )
         )
 

@@ -4,13 +4,14 @@ the JSON twins, the URLs and the tabs between dashboards are all generated from 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from apps.dashboards.balance import balance_report
 from apps.dashboards.conversion import RATE_COLUMNS, conversion_report
 from apps.dashboards.filtersets import DateWindow
 from apps.dashboards.selectors import response_time_report
@@ -38,6 +39,9 @@ class Dashboard:
     template: str
     report: Report
     csv_tables: dict[str, CsvTable] = field(default_factory=dict)
+    #: The report also takes ``filters`` (the filter form's cleaned data), for a dashboard that
+    #: filters rows other than the leads (the balance dashboard: assignments, by their time).
+    takes_filters: bool = False
 
     @property
     def url_name(self) -> str:
@@ -48,8 +52,15 @@ class Dashboard:
         return reverse(f"dashboards:{self.url_name}")
 
     def build(
-        self, *, leads: QuerySet[Lead], window: DateWindow, rep: Rep | None
+        self,
+        *,
+        leads: QuerySet[Lead],
+        window: DateWindow,
+        rep: Rep | None,
+        filters: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
+        if self.takes_filters:
+            return self.report(leads=leads, window=window, rep=rep, filters=filters or {})
         return self.report(leads=leads, window=window, rep=rep)
 
 
@@ -79,6 +90,35 @@ DASHBOARDS: list[Dashboard] = [
                 ["territory", "territory_name", *RATE_COLUMNS], "by_territory"
             ),
             "by_source": CsvTable(["lead_source", *RATE_COLUMNS], "by_source"),
+        },
+    ),
+    Dashboard(
+        slug="balance",
+        title="Distribution balance",
+        template="dashboards/balance.html",
+        report=balance_report,
+        takes_filters=True,
+        csv_tables={
+            "per_rep": CsvTable(
+                [
+                    "rep",
+                    "leads",
+                    "share",
+                    "expected_share",
+                    "expected_leads",
+                    "residual",
+                    "flag",
+                    "reason",
+                    "weight",
+                    "available_days",
+                    "away_days",
+                    "time_off_days",
+                    "inactive_days",
+                    "daily_cap",
+                    "capped_days",
+                ],
+                "per_rep",
+            ),
         },
     ),
 ]

@@ -31,7 +31,12 @@ def _report(
     filterset = DashboardFilterSet(request.GET, queryset=Lead.objects.all())
     if not filterset.is_valid():
         return filterset, None
-    report = dashboard.build(leads=filterset.qs, window=filterset.window, rep=filterset.chosen_rep)
+    report = dashboard.build(
+        leads=filterset.qs,
+        window=filterset.window,
+        rep=filterset.chosen_rep,
+        filters=filterset.form.cleaned_data,
+    )
     return filterset, report
 
 
