@@ -50,15 +50,21 @@ class DashboardApi(APIView):
 
 def dashboard_api(dashboard: Dashboard) -> Any:
     """The JSON view of one dashboard, with its own operation in the OpenAPI schema."""
-    view = type(
-        f"{dashboard.slug.title().replace('-', '')}Api",
-        (DashboardApi,),
-        {"dashboard": dashboard, "__doc__": f"{dashboard.title} (docs/API.md)."},
-    )
-    view.get = extend_schema(  # type: ignore[attr-defined]
+
+    # A function of its own per dashboard: extend_schema annotates the function it is given, so
+    # decorating the shared DashboardApi.get would give every dashboard the last one's schema.
+    @extend_schema(
         operation_id=f"dashboards_{dashboard.slug.replace('-', '_')}",
         parameters=FILTER_PARAMETERS,
         responses=OpenApiTypes.OBJECT,
         description="Shape and definitions: docs/API.md, Dashboards and audits.",
-    )(DashboardApi.get)
+    )
+    def get(self: DashboardApi, request: Request) -> Response:
+        return DashboardApi.get(self, request)
+
+    view = type(
+        f"{dashboard.slug.title().replace('-', '')}Api",
+        (DashboardApi,),
+        {"dashboard": dashboard, "get": get, "__doc__": f"{dashboard.title} (docs/API.md)."},
+    )
     return view.as_view()
