@@ -22,11 +22,14 @@ Decisions the contract leaves open:
   matched, ``pool`` (and ``forced``); the trace adds ``reason``. Each candidate carries a
   machine ``code`` (:class:`Why`) beside its sentence, so the edge can render generic words
   for people who may not see a colleague's details.
+* :func:`explain_all` ("evaluate all rules") returns decide's decision untouched plus, for every
+  rule after the deciding one, whether it would have matched and whom it would have taken.
 """
 
 from .compiler import CompiledConfig, ConfigError, compile_config, lead_territory
 from .decide import decide
 from .eligibility import Why
+from .explain import Explanation, explain_all
 from .serialize import snapshot_from_json, snapshot_to_json
 from .strategies import PERFORMANCE_FLOOR, TRACE_CAP
 from .types import (
@@ -57,6 +60,7 @@ __all__ = [
     "ConfigError",
     "ConfigSnapshot",
     "Decision",
+    "Explanation",
     "LeadFacts",
     "RepLoad",
     "RepProfile",
@@ -68,6 +72,7 @@ __all__ = [
     "WorkingWindow",
     "compile_config",
     "decide",
+    "explain_all",
     "lead_territory",
     "snapshot_from_json",
     "snapshot_to_json",
