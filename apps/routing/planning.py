@@ -15,7 +15,15 @@ from typing import Any
 
 from django.utils import timezone
 
-from apps.engine import Decision, LeadFacts, RepLoad, RotationState, decide
+from apps.engine import (
+    Decision,
+    Explanation,
+    LeadFacts,
+    RepLoad,
+    RotationState,
+    decide,
+    explain_all,
+)
 from apps.leads.models import WORKING_STATUSES, Lead, LeadStatus
 from apps.routing.counters import RepCounters
 from apps.routing.locking import rep_counters_lock, rotations_lock
@@ -294,4 +302,14 @@ def routing_simulate(*, facts: LeadFacts, at: datetime | None = None) -> Decisio
     )
 
 
-__all__ = ["RoutesPlan", "Take", "routes_plan", "routing_simulate"]
+def routing_explain(*, facts: LeadFacts, at: datetime | None = None) -> Explanation:
+    """:func:`routing_simulate` plus what every rule after the deciding one would have done
+    ("evaluate all rules"): the decision is the simulation's, nothing is written."""
+    now = at or timezone.now()
+    config = config_current()
+    return explain_all(
+        config.compiled, facts, loads=rep_loads(now=now), rotations=rotation_states(), now=now
+    )
+
+
+__all__ = ["RoutesPlan", "Take", "routes_plan", "routing_explain", "routing_simulate"]

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.template.defaultfilters import pluralize
 from django.utils.html import format_html
 
@@ -291,8 +292,13 @@ class LeadAdmin(admin.ModelAdmin):
         )
         if current is None:
             return "No current assignment: the lead has no owner."
-        version = current.config_version.number if current.config_version else None
-        return trace_html(current.trace, version=version)
+        version = current.config_version
+        version_url = (
+            reverse("admin:configuration_routingconfigversion_change", args=[version.pk])
+            if version is not None
+            else None
+        )
+        return trace_html(current.trace, version=version, version_url=version_url)
 
     @admin.display(description="SLA due at")
     def sla_due_at_label(self, obj: Lead) -> Any:
