@@ -18,10 +18,10 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from apps.core.validators import normalize_region, validate_language_code
+from apps.engine import Decision, Explanation
 from apps.leads.models import Lead
 from apps.leads.services import email_domain_of
 from apps.routing.selectors import lead_facts
-from apps.engine import Decision, Explanation
 from apps.routing.services import routing_explain, routing_simulate
 
 from .traces import later_readable, trace_readable
