@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from apps.core.roles import user_is_manager, user_may_submit_leads, user_rep
 
-__all__ = ["ApiRootApi", "ENDPOINTS"]
+__all__ = ["ENDPOINTS", "ApiRootApi"]
 
 MANAGER, REP, INTEGRATION = "manager", "rep", "integration"
 
