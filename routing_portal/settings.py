@@ -101,6 +101,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "apps.core.middleware.AdminViewerTimezoneMiddleware",  # the admin in the viewer's zone
 ]
 
 ROOT_URLCONF = os.environ.get(

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from apps.backoffice.traces import trace_html
@@ -25,6 +26,7 @@ from apps.backoffice.utils import (
 )
 from apps.leads.models import Lead, LeadActivity, LeadStatus
 from apps.leads.services import email_domain_of
+from apps.reps.models import Rep
 from apps.routing.models import Assignment
 from apps.routing.services import RoutingError, lead_reroute
 from apps.routing.tasks import route_lead_enqueue
@@ -69,6 +71,44 @@ class EscalatedFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.filter(escalated_at__isnull=True)
         return queryset
+
+
+class OwnerFilter(admin.SimpleListFilter):
+    """Leads of one owner, typed (the browser suggests the active reps' usernames) rather than
+    picked from a list of hundreds of links; or the leads with no owner."""
+
+    title = "owner"
+    parameter_name = "owner"
+    template = "admin/leads/lead/owner_filter.html"
+    NONE = "-"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(self.NONE, "No owner")]
+
+    def has_output(self) -> bool:
+        return True
+
+    def choices(self, changelist: Any) -> Any:
+        # the form's hidden fields keep the other filters, the search and the ordering
+        self.hidden_params = [
+            (name, value)
+            for name, value in changelist.params.items()
+            if name != self.parameter_name
+        ]
+        self.usernames = list(
+            Rep.objects.filter(active=True)
+            .order_by("user__username")
+            .values_list("user__username", flat=True)
+        )
+        return super().choices(changelist)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
+        value = (self.value() or "").strip()
+        if not value:
+            return queryset
+        if value == self.NONE:
+            return queryset.filter(owner__isnull=True)
+        return queryset.filter(owner__user__username=value)
 
 
 class AssignmentInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -141,6 +181,7 @@ class LeadAdmin(admin.ModelAdmin):
     list_display_links = ["email"]
     list_filter = [
         "status",
+        OwnerFilter,
         EscalatedFilter,
         "territory",
         "lead_source",
@@ -256,7 +297,7 @@ class LeadAdmin(admin.ModelAdmin):
             return ""
         return format_html(
             '<span title="Escalated {}">{}</span>',
-            obj.escalated_at.strftime("%Y-%m-%d %H:%M UTC"),
+            timezone.localtime(obj.escalated_at).strftime("%Y-%m-%d %H:%M %Z"),
             badge("Escalated", "#dc2626"),
         )
 
