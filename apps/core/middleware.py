@@ -54,6 +54,5 @@ class AdminViewerTimezoneMiddleware:
     ) -> None:
         match = request.resolver_match
         user = getattr(request, "user", None)
-        if match is not None and match.app_name == "admin" and user is not None:
-            if user.is_authenticated:
-                timezone.activate(viewer_of(user).zone)
+        if match is not None and match.app_name == "admin" and user and user.is_authenticated:
+            timezone.activate(viewer_of(user).zone)
