@@ -1,4 +1,4 @@
-"""The default beat schedule, stored in django-celery-beat's tables so a superuser can edit it in the admin.
+"""The default beat schedule, in django-celery-beat's tables (superusers edit it in the admin).
 
 Created on migrate if missing and never overwritten afterwards: unlike CELERY_BEAT_SCHEDULE,
 which the database scheduler re-applies at every beat start, an admin's change here sticks.
