@@ -190,10 +190,14 @@ def _later_note(decision: Decision, explanation: Explanation | None) -> str:
     if not later:
         return f"Routing stopped at “{decision.rule_name}”; no rule comes after it."
     matches = sum(1 for entry in later if entry["matched"])
+    listed = (
+        "rule after it, evaluated anyway, is"
+        if len(later) == 1
+        else (f"{len(later)} rules after it, evaluated anyway, are")
+    )
     return (
-        f"Routing stopped at “{decision.rule_name}”; the {len(later)} rule"
-        f"{'s' if len(later) != 1 else ''} after it, evaluated anyway, are listed below: "
-        f"{matches} would match."
+        f"Routing stopped at “{decision.rule_name}”; the {listed} listed below: "
+        f"{matches or 'none'} would match."
     )
 
 

@@ -87,5 +87,39 @@ def test_wide_changelists_fit_1400px_or_scroll_inside_their_box(browser, site, w
         if path == "/admin/leads/lead/":
             # these leads are wider than the box: the case that must scroll inside it
             assert widths["table"] > widths["inner"], widths
+            # a value cut short by its ellipsis is whole on hover
+            company = page.get_attribute("#result_list tbody tr td.field-company", "title")
+            assert (
+                company == "The Extremely Long Company Name of International Widgets Incorporated"
+            )
         name = path.strip("/").replace("/", "-")
         page.screenshot(path=str(ARTEFACTS / f"{name}-1400.png"), full_page=True)
+
+
+def test_manager_evaluates_all_rules_and_reads_the_later_ones(browser, site, west_org):  # noqa: F811
+    boss = UserFactory(username="boss", is_staff=True)
+    boss.set_password(PASSWORD)
+    boss.save()
+    boss.groups.add(Group.objects.get(name="RevOps managers"))
+
+    page = _page(browser, WIDE)
+    _sign_in(page, site, "boss")
+    page.goto(f"{site}/admin/rules/routingrule/test-lead/")
+    page.fill("#id_email", "cto@bigco.com")
+    page.select_option("#id_country", "US")
+    page.fill("#id_region", "CA")
+    page.fill("#id_company_size", "3000")
+    page.check("#id_evaluate_all")
+    page.click("input[value='Test this lead']")
+    page.wait_for_selector("#rp-result")
+
+    result = page.inner_text("#rp-result")
+    assert "by rule Enterprise West" in result
+    assert "Evaluate all rules: the rules routing did not reach" in result
+    later = page.inner_text("ol.rp-later")
+    assert "✔ would match" in later and "#1 Everyone else" in later
+    assert "would assign alice" in later
+    assert page.is_checked("#id_evaluate_all")  # the form keeps the choice for the next try
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "evaluate-all-rules-1400.png"), full_page=True)
+    assert Lead.objects.count() == 0

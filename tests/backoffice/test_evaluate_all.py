@@ -136,3 +136,11 @@ def test_the_last_rule_deciding_has_nothing_after_it(manager, four_rules):
     assert result["decision"].rule_name == "Everyone else"
     assert [r["name"] for r in result["later"]] == ["Webinars", "Paused"]
     assert result["later"][0]["status"] == "would_decide"
+
+
+def test_one_later_rule_reads_in_the_singular(manager, west_org):
+    page = manager.post(TEST_URL, {**BIG_CA, "evaluate_all": "on"})
+    assert page.context["result"]["later_note"] == (
+        "Routing stopped at “Enterprise West”; the rule after it, evaluated anyway, is listed "
+        "below: 1 would match."
+    )
