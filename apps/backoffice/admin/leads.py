@@ -28,6 +28,7 @@ from apps.leads.models import Lead, LeadActivity, LeadStatus
 from apps.leads.services import email_domain_of
 from apps.reps.models import Rep
 from apps.routing.models import Assignment
+from apps.routing.selectors import assignment_current
 from apps.routing.services import RoutingError, lead_reroute
 from apps.routing.tasks import route_lead_enqueue
 
@@ -325,12 +326,7 @@ class LeadAdmin(admin.ModelAdmin):
     def current_decision(self, obj: Lead) -> str:
         if obj.pk is None:
             return EMPTY
-        current = (
-            obj.assignments.filter(ended_at__isnull=True)
-            .select_related("config_version")
-            .order_by("-assigned_at", "-id")
-            .first()
-        )
+        current = assignment_current(lead_id=obj.pk)
         if current is None:
             return "No current assignment: the lead has no owner."
         version = current.config_version
