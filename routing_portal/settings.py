@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here: /api/docs/ needs no CDN
     "simple_history",
     "adminsortable2",
     "django_celery_beat",
@@ -100,6 +101,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "apps.core.middleware.AdminViewerTimezoneMiddleware",  # the admin in the viewer's zone
 ]
 
 ROOT_URLCONF = os.environ.get(
@@ -222,6 +224,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Lead intake, routing decisions and routing configuration.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ loads Swagger UI from our static files (collected, served by whitenoise).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # no badge from Swagger's online validator either: the docs page calls no other host
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # Celery: JSON only, late acks (a killed worker's task is redelivered), separate queues.

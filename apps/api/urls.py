@@ -2,7 +2,10 @@
 
 from django.urls import include, path
 
+from apps.api.root import ApiRootApi
+
 urlpatterns = [
+    path("", ApiRootApi.as_view(), name="api-root"),
     path("", include("apps.api.leads.urls")),
     path("", include("apps.api.routing.urls")),
     path("", include("apps.api.configuration.urls")),

@@ -12,18 +12,19 @@ from typing import Any
 
 import pycountry
 from django import forms
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
 from apps.core.validators import normalize_region, validate_language_code
+from apps.engine import Decision, Explanation
 from apps.leads.models import Lead
 from apps.leads.services import email_domain_of
 from apps.routing.selectors import lead_facts
-from apps.routing.services import routing_simulate
+from apps.routing.services import routing_explain, routing_simulate
 
-from .traces import trace_readable
+from .traces import later_readable, trace_readable
 
 __all__ = ["LeadTestForm", "lead_test_view"]
 
@@ -102,9 +103,21 @@ class LeadTestForm(forms.Form):
         required=False,
         label="Moment",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text=f"When the lead arrives, in the admin's time zone ({settings.TIME_ZONE}); empty "
-        "for now. Working hours, time off and loads are those of that moment.",
     )
+    evaluate_all = forms.BooleanField(
+        required=False,
+        label="Evaluate all rules",
+        help_text="Also show, for every rule after the one that decides, whether it would have "
+        "matched (or the condition that fails) and whom it would have taken.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # read per request: the admin renders and parses times in the viewer's own zone
+        self.fields["at"].help_text = (
+            f"When the lead arrives, in your time zone ({timezone.get_current_timezone_name()}); "
+            "empty for now. Working hours, time off and loads are those of that moment."
+        )
 
     def clean_language(self) -> str:
         value = self.cleaned_data["language"].strip().lower()
@@ -167,6 +180,27 @@ def lead_sources_seen(limit: int = 100) -> list[str]:
     return list(rows.order_by("lead_source").distinct()[:limit])
 
 
+def _later_note(decision: Decision, explanation: Explanation | None) -> str:
+    """One sentence on what "evaluate all rules" found, for the top of its list."""
+    if explanation is None:
+        return ""
+    if decision.rule_id is None:
+        return "No rule decided, so routing already evaluated every rule: all are listed above."
+    later = explanation.later
+    if not later:
+        return f"Routing stopped at “{decision.rule_name}”; no rule comes after it."
+    matches = sum(1 for entry in later if entry["matched"])
+    listed = (
+        "rule after it, evaluated anyway, is"
+        if len(later) == 1
+        else (f"{len(later)} rules after it, evaluated anyway, are")
+    )
+    return (
+        f"Routing stopped at “{decision.rule_name}”; the {listed} listed below: "
+        f"{matches or 'none'} would match."
+    )
+
+
 def lead_test_view(request: HttpRequest, *, model_admin: Any) -> TemplateResponse:
     """GET: the form; POST: the form again with the simulated decision below it."""
     if not model_admin.has_view_permission(request):
@@ -174,11 +208,19 @@ def lead_test_view(request: HttpRequest, *, model_admin: Any) -> TemplateRespons
     form = LeadTestForm(request.POST if request.method == "POST" else None)
     result = None
     if form.is_bound and form.is_valid():
-        decision = routing_simulate(facts=lead_facts(form.lead()), at=form.cleaned_data["at"])
+        facts, at = lead_facts(form.lead()), form.cleaned_data["at"]
+        explanation: Explanation | None = None
+        if form.cleaned_data["evaluate_all"]:
+            explanation = routing_explain(facts=facts, at=at)
+            decision = explanation.decision
+        else:
+            decision = routing_simulate(facts=facts, at=at)
         result = {
             "decision": decision,
             "trace": trace_readable(decision.trace),
             "raw": json.dumps(decision.trace, indent=2, ensure_ascii=False, default=str),
+            "later": later_readable(explanation.later) if explanation is not None else None,
+            "later_note": _later_note(decision, explanation),
         }
     opts = model_admin.model._meta
     context = {

@@ -23,6 +23,15 @@ class RoutingAdminSite(AdminSite):
     def has_permission(self, request: Any) -> bool:
         return bool(super().has_permission(request) and user_is_manager(request.user))
 
+    def each_context(self, request: Any) -> dict[str, Any]:
+        context = super().each_context(request)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and (match.url_name or "").endswith("_changelist"):
+            # A list needs the width (leads have a dozen columns at 1,400 px); the model
+            # navigation stays on every other page, and the breadcrumbs lead back home.
+            context["is_nav_sidebar_enabled"] = False
+        return context
+
 
 class RoutingAdminConfig(AdminConfig):
     """`django.contrib.admin` with :class:`RoutingAdminSite` as the default site."""

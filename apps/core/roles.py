@@ -85,7 +85,7 @@ MANAGER_GRANTS: dict[str, tuple[str, ...]] = {
     "configuration": ("view",),
     "routing": ("view",),
     "notifications": ("add", "change", "delete", "view"),
-    "django_celery_beat": ("change", "view"),
+    # not django_celery_beat: the schedule is the system's own (superusers; migration core 0002)
 }
 MANAGER_EXTRA_PERMISSIONS = ("auth.add_user", "auth.change_user", "auth.view_user")
 

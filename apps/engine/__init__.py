@@ -22,11 +22,14 @@ Decisions the contract leaves open:
   matched, ``pool`` (and ``forced``); the trace adds ``reason``. Each candidate carries a
   machine ``code`` (:class:`Why`) beside its sentence, so the edge can render generic words
   for people who may not see a colleague's details.
+* :func:`explain_all` ("evaluate all rules") returns decide's decision untouched plus, for every
+  rule after the deciding one, whether it would have matched and whom it would have taken.
 """
 
 from .compiler import CompiledConfig, ConfigError, compile_config, lead_territory
 from .decide import decide
 from .eligibility import Why
+from .explain import Explanation, explain_all
 from .grammar import (
     KIND_OPS,
     OP_VALUES,
@@ -71,6 +74,7 @@ __all__ = [
     "ConfigError",
     "ConfigSnapshot",
     "Decision",
+    "Explanation",
     "LeadFacts",
     "RepLoad",
     "RepProfile",
@@ -83,6 +87,7 @@ __all__ = [
     "compile_config",
     "condition_grammar",
     "decide",
+    "explain_all",
     "field_kind",
     "lead_territory",
     "rules_matching",

@@ -135,10 +135,12 @@ def pick_weighted(
     pool_sids: frozenset[str],
     label: str = "weighted round robin",
     describe: Callable[[CompiledRep, int], str] | None = None,
+    skipped: int = 0,
 ) -> Pick | None:
     """Smooth weighted round robin (nginx): every eligible rep gains its weight, the highest
     current weight wins (ties: lowest rep_id) and pays back the total. Over any run of picks with
-    a fixed eligible set, each rep's count stays within one of its weight share."""
+    a fixed eligible set, each rep's count stays within one of its weight share. ``skipped``:
+    ineligible reps the caller already refused (performance_weighted), for the summary."""
     old = state.get("cw") if isinstance(state, Mapping) else None
     cw_old: Mapping[str, object] = old if isinstance(old, Mapping) else {}
     eligible: list[tuple[CompiledRep, int]] = []
@@ -151,6 +153,7 @@ def pick_weighted(
         if why is not None:
             skip.add(rep.rep_id)
             trace.refuse(rep, why)
+            skipped += 1
             continue
         eligible.append((rep, w))
         if not trace.full:
@@ -177,11 +180,15 @@ def pick_weighted(
         if sid not in cw and sid in pool_sids and isinstance(value, int):
             cw[sid] = value
     trace.ensure(best, describe(best, dict(eligible)[best]) if describe else "eligible")
+    # like the other strategies, the reason counts the ineligible reps its trace lists
+    summary = f"{label} among {_reps(len(eligible), 'eligible ')}"
+    if skipped:
+        summary += f" (skipped {skipped} ineligible)"
     return Pick(
         rep=best,
         state={"cw": {k: v for k, v in cw.items() if v}},
         eligible=len(eligible),
-        summary=f"{label} among {_reps(len(eligible), 'eligible ')}",
+        summary=summary,
     )
 
 
@@ -301,6 +308,7 @@ def pick_performance_weighted(
     """Smooth weighted round robin with weights from conversion rates (see performance_weights)."""
     # eligibility first so the median is taken over the reps actually competing
     eligible: list[CompiledRep] = []
+    skipped = 0
     for rep in reps:
         if rep.rep_id in skip:
             continue
@@ -308,6 +316,7 @@ def pick_performance_weighted(
         if why is not None:
             skip.add(rep.rep_id)
             trace.refuse(rep, why)
+            skipped += 1
             continue
         eligible.append(rep)
     if not eligible:
@@ -329,4 +338,5 @@ def pick_performance_weighted(
         pool_sids=pool_sids,
         label="performance weighted",
         describe=describe,
+        skipped=skipped,
     )

@@ -18,10 +18,12 @@ from django.utils import timezone
 from apps.engine import (
     ROTATING_STRATEGIES,
     Decision,
+    Explanation,
     LeadFacts,
     RepLoad,
     RotationState,
     decide,
+    explain_all,
     rules_matching,
 )
 from apps.leads.models import WORKING_STATUSES, Lead, LeadStatus
@@ -318,4 +320,14 @@ def routing_simulate(*, facts: LeadFacts, at: datetime | None = None) -> Decisio
     )
 
 
-__all__ = ["RoutesPlan", "Take", "routes_plan", "routing_simulate"]
+def routing_explain(*, facts: LeadFacts, at: datetime | None = None) -> Explanation:
+    """:func:`routing_simulate` plus what every rule after the deciding one would have done
+    ("evaluate all rules"): the decision is the simulation's, nothing is written."""
+    now = at or timezone.now()
+    config = config_current()
+    return explain_all(
+        config.compiled, facts, loads=rep_loads(now=now), rotations=rotation_states(), now=now
+    )
+
+
+__all__ = ["RoutesPlan", "Take", "routes_plan", "routing_explain", "routing_simulate"]

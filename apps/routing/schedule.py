@@ -1,7 +1,7 @@
-"""The default beat schedule, stored in django-celery-beat's tables so managers can edit it.
+"""The default beat schedule, in django-celery-beat's tables (superusers edit it in the admin).
 
 Created on migrate if missing and never overwritten afterwards: unlike CELERY_BEAT_SCHEDULE,
-which the database scheduler re-applies at every beat start, a manager's change here sticks.
+which the database scheduler re-applies at every beat start, an admin's change here sticks.
 """
 
 from __future__ import annotations

@@ -332,6 +332,16 @@ def lead_assignment_list(*, lead_id: int) -> QuerySet[Assignment]:
     )
 
 
+def assignment_current(*, lead_id: int) -> Assignment | None:
+    """A lead's current assignment with its rep, actor and configuration version, or None."""
+    return (
+        Assignment.objects.filter(lead_id=lead_id, ended_at__isnull=True)
+        .select_related("rep__user", "actor", "config_version")
+        .order_by("-assigned_at", "-id")
+        .first()
+    )
+
+
 def lead_current_reasons(*, lead_ids: list[int]) -> dict[int, str]:
     """Each lead's current assignment reason ("why you got this lead"), by lead id; one query."""
     rows = Assignment.objects.filter(lead_id__in=lead_ids, ended_at__isnull=True).values_list(

@@ -30,7 +30,7 @@ from apps.routing.lead_work import (
     lead_convert,
     lead_disqualify,
 )
-from apps.routing.planning import routing_simulate
+from apps.routing.planning import routing_explain, routing_simulate
 from apps.routing.reassign import lead_reassign
 from apps.routing.route import (
     RouteResult,
@@ -59,5 +59,6 @@ __all__ = [
     "leads_reroute",
     "leads_route",
     "rep_counters_release",
+    "routing_explain",
     "routing_simulate",
 ]

@@ -60,3 +60,23 @@ def test_simulation_is_for_managers_and_validates(west_org, manager_client):
     bad = manager_client.post(URL, {"email": "a@b.com", "country": "Narnia"}, format="json")
     assert bad.status_code == 400
     assert "country" in bad.json()
+
+
+def test_simulation_can_evaluate_all_rules_without_changing_the_decision(west_org, manager_client):
+    payload = {
+        "email": "cto@bigco.com",
+        "country": "US",
+        "region": "CA",
+        "company_size": 3000,
+        "at": "2026-03-02T18:00:00+00:00",
+    }
+    plain = manager_client.post(URL, payload, format="json").json()
+    full = manager_client.post(URL, {**payload, "evaluate_all": True}, format="json").json()
+    assert "later_rules" not in plain
+    later = full.pop("later_rules")
+    assert full == plain
+    assert [(r["rule"], r["matched"], r["would_choose"]) for r in later] == [
+        ("Everyone else", True, "alice")
+    ]
+    bad = manager_client.post(URL, {**payload, "evaluate_all": "maybe"}, format="json")
+    assert bad.status_code == 400 and "evaluate_all" in bad.json()

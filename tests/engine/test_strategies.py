@@ -165,3 +165,28 @@ def test_performance_weighted_favours_converters_but_no_one_starves() -> None:
         rotations = {1: d.new_rotation}
     # weights 0.30, floor 0.05, median of known (0.15): 300:50:150 of 500
     assert counts == {"rep1": 240, "rep2": 40, "rep3": 120}
+
+
+def test_weighted_reasons_count_the_ineligible_reps_their_trace_lists() -> None:
+    reps = [rep(1, weight=2), rep(2, weight=0), rep(3), rep(4)]
+    for strategy, label in (
+        ("weighted_round_robin", "weighted round robin"),
+        ("performance_weighted", "performance weighted"),
+    ):
+        compiled = config(reps=reps, rules=[rule(1, name="West", strategy=strategy)])
+        d = run(compiled, loads=[load(3, away=True)])
+        listed = d.trace["rules"][0]["candidates"]
+        ineligible = [c["rep"] for c in listed if not c["eligible"]]
+        eligible = [c["rep"] for c in listed if c["eligible"]]
+        if strategy == "weighted_round_robin":
+            # rep2's weight 0 counts as ineligible; rep1 (weight 2) wins the first turn
+            assert (ineligible, eligible) == (["rep2", "rep3"], ["rep1", "rep4"])
+            assert (
+                d.reason == f"West: {label} among 2 eligible reps (skipped 2 ineligible) of US-WEST"
+            )
+        else:
+            # conversion rates, not configured weights: only the away rep is out
+            assert (ineligible, eligible) == (["rep3"], ["rep1", "rep2", "rep4"])
+            assert (
+                d.reason == f"West: {label} among 3 eligible reps (skipped 1 ineligible) of US-WEST"
+            )

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from rest_framework import serializers
 
+from apps.api.leads.decisions import LeadDecisionSerializer
 from apps.core.api.parsers import json_value_problem
 from apps.core.api.serializers import SharedFieldsMixin
 from apps.core.api.validators import validate_plausible_moment
@@ -189,6 +190,18 @@ class LeadSerializer(SharedFieldsMixin, serializers.ModelSerializer):
 
     def get_owner(self, instance: Lead) -> str | None:
         return instance.owner.user.username if instance.owner_id else None
+
+
+class LeadDetailSerializer(LeadSerializer):
+    """`GET /api/leads/{id}/`: the lead plus ``decision``, why its current owner has it (in words,
+    with the configuration version), as :func:`apps.api.leads.decisions.lead_decision_words`
+    builds it for the reader; the view puts it on the lead as ``decision_words``."""
+
+    decision = LeadDecisionSerializer(source="decision_words", read_only=True, allow_null=True)
+
+    class Meta(LeadSerializer.Meta):
+        fields = (*LeadSerializer.Meta.fields, "decision")
+        read_only_fields = fields
 
 
 class LeadReceiptSerializer(serializers.ModelSerializer):

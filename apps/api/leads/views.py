@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -18,11 +19,13 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.throttling import ScopedRateThrottle
 
+from apps.api.leads.decisions import lead_decision_words
 from apps.api.leads.serializers import (
     LeadActivitySerializer,
     LeadAssignmentSerializer,
     LeadCloseSerializer,
     LeadContactSerializer,
+    LeadDetailSerializer,
     LeadIntakeSerializer,
     LeadReassignSerializer,
     LeadReceiptSerializer,
@@ -39,7 +42,7 @@ from apps.leads.selectors import (
     lead_list_visible,
 )
 from apps.routing.models import Assignment
-from apps.routing.selectors import lead_assignment_list
+from apps.routing.selectors import assignment_current, lead_assignment_list
 from apps.routing.services import (
     lead_contact,
     lead_convert,
@@ -119,12 +122,29 @@ class LeadListCreateApi(generics.ListAPIView):
 
 
 class LeadDetailApi(generics.RetrieveAPIView):
-    """One lead with its routing state; someone else's lead is a 404."""
+    """One lead with its routing state and why its owner has it; someone else's lead is a 404."""
 
-    serializer_class = LeadSerializer
+    serializer_class = LeadDetailSerializer
 
     def get_queryset(self) -> QuerySet[Lead]:
         return lead_list_visible(user=self.request.user)
+
+    def get_object(self) -> Lead:
+        lead: Lead = super().get_object()
+        user, request = self.request.user, self.request
+        full = user_is_manager(user)
+
+        def version_url(number: int) -> str:
+            return request.build_absolute_uri(reverse("routing-version-detail", args=[number]))
+
+        # Managers read the trace as recorded (and may open the version); a rep, generic words.
+        lead.decision_words = lead_decision_words(  # type: ignore[attr-defined]
+            assignment=assignment_current(lead_id=lead.pk),
+            full=full,
+            viewer=getattr(user, "username", None),
+            version_url=version_url if full else None,
+        )
+        return lead
 
 
 class _LeadActionApi(generics.GenericAPIView):

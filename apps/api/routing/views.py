@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -13,7 +15,7 @@ from apps.core.api.permissions import IsManager
 from apps.leads.models import Lead
 from apps.leads.services import email_domain_of
 from apps.routing.selectors import lead_facts
-from apps.routing.services import routing_simulate
+from apps.routing.services import routing_explain, routing_simulate
 
 
 class RoutingSimulateApi(APIView):
@@ -27,18 +29,26 @@ class RoutingSimulateApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         at = data.pop("at", None)
+        evaluate_all = data.pop("evaluate_all", False)
         data.pop("external_id", None)
         lead = Lead(**data)
         lead.email = lead.email.lower()
         lead.email_domain = email_domain_of(lead.email)
-        decision = routing_simulate(facts=lead_facts(lead), at=at)
-        return Response(
-            {
-                "outcome": decision.outcome,
-                "rep": decision.username,
-                "rule": decision.rule_name,
-                "territory": decision.territory,
-                "reason": decision.reason,
-                "trace": decision.trace,
-            }
-        )
+        facts = lead_facts(lead)
+        later: tuple[dict[str, Any], ...] | None = None
+        if evaluate_all:
+            explanation = routing_explain(facts=facts, at=at)
+            decision, later = explanation.decision, explanation.later
+        else:
+            decision = routing_simulate(facts=facts, at=at)
+        body: dict[str, Any] = {
+            "outcome": decision.outcome,
+            "rep": decision.username,
+            "rule": decision.rule_name,
+            "territory": decision.territory,
+            "reason": decision.reason,
+            "trace": decision.trace,
+        }
+        if later is not None:
+            body["later_rules"] = list(later)
+        return Response(body)

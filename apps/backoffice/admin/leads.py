@@ -9,6 +9,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from apps.backoffice.traces import trace_html
@@ -24,7 +26,9 @@ from apps.backoffice.utils import (
 )
 from apps.leads.models import Lead, LeadActivity, LeadStatus
 from apps.leads.services import email_domain_of
+from apps.reps.models import Rep
 from apps.routing.models import Assignment
+from apps.routing.selectors import assignment_current
 from apps.routing.services import RoutingError, lead_reroute
 from apps.routing.tasks import route_lead_enqueue
 
@@ -68,6 +72,44 @@ class EscalatedFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.filter(escalated_at__isnull=True)
         return queryset
+
+
+class OwnerFilter(admin.SimpleListFilter):
+    """Leads of one owner, typed (the browser suggests the active reps' usernames) rather than
+    picked from a list of hundreds of links; or the leads with no owner."""
+
+    title = "owner"
+    parameter_name = "owner"
+    template = "admin/leads/lead/owner_filter.html"
+    NONE = "-"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(self.NONE, "No owner")]
+
+    def has_output(self) -> bool:
+        return True
+
+    def choices(self, changelist: Any) -> Any:
+        # the form's hidden fields keep the other filters, the search and the ordering
+        self.hidden_params = [
+            (name, value)
+            for name, value in changelist.params.items()
+            if name != self.parameter_name
+        ]
+        self.usernames = list(
+            Rep.objects.filter(active=True)
+            .order_by("user__username")
+            .values_list("user__username", flat=True)
+        )
+        return super().choices(changelist)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
+        value = (self.value() or "").strip()
+        if not value:
+            return queryset
+        if value == self.NONE:
+            return queryset.filter(owner__isnull=True)
+        return queryset.filter(owner__user__username=value)
 
 
 class AssignmentInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -140,6 +182,7 @@ class LeadAdmin(admin.ModelAdmin):
     list_display_links = ["email"]
     list_filter = [
         "status",
+        OwnerFilter,
         EscalatedFilter,
         "territory",
         "lead_source",
@@ -255,7 +298,7 @@ class LeadAdmin(admin.ModelAdmin):
             return ""
         return format_html(
             '<span title="Escalated {}">{}</span>',
-            obj.escalated_at.strftime("%Y-%m-%d %H:%M UTC"),
+            timezone.localtime(obj.escalated_at).strftime("%Y-%m-%d %H:%M %Z"),
             badge("Escalated", "#dc2626"),
         )
 
@@ -283,16 +326,16 @@ class LeadAdmin(admin.ModelAdmin):
     def current_decision(self, obj: Lead) -> str:
         if obj.pk is None:
             return EMPTY
-        current = (
-            obj.assignments.filter(ended_at__isnull=True)
-            .select_related("config_version")
-            .order_by("-assigned_at", "-id")
-            .first()
-        )
+        current = assignment_current(lead_id=obj.pk)
         if current is None:
             return "No current assignment: the lead has no owner."
-        version = current.config_version.number if current.config_version else None
-        return trace_html(current.trace, version=version)
+        version = current.config_version
+        version_url = (
+            reverse("admin:configuration_routingconfigversion_change", args=[version.pk])
+            if version is not None
+            else None
+        )
+        return trace_html(current.trace, version=version, version_url=version_url)
 
     @admin.display(description="SLA due at")
     def sla_due_at_label(self, obj: Lead) -> Any:

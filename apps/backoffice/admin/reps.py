@@ -114,7 +114,7 @@ class TimeOffInline(admin.TabularInline):
     readonly_fields = ["source"]
     extra = 0
     ordering = ["-starts_at"]
-    verbose_name_plural = "time off (UTC)"
+    verbose_name_plural = "time off (times in your own time zone)"
 
 
 @admin.register(Rep)
