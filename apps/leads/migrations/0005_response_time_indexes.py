@@ -1,0 +1,55 @@
+"""The response-time dashboard's two indexes (see Lead.Meta), built without locking the leads
+against writes on PostgreSQL (CREATE INDEX CONCURRENTLY, hence a non-atomic migration)."""
+
+from django.contrib.postgres.operations import AddIndexConcurrently
+from django.db import migrations, models
+
+import apps.core.db
+
+
+class AddIndexConcurrentlyOnPostgres(AddIndexConcurrently):
+    """CONCURRENTLY on PostgreSQL; a plain CREATE INDEX on the other databases."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+        else:
+            migrations.AddIndex.database_forwards(
+                self, app_label, schema_editor, from_state, to_state
+            )
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+        else:
+            migrations.AddIndex.database_backwards(
+                self, app_label, schema_editor, from_state, to_state
+            )
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [
+        ("leads", "0004_lead_submitted_by_scopes_external_id"),
+    ]
+
+    operations = [
+        AddIndexConcurrentlyOnPostgres(
+            model_name="lead",
+            index=models.Index(
+                apps.core.db.Seconds(models.F("first_contacted_at"), models.F("created_at")),
+                include=("created_at", "first_contacted_at", "sla_due_at", "owner"),
+                name="lead_response_secs_idx",
+            ),
+        ),
+        AddIndexConcurrentlyOnPostgres(
+            model_name="lead",
+            index=models.Index(
+                models.F("owner"),
+                apps.core.db.Seconds(models.F("first_contacted_at"), models.F("created_at")),
+                include=("created_at", "first_contacted_at", "sla_due_at"),
+                name="lead_owner_response_secs_idx",
+            ),
+        ),
+    ]
