@@ -61,6 +61,7 @@ SELECT 'l' || g || '@x' || (g %% 5000) || '.com', 'x' || (g %% 5000) || '.com',
 FROM (SELECT g, r, c, c > now() - interval '10 minutes' AS fresh
       FROM (SELECT g, random() AS r, now() - make_interval(secs => random() * 120 * 86400) AS c
             FROM generate_series(1, %(leads)s) AS g) AS drawn) AS s
+ORDER BY s.c  -- stored in order of arrival, as intake writes them
 """
 
 DUPLICATES_SQL = """

@@ -11,7 +11,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from apps.dashboards.filtersets import DateWindow
+from apps.dashboards.filtersets import DashboardFilterSet, DateWindow
+from apps.dashboards.health import routing_health
 from apps.dashboards.selectors import response_time_report
 from apps.leads.models import Lead
 from apps.reps.models import Rep
@@ -50,6 +51,18 @@ class Dashboard:
         self, *, leads: QuerySet[Lead], window: DateWindow, rep: Rep | None
     ) -> dict[str, Any]:
         return self.report(leads=leads, window=window, rep=rep)
+
+    def report_for(self, filterset: DashboardFilterSet, *, health: bool = True) -> dict[str, Any]:
+        """The report for a valid filterset, with the routing-health strip every dashboard
+        shows under ``"health"`` (the pages and the JSON twins both come through here)."""
+        report = self.build(leads=filterset.qs, window=filterset.window, rep=filterset.chosen_rep)
+        if health:
+            report["health"] = routing_health(
+                leads=filterset.filter_others(Lead.objects.all()),
+                window=filterset.window,
+                per_rep=filterset.chosen_rep is not None,
+            )
+        return report
 
 
 DASHBOARDS: list[Dashboard] = [
