@@ -141,9 +141,7 @@ def routing_health(
 
     counts = (totals["leads"], totals["leads_before"])
 
-    def pair(
-        key: str, source: dict[str, Any], owned: bool = True
-    ) -> tuple[int | None, int | None]:
+    def pair(key: str, source: dict[str, Any], owned: bool = True) -> tuple[int | None, int | None]:
         # Leads nobody owns are not one rep's: under a rep filter these figures are not given.
         if per_rep and not owned:
             return (None, None)
