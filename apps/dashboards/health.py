@@ -134,16 +134,16 @@ def routing_health(
         _within(low, high, "lead__created_at"),
         _within(prev_low, prev_high, "lead__created_at"),
     )
-    moves = (
-        Assignment.objects.order_by()
-        .filter(kind__in=MOVE_KINDS, lead__in=leads.filter(_within(prev_low, high)).values("pk"))
-        .annotate(automatic=automatic_shortly_before)
-        .aggregate(
-            moves=Count("pk", filter=arrived, distinct=True),
-            moves_before=Count("pk", filter=arrived_before, distinct=True),
-            overrides=Count("pk", filter=arrived & override, distinct=True),
-            overrides_before=Count("pk", filter=arrived_before & override, distinct=True),
-        )
+    moved = Assignment.objects.order_by().filter(
+        _within(prev_low, high, "lead__created_at"), kind__in=MOVE_KINDS
+    )
+    if leads.query.has_filters():  # territory, source or rep: only those leads' moves
+        moved = moved.filter(lead__in=leads.values("pk"))
+    moves = moved.annotate(automatic=automatic_shortly_before).aggregate(
+        moves=Count("pk", filter=arrived, distinct=True),
+        moves_before=Count("pk", filter=arrived_before, distinct=True),
+        overrides=Count("pk", filter=arrived & override, distinct=True),
+        overrides_before=Count("pk", filter=arrived_before & override, distinct=True),
     )
 
     counts = (totals["leads"], totals["leads_before"])

@@ -46,6 +46,31 @@ def at(month: int, day: int, hour: int = 9) -> datetime:
     return datetime(2026, month, day, hour, tzinfo=UTC)
 
 
+def lead(created, owner=None, territory=None, status="assigned", source="web", **extra):  # type: ignore[no-untyped-def]
+    return LeadFactory(
+        created_at=created,
+        owner=owner,
+        territory=territory,
+        status=status,
+        lead_source=source,
+        assigned_at=created if owner else None,
+        **extra,
+    )
+
+
+def routed(moved, *steps):  # type: ignore[no-untyped-def]
+    """steps: (rep, kind, hours after arrival); each ends the one before."""
+    previous = None
+    for rep, kind, hours in steps:
+        began = moved.created_at + timedelta(hours=hours)
+        if previous is not None:
+            previous.ended_at = began
+            previous.save(update_fields=["ended_at"])
+        previous = Assignment.objects.create(
+            lead=moved, rep=rep, kind=kind, reason="test", assigned_at=began
+        )
+
+
 @pytest.fixture
 def boss_client(boss) -> Client:  # type: ignore[no-untyped-def]
     client = Client()
@@ -58,29 +83,6 @@ def moves(db):  # type: ignore[no-untyped-def]
     eu, us = TerritoryFactory(code="EU"), TerritoryFactory(code="US")
     ann = RepFactory(user=UserFactory(username="ann"))
     bob = RepFactory(user=UserFactory(username="bob"))
-
-    def lead(created, owner=None, territory=None, status="assigned", source="web", **extra):  # type: ignore[no-untyped-def]
-        return LeadFactory(
-            created_at=created,
-            owner=owner,
-            territory=territory,
-            status=status,
-            lead_source=source,
-            assigned_at=created if owner else None,
-            **extra,
-        )
-
-    def routed(lead, *steps):  # type: ignore[no-untyped-def]
-        """steps: (rep, kind, hours after arrival); each ends the one before."""
-        previous = None
-        for rep, kind, hours in steps:
-            began = lead.created_at + timedelta(hours=hours)
-            if previous is not None:
-                previous.ended_at = began
-                previous.save(update_fields=["ended_at"])
-            previous = Assignment.objects.create(
-                lead=lead, rep=rep, kind=kind, reason="test", assigned_at=began
-            )
 
     c1 = lead(at(3, 1), ann, eu)
     routed(c1, (ann, "auto", 0))
@@ -256,3 +258,17 @@ def test_csv_downloads_leave_the_strip_out(boss_client, moves, django_assert_num
     with django_assert_num_queries(6):  # session, user, group, viewer's rep; figures, reps
         response = boss_client.get(f"/dashboards/response-time/histogram.csv?{WINDOW}")
     assert response.status_code == 200
+
+
+def test_moves_count_with_the_window_their_lead_arrived_in(boss_client, db) -> None:  # type: ignore[no-untyped-def]
+    ann, bob = RepFactory(), RepFactory()
+    # x arrived in the previous window and was moved a day later, in this one
+    routed(lead(at(2, 28), bob), (ann, "auto", 0), (bob, "reassign_inactivity", 24))
+    routed(lead(at(3, 1, 12), bob), (ann, "auto", 0), (bob, "manual", 1))
+    health = _health(boss_client)
+    assert _figures(health)["reroute_rate"] == (1, 1.0, 1, 1.0)
+    assert _figures(health)["manual_override_rate"] == (1, 1.0, 0, 0.0)
+    reroute = _metrics(health)["reroute_rate"]
+    assert (reroute["delta"], reroute["trend"], reroute["assessment"]) == (0.0, "flat", "unchanged")
+    page = boss_client.get(f"/dashboards/response-time/?{WINDOW}").content.decode()
+    assert "unchanged," in page
