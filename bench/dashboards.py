@@ -26,6 +26,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 
 from _setup import django_setup
 
@@ -181,11 +182,15 @@ def main() -> None:
 
     from django.contrib.auth.models import User
     from django.db import connection
+    from django.http import QueryDict
     from django.test import Client
     from django.urls import reverse
     from rest_framework.authtoken.models import Token
 
+    from apps.dashboards.filtersets import DashboardFilterSet
+    from apps.dashboards.health import routing_health
     from apps.dashboards.registry import DASHBOARDS
+    from apps.leads.models import Lead
 
     _seed(args.leads, args.reps)
     token, _ = Token.objects.get_or_create(user=User.objects.get(username=BOSS))
@@ -205,6 +210,20 @@ def main() -> None:
             assert response.status_code == 200, (response.status_code, response.content[:300])
 
         runs[path] = endpoint
+    # Where an endpoint's time goes: each dashboard's own selector, and the health strip that
+    # every endpoint adds, called directly.
+    filterset = DashboardFilterSet(QueryDict(QUERY), queryset=Lead.objects.all())
+    assert filterset.is_valid(), filterset.errors
+    parts: dict[str, Callable[[], object]] = {
+        f"  {d.slug} selector alone": partial(
+            d.build, leads=filterset.qs, window=filterset.window, rep=None
+        )
+        for d in DASHBOARDS
+    }
+    parts["  routing-health strip alone"] = partial(
+        routing_health, leads=Lead.objects.all(), window=filterset.window
+    )
+    runs.update(parts)
     samples: dict[str, list[float]] = {name: [] for name in runs}
     for run in runs.values():
         run()  # warm-up: plans, caches, the manager's group
@@ -215,9 +234,9 @@ def main() -> None:
     base = statistics.median(samples["reference"])
     print(f"median of {args.runs} runs, last 90 days ({QUERY}):")
     print(f"{'reference: raw GROUP BY owner_id, avg(interval)':55} {base * 1000:8.1f} ms")
-    for path in paths:
-        spent = statistics.median(samples[path])
-        print(f"{path:55} {spent * 1000:8.1f} ms  {spent / base:4.2f}x the reference")
+    for name in [*paths, *parts]:
+        spent = statistics.median(samples[name])
+        print(f"{name:55} {spent * 1000:8.1f} ms  {spent / base:4.2f}x the reference")
     if args.explain:
         for path in paths:
             _explain(path, client)
