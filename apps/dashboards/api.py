@@ -38,14 +38,7 @@ class DashboardApi(APIView):
         filterset = DashboardFilterSet(request.query_params, queryset=Lead.objects.all())
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
-        return Response(
-            self.dashboard.build(
-                leads=filterset.qs,
-                window=filterset.window,
-                rep=filterset.chosen_rep,
-                filters=filterset.form.cleaned_data,
-            )
-        )
+        return Response(self.dashboard.report_for(filterset))
 
 
 def dashboard_api(dashboard: Dashboard) -> Any:

@@ -1,5 +1,6 @@
-"""Database expressions the dashboards aggregate with: seconds between two timestamps and a
-continuous percentile, native on PostgreSQL and registered as an aggregate on SQLite.
+"""Database expressions the dashboards aggregate with: seconds between two timestamps (core's, so
+the leads' indexes share it) and a continuous percentile, native on PostgreSQL and registered as
+an aggregate on SQLite.
 
 PostgreSQL computes ``percentile_cont(p) WITHIN GROUP (ORDER BY x)``. SQLite has no percentile
 aggregate, so, as Django itself does for STDDEV and VARIANCE on SQLite, one is registered on each
@@ -11,7 +12,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from django.db.models import Aggregate, Expression, F, FloatField, Func
+from django.db.models import Aggregate, Expression, FloatField
+
+from apps.core.db import Seconds, seconds_between
 
 __all__ = [
     "PercentileCont",
@@ -22,37 +25,6 @@ __all__ = [
 ]
 
 SQLITE_PERCENTILE = "dashboards_percentile_cont"
-
-
-class Seconds(Func):
-    """``end - start`` in seconds (a float); NULL when either is NULL."""
-
-    output_field = FloatField()
-    arity = 2
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            # date_part gives a float directly; EXTRACT's numeric halves the speed of the sorts.
-            template="date_part('epoch', %(expressions)s)",
-            arg_joiner=" - ",
-            **extra,
-        )
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            # Rounded to the millisecond: julianday's float would put 300 s at 299.99996.
-            template="ROUND((julianday(%(expressions)s)) * 86400.0, 3)",
-            arg_joiner=") - julianday(",
-            **extra,
-        )
-
-
-def seconds_between(end: str, start: str) -> Seconds:
-    return Seconds(F(end), F(start))
 
 
 class PercentileCont(Aggregate):

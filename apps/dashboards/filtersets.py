@@ -132,6 +132,11 @@ class DashboardFilterSet(filters.FilterSet):
 
     def filter_queryset(self, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
         low, high = self.window.bounds()
-        queryset = queryset.filter(created_at__gte=low, created_at__lt=high)
+        return self.filter_others(queryset.filter(created_at__gte=low, created_at__lt=high))
+
+    def filter_others(self, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
+        """Every filter but the date window (territory, lead source, rep): for figures that
+        reach outside the window, as the routing-health strip's previous window. Call after
+        is_valid()."""
         filtered: QuerySet[Lead] = super().filter_queryset(queryset)
         return filtered

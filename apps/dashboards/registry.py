@@ -13,7 +13,8 @@ from django.urls import reverse
 
 from apps.dashboards.balance import balance_report
 from apps.dashboards.conversion import RATE_COLUMNS, conversion_report
-from apps.dashboards.filtersets import DateWindow
+from apps.dashboards.filtersets import DashboardFilterSet, DateWindow
+from apps.dashboards.health import routing_health
 from apps.dashboards.selectors import response_time_report
 from apps.leads.models import Lead
 from apps.reps.models import Rep
@@ -62,6 +63,23 @@ class Dashboard:
         if self.takes_filters:
             return self.report(leads=leads, window=window, rep=rep, filters=filters or {})
         return self.report(leads=leads, window=window, rep=rep)
+
+    def report_for(self, filterset: DashboardFilterSet, *, health: bool = True) -> dict[str, Any]:
+        """The report for a valid filterset, with the routing-health strip every dashboard
+        shows under ``"health"`` (the pages and the JSON twins both come through here)."""
+        report = self.build(
+            leads=filterset.qs,
+            window=filterset.window,
+            rep=filterset.chosen_rep,
+            filters=filterset.form.cleaned_data,
+        )
+        if health:
+            report["health"] = routing_health(
+                leads=filterset.filter_others(Lead.objects.all()),
+                window=filterset.window,
+                per_rep=filterset.chosen_rep is not None,
+            )
+        return report
 
 
 DASHBOARDS: list[Dashboard] = [

@@ -26,18 +26,12 @@ def _dashboard(slug: str) -> Dashboard:
 
 
 def _report(
-    request: HttpRequest, dashboard: Dashboard
+    request: HttpRequest, dashboard: Dashboard, *, health: bool = True
 ) -> tuple[DashboardFilterSet, dict[str, Any] | None]:
     filterset = DashboardFilterSet(request.GET, queryset=Lead.objects.all())
     if not filterset.is_valid():
         return filterset, None
-    report = dashboard.build(
-        leads=filterset.qs,
-        window=filterset.window,
-        rep=filterset.chosen_rep,
-        filters=filterset.form.cleaned_data,
-    )
-    return filterset, report
+    return filterset, dashboard.report_for(filterset, health=health)
 
 
 @require_GET
@@ -67,7 +61,7 @@ def dashboard_csv(request: HttpRequest, slug: str, table: str) -> HttpResponse:
     dashboard = _dashboard(slug)
     if table not in dashboard.csv_tables:
         raise Http404("No such table.")
-    _, report = _report(request, dashboard)
+    _, report = _report(request, dashboard, health=False)  # the tables only
     if report is None:
         return HttpResponse("Invalid filters.", status=400, content_type="text/plain")
     spec = dashboard.csv_tables[table]

@@ -29,3 +29,13 @@ def duration(seconds: float | None) -> str:
 def percent(rate: float | None) -> str:
     """``0.8333`` -> "83.3%", None -> "–"."""
     return "–" if rate is None else f"{rate * 100:.1f}%"
+
+
+@register.filter
+def points(delta: float | None) -> str:
+    """A change of rate in percentage points: ``0.012`` -> "+1.2 points", ``-0.005`` -> "−0.5
+    points", None -> "–"."""
+    if delta is None:
+        return "–"
+    sign = "+" if delta > 0 else "−" if delta < 0 else ""
+    return f"{sign}{abs(delta) * 100:.1f} points"
