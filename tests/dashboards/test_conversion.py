@@ -44,7 +44,7 @@ API = "/api/dashboards/conversion/"
 WINDOW = "start=2026-03-01&end=2026-03-03"
 #: the page: session, user, the viewer's rep, the three of the report and the choices of the
 #: territory and rep selects (the manager group is cached after the first request)
-PAGE_QUERIES = 8
+PAGE_QUERIES = 10  # 8 + the routing-health strip (2)
 
 
 def at(day: int, hour: int) -> datetime:
@@ -327,10 +327,10 @@ def test_bad_filters_are_400_naming_the_field(boss_client, data, query, field) -
 def test_query_count_is_fixed(boss_client, data, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
     cache.clear()  # the manager status is cached per user (apps.core.roles)
     # session + user + manager group, then the counts (one query), the reps, the territories
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(8):  # +2: the routing-health strip
         _get(boss_client)
     # the group now cached; + the territory and the rep looked up
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(9):  # +2: the routing-health strip
         _get(boss_client, f"{WINDOW}&territory=EU&rep={data['ann'].pk}")
     # more leads, more reps, more territories: the same count
     for n in range(5):
@@ -341,7 +341,7 @@ def test_query_count_is_fixed(boss_client, data, django_assert_num_queries) -> N
             status="converted",
             created_at=at(2, n),
         )
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(7):  # +2: the routing-health strip
         _get(boss_client)
 
 
