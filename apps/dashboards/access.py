@@ -1,38 +1,6 @@
-"""Managers only, decided on the server for every request: anonymous visitors go to the sign-in
-page, anyone else signed in (a rep, an integration account) gets 403. The page renders in the
-manager's own time zone (their rep's, else UTC), as the portal's pages do.
+"""Moved to :mod:`apps.core.access` (the audit pages use it too); kept so imports of the old
+path keep working until every caller uses the new one."""
 
-(The edge apps may not import each other: the viewer itself is core's, shared with the portal's
-``portal_page``.)
-"""
-
-from __future__ import annotations
-
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
-
-from apps.core.roles import user_is_manager
-from apps.core.viewers import viewer_of
+from apps.core.access import manager_page
 
 __all__ = ["manager_page"]
-
-
-def manager_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @wraps(view)
-    def page(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not user_is_manager(request.user):
-            raise PermissionDenied("The dashboards are for managers.")
-        viewer = viewer_of(request.user)
-        request.viewer = viewer  # type: ignore[attr-defined]
-        with timezone.override(viewer.zone):
-            return view(request, *args, **kwargs)
-
-    return page

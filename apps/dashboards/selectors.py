@@ -16,7 +16,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from apps.dashboards.db import PercentileCont, seconds_between
+from apps.core.db import PercentileCont, seconds_between
 from apps.dashboards.filtersets import DateWindow
 from apps.leads.models import Lead
 from apps.reps.models import Rep
