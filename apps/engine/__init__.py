@@ -27,6 +27,7 @@ Decisions the contract leaves open:
 from .compiler import CompiledConfig, ConfigError, compile_config, lead_territory
 from .decide import decide
 from .eligibility import Why
+from .matching import MatchRule, RuleMatcher, rule_matcher_compile
 from .serialize import snapshot_from_json, snapshot_to_json
 from .strategies import PERFORMANCE_FLOOR, TRACE_CAP
 from .types import (
@@ -58,10 +59,12 @@ __all__ = [
     "ConfigSnapshot",
     "Decision",
     "LeadFacts",
+    "MatchRule",
     "RepLoad",
     "RepProfile",
     "RotationState",
     "RuleDef",
+    "RuleMatcher",
     "TerritoryDef",
     "TimeOffPeriod",
     "Why",
@@ -69,6 +72,7 @@ __all__ = [
     "compile_config",
     "decide",
     "lead_territory",
+    "rule_matcher_compile",
     "snapshot_from_json",
     "snapshot_to_json",
 ]
