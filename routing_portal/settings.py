@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "apps.backoffice",
     "apps.portal",
     "apps.dashboards",
+    "apps.audit",
     "apps.demo",
 ]
 
