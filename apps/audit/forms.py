@@ -22,7 +22,8 @@ class _WindowMixin:
     def _window_clean(self, data: dict[str, Any]) -> dict[str, Any]:
         problem = window_problem(data.get("start"), data.get("end"))
         if problem:
-            raise forms.ValidationError(problem)
+            # Named on the end date, so an API caller is told which field to change.
+            self.add_error("end", problem)  # type: ignore[attr-defined]
         return data
 
 
