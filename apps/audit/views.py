@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
@@ -110,6 +111,8 @@ def version_diff_page(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "diff": diff,
+            "from_at": parse_datetime(diff["from"]["created_at"]),
+            "to_at": parse_datetime(diff["to"]["created_at"]),
             "sections": changes_by_section(diff["changes"]),
             "current": current,
             # Restoring the older side is offered when the newer side is what is live.

@@ -33,7 +33,7 @@ def api(boss) -> APIClient:  # type: ignore[no-untyped-def]
 
 
 def test_the_list_shows_every_version_with_author_source_and_summary(versions, boss_client) -> None:  # type: ignore[no-untyped-def]
-    v1, v2 = versions
+    _, v2 = versions
     html = boss_client.get("/audit/versions/").content.decode()
     assert 'id="version-1"' in html and 'id="version-2"' in html
     assert v2.summary in html and "tidy" in html and "Admin" in html and "boss" in html
