@@ -3,8 +3,10 @@ audits"): managers only; the same forms, selectors and services as the pages."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from django.forms import Form
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -56,10 +58,23 @@ class RuleAuditCsvRenderer(BaseRenderer):
         return JSONRenderer().render(data)
 
 
+def _invalid(form: Form) -> ValidationError:
+    """The form's errors as a 400 naming each field."""
+    return ValidationError(
+        {field: [str(message) for message in errors] for field, errors in form.errors.items()}
+    )
+
+
+def _body(request: Request) -> Mapping[str, Any]:
+    if not isinstance(request.data, Mapping):
+        raise ValidationError({"non_field_errors": ["Expected a JSON object."]})
+    return request.data
+
+
 def _window_form(request: Request) -> AuditWindowForm:
     form = AuditWindowForm(request.query_params)
     if not form.is_valid():
-        raise ValidationError(form.errors)
+        raise _invalid(form)
     return form
 
 
@@ -92,7 +107,7 @@ class VersionDiffApi(APIView):
     def get(self, request: Request) -> Response:
         form = VersionDiffForm(request.query_params)
         if not form.is_valid():
-            raise ValidationError(form.errors)
+            raise _invalid(form)
         new = form.cleaned_data["to"] or config_version_number()
         try:
             return Response(version_diff(old=form.cleaned_data["from"], new=new))
@@ -116,9 +131,9 @@ class VersionRestoreApi(APIView):
         },
     )  # fmt: skip
     def post(self, request: Request, number: int) -> Response:
-        form = RestoreForm(request.data)
+        form = RestoreForm(_body(request))
         if not form.is_valid():
-            raise ValidationError(form.errors)
+            raise _invalid(form)
         try:
             version = routing_config_restore(
                 number=number,
@@ -153,9 +168,9 @@ class SignOffApi(APIView):
 
     @extend_schema(operation_id="audit_sign_off_create", responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
-        form = SignOffForm(request.data)
+        form = SignOffForm(_body(request))
         if not form.is_valid():
-            raise ValidationError(form.errors)
+            raise _invalid(form)
         row = audit_sign_off(
             actor=request.user, window=form.window, notes=form.cleaned_data["notes"]
         )

@@ -32,7 +32,7 @@ def _head(version: RoutingConfigVersion) -> dict[str, Any]:
     return {
         "number": version.number,
         "created_at": datetime_text(version.created_at),
-        "author": version.author.get_username() if version.author_id else None,
+        "author": version.author.get_username() if version.author is not None else None,
         "source": version.source,
         "summary": version.summary,
         "note": version.note,

@@ -65,7 +65,9 @@ def sign_off(request: HttpRequest) -> HttpResponse:
     form = SignOffForm(request.POST)
     if not form.is_valid():
         problems = "; ".join(
-            f"{field}: {' '.join(errors)}" if field != "__all__" else " ".join(errors)
+            f"{field}: {' '.join(str(e) for e in errors)}"
+            if field != "__all__"
+            else " ".join(str(e) for e in errors)
             for field, errors in form.errors.items()
         )
         messages.error(request, f"Not signed off: {problems}")

@@ -109,3 +109,12 @@ def test_the_admin_offers_no_way_to_change_a_sign_off(boss, boss_client) -> None
     assert boss_client.get(f"/admin/audit/auditsignoff/{row.pk}/change/").status_code in (302, 404)
     assert boss_client.get(f"/admin/audit/auditsignoff/{row.pk}/delete/").status_code in (302, 404)
     assert AuditSignOff.objects.get().notes == "reviewed"
+
+
+@pytest.mark.parametrize("path", ["/api/audit/sign-offs/", "/api/audit/versions/1/restore/"])
+def test_a_body_that_is_not_an_object_is_a_400(boss, path) -> None:  # type: ignore[no-untyped-def]
+    client = APIClient()
+    client.force_authenticate(boss)
+    response = client.post(path, [1, 2], format="json")
+    assert response.status_code == 400
+    assert response.json() == {"non_field_errors": ["Expected a JSON object."]}
