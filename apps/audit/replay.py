@@ -31,13 +31,13 @@ from apps.leads.models import Lead, LeadActivity, LeadActivityKind, LeadStatus
 from apps.routing.models import Assignment, AssignmentKind
 from apps.routing.selectors import LEAD_FACT_FIELDS
 
-__all__ = ["DECIDING_KINDS", "ShadowEvidence", "shadow_evidence_collect"]
+__all__ = ["DECIDING_KINDS", "REPLAY_FIELDS", "ShadowEvidence", "shadow_evidence_collect"]
 
 #: Assignments that record a routing decision by the rules: first routing, and an unrouted
 #: lead routed again. Duplicates, reassignments and manual moves are not the rules' choice.
 DECIDING_KINDS = (AssignmentKind.AUTO, AssignmentKind.RETRY)
 
-_FIELDS = (*LEAD_FACT_FIELDS, "extra")
+REPLAY_FIELDS = (*LEAD_FACT_FIELDS, "extra")
 _CHUNK = 2000
 
 
@@ -145,7 +145,7 @@ class _Versions:
 
 
 def _facts(row: tuple[Any, ...]) -> dict[str, object]:
-    fields = {name: value for name, value in zip(_FIELDS, row, strict=False)}
+    fields = {name: value for name, value in zip(REPLAY_FIELDS, row, strict=False)}
     fields["extra"] = fields.get("extra") or {}
     return {k: v for k, v in fields.items() if v not in ("", None)}
 
@@ -169,7 +169,7 @@ def _rows(low: datetime, high: datetime) -> Iterator[tuple[Any, ...]]:
         "assigned_at",
         "rule_id",
         "rule_name",
-        *(f"lead__{name}" for name in _FIELDS),
+        *(f"lead__{name}" for name in REPLAY_FIELDS),
     )
     yield from decided.iterator(chunk_size=_CHUNK)
     # An unrouted lead was decided by the version current when routing last left it unrouted;
@@ -183,7 +183,7 @@ def _rows(low: datetime, high: datetime) -> Iterator[tuple[Any, ...]]:
         _unrouted(low, high)
         .annotate(tried_at=Subquery(last_try))
         .filter(tried_at__isnull=False)
-        .values_list("tried_at", *_FIELDS)
+        .values_list("tried_at", *REPLAY_FIELDS)
     )
     for moment, *fields in unrouted.iterator(chunk_size=_CHUNK):
         yield (None, moment, None, "", *fields)
