@@ -36,13 +36,7 @@ def _shot(page: Any, name: str) -> None:
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_manager_reviews_the_quarter_opens_a_diff_and_signs_off(  # type: ignore[no-untyped-def]
-    browser,
-    site,
-    quarter,
-    boss,
-    viewport,  # noqa: F811
-) -> None:
+def test_quarterly_review(browser, site, quarter, boss, viewport) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     _with_password(boss)
     page = _page(browser, viewport)
     errors: list[str] = []
