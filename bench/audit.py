@@ -74,13 +74,14 @@ def _document(version: int) -> dict[str, Any]:
 
 
 def _populate(leads: int) -> None:
-    from django.contrib.auth.models import User
+    from django.contrib.auth.models import Group, User
     from django.db import connection
 
     from apps.configuration.models import RoutingConfigVersion
     from apps.configuration.services import routing_config_apply
 
     editor = User.objects.create(username="editor")
+    editor.groups.add(Group.objects.get(name="RevOps managers"))
     for version in range(30):
         routing_config_apply(document=_document(version), actor=editor, source="api")
     with connection.cursor() as cursor:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -144,10 +144,21 @@ class _Versions:
         return self._moments[n - 1][1] if n else None
 
 
-def _facts(row: tuple[Any, ...]) -> dict[str, object]:
-    fields = {name: value for name, value in zip(REPLAY_FIELDS, row, strict=False)}
-    fields["extra"] = fields.get("extra") or {}
-    return {k: v for k, v in fields.items() if v not in ("", None)}
+def _columns(reads: set[str]) -> tuple[str, ...]:
+    """The lead columns holding what the rules read ("extra.x" lives in ``extra``)."""
+    wanted = {"extra" if name.startswith("extra.") else name for name in reads}
+    return tuple(name for name in REPLAY_FIELDS if name in wanted)
+
+
+def _facts(columns: tuple[str, ...], row: Sequence[Any]) -> dict[str, object]:
+    return {k: v for k, v in zip(columns, row, strict=True) if v not in ("", None)}
+
+
+def _covered(reads: Sequence[str], columns: tuple[str, ...]) -> bool:
+    """Whether the fetched columns hold everything a matcher reads."""
+    return all(
+        name in columns or (name.startswith("extra.") and "extra" in columns) for name in reads
+    )
 
 
 def _decided(low: datetime, high: datetime) -> QuerySet[Assignment]:
@@ -162,14 +173,14 @@ def _unrouted(low: datetime, high: datetime) -> QuerySet[Lead]:
     ).order_by()
 
 
-def _rows(low: datetime, high: datetime) -> Iterator[tuple[Any, ...]]:
-    """(version id or None, moment, winner rule id or None, winner name, *lead fields)."""
+def _rows(low: datetime, high: datetime, columns: tuple[str, ...]) -> Iterator[tuple[Any, ...]]:
+    """(version id or None, moment, winner rule id or None, winner name, *lead columns)."""
     decided = _decided(low, high).values_list(
         "config_version_id",
         "assigned_at",
         "rule_id",
         "rule_name",
-        *(f"lead__{name}" for name in REPLAY_FIELDS),
+        *(f"lead__{name}" for name in columns),
     )
     yield from decided.iterator(chunk_size=_CHUNK)
     # An unrouted lead was decided by the version current when routing last left it unrouted;
@@ -183,7 +194,7 @@ def _rows(low: datetime, high: datetime) -> Iterator[tuple[Any, ...]]:
         _unrouted(low, high)
         .annotate(tried_at=Subquery(last_try))
         .filter(tried_at__isnull=False)
-        .values_list("tried_at", *REPLAY_FIELDS)
+        .values_list("tried_at", *columns)
     )
     for moment, *fields in unrouted.iterator(chunk_size=_CHUNK):
         yield (None, moment, None, "", *fields)
@@ -210,11 +221,15 @@ def shadow_evidence_collect(
     first = bisect.bisect_right(at, low)
     needed.update(pk for _, pk in moments[max(first - 1, 0) : bisect.bisect_left(at, high)])
     versions = _Versions(needed, moments)
+    # Only the columns the window's rules read: most quarters need a handful of the lead's.
+    reads = {name for compiled in versions.by_id.values() for name in compiled.matcher.reads}
+    columns = _columns(reads)
 
     evidence = ShadowEvidence()
-    for version_id, moment, rule_id, rule_name, *fields in _rows(low, high):
+    for version_id, moment, rule_id, rule_name, *row in _rows(low, high, columns):
         compiled = versions.get(version_id or versions.id_at(moment))
-        if compiled is None:
+        # A version outside the prefetch (rare: see above) must read no column we did not fetch.
+        if compiled is None or not _covered(compiled.matcher.reads, columns):
             evidence.not_replayed += 1
             continue
         evidence.replayed += 1
@@ -222,7 +237,7 @@ def shadow_evidence_collect(
         if winner is None and rule_name:
             winner = compiled.keys_by_name.get(rule_name)
         won_at = compiled.order.get(winner) if winner is not None else None
-        for key in compiled.matcher.matching(_facts(tuple(fields))):
+        for key in compiled.matcher.matching(_facts(columns, row)):
             evidence.matched[key] += 1
             if won_at is not None and key != winner and compiled.order[key] > won_at:
                 evidence.taken_earlier[key][winner] += 1  # type: ignore[index]

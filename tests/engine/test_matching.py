@@ -37,3 +37,26 @@ def test_a_rule_that_does_not_compile_is_reported_and_never_matches() -> None:
     matcher = _matcher()
     assert list(matcher.unmatchable) == ["gone"]
     assert "GONE" in matcher.unmatchable["gone"]
+
+
+def test_leads_alike_in_what_the_rules_read_are_answered_from_the_memo() -> None:
+    matcher = _matcher()
+    # The rules read company_size, lead_source and the territory (country, region, postal code).
+    assert matcher.reads == ("company_size", "country", "lead_source", "postal_code", "region")
+    first = {"country": "US", "region": "US-CA", "postal_code": "94107", "company_size": 5000}
+    assert matcher.matching(first) == ("big", "west", "all")
+    # Another lead, the same in those fields (a different email): one remembered answer.
+    assert matcher.matching({**first, "email": "x@y.com"}) == ("big", "west", "all")
+    assert len(matcher.memo) == 1
+    assert matcher.matching({**first, "company_size": 5}) == ("west", "all")
+    assert len(matcher.memo) == 2
+
+
+def test_unhashable_extra_values_are_evaluated_not_remembered() -> None:
+    matcher = rule_matcher_compile(
+        territories=TREE,
+        rules=[MatchRule(key="tag", active=True, conditions=[{"field": "extra.tags", "op": "contains", "value": "vip"}])],
+    )  # fmt: skip
+    assert matcher.matching({"extra": {"tags": ["vip", "eu"]}}) == ("tag",)
+    assert matcher.matching({"extra": {"tags": ["eu"]}}) == ()
+    assert matcher.memo == {}
