@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Case, F, OuterRef, QuerySet, Subquery, When
 
 from apps.configuration.diff import rule_identity
 from apps.configuration.models import RoutingConfigVersion
@@ -175,9 +175,11 @@ def _unrouted(low: datetime, high: datetime) -> QuerySet[Lead]:
 
 def _rows(low: datetime, high: datetime, columns: tuple[str, ...]) -> Iterator[tuple[Any, ...]]:
     """(version id or None, moment, winner rule id or None, winner name, *lead columns)."""
+    # The moment matters only for records naming no version: the others skip its conversion.
+    moment = Case(When(config_version__isnull=True, then=F("assigned_at")))
     decided = _decided(low, high).values_list(
         "config_version_id",
-        "assigned_at",
+        moment,
         "rule_id",
         "rule_name",
         *(f"lead__{name}" for name in columns),
@@ -226,21 +228,29 @@ def shadow_evidence_collect(
     columns = _columns(reads)
 
     evidence = ShadowEvidence()
+    # Leads alike (same version, same winner, same rules matched) are counted together first:
+    # a quarter has far fewer such combinations than leads.
+    tally: Counter[tuple[int, str | None, tuple[str, ...]]] = Counter()
+    by_identity: dict[int, _Compiled] = {}
     for version_id, moment, rule_id, rule_name, *row in _rows(low, high, columns):
         compiled = versions.get(version_id or versions.id_at(moment))
         # A version outside the prefetch (rare: see above) must read no column we did not fetch.
         if compiled is None or not _covered(compiled.matcher.reads, columns):
             evidence.not_replayed += 1
             continue
-        evidence.replayed += 1
         winner = keys_by_rule_id.get(rule_id) if rule_id is not None else None
         if winner is None and rule_name:
             winner = compiled.keys_by_name.get(rule_name)
+        by_identity[id(compiled)] = compiled
+        tally[(id(compiled), winner, compiled.matcher.matching(_facts(columns, row)))] += 1
+    for (identity, winner, matched), leads in tally.items():
+        compiled = by_identity[identity]
+        evidence.replayed += leads
         won_at = compiled.order.get(winner) if winner is not None else None
-        for key in compiled.matcher.matching(_facts(columns, row)):
-            evidence.matched[key] += 1
+        for key in matched:
+            evidence.matched[key] += leads
             if won_at is not None and key != winner and compiled.order[key] > won_at:
-                evidence.taken_earlier[key][winner] += 1  # type: ignore[index]
+                evidence.taken_earlier[key][winner] += leads  # type: ignore[index]
             elif key != winner:
                 # It matched and was evaluated first (no one eligible), or the lead went
                 # unrouted: this rule had its chance, whatever the others did.
