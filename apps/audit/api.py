@@ -166,7 +166,14 @@ class SignOffApi(APIView):
             }
         )
 
-    @extend_schema(operation_id="audit_sign_off_create", responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="audit_sign_off_create",
+        request={"application/json": {"type": "object", "required": ["start", "end"], "properties": {
+            "start": {"type": "string", "format": "date"},
+            "end": {"type": "string", "format": "date"},
+            "notes": {"type": "string", "maxLength": 5000}}}},
+        responses={201: OpenApiTypes.OBJECT},
+    )  # fmt: skip
     def post(self, request: Request) -> Response:
         form = SignOffForm(_body(request))
         if not form.is_valid():
