@@ -31,7 +31,12 @@ from apps.core.windows import QUARTER_PRESETS
 __all__ = ["RuleAuditApi", "SignOffApi", "VersionDiffApi", "VersionRestoreApi"]
 
 WINDOW_PARAMETERS = [
-    OpenApiParameter("preset", str, enum=[key for key, _ in QUARTER_PRESETS]),
+    OpenApiParameter(
+        "preset",
+        str,
+        description=f"{', '.join(key for key, _ in QUARTER_PRESETS)} or a calendar quarter "
+        "such as 2026-Q1",
+    ),
     OpenApiParameter("start", OpenApiTypes.DATE),
     OpenApiParameter("end", OpenApiTypes.DATE),
 ]

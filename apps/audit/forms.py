@@ -9,13 +9,22 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from apps.core.windows import QUARTER_PRESETS, DateWindow, window_choose, window_problem
+from apps.core.windows import (
+    QUARTER_PRESETS,
+    DateWindow,
+    quarter_names,
+    quarter_window,
+    window_choose,
+    window_problem,
+)
 
 __all__ = ["DEFAULT_PRESET", "AuditWindowForm", "RestoreForm", "SignOffForm", "VersionDiffForm"]
 
 #: The review at the end of a quarter looks back at the quarter that just ended.
 DEFAULT_PRESET = "last_quarter"
 MAX_NOTES = 5000
+#: Named past quarters the period menu offers (any "YYYY-Qn" is accepted).
+NAMED_QUARTERS = 8
 
 
 class _WindowMixin:
@@ -30,9 +39,8 @@ class _WindowMixin:
 class AuditWindowForm(_WindowMixin, forms.Form):
     """``?preset=last_quarter`` (or ``this_quarter``), or ``?start=&end=``; none: last quarter."""
 
-    preset = forms.ChoiceField(
-        choices=[("", "Custom dates"), *QUARTER_PRESETS], required=False, label="Period"
-    )
+    # A named calendar quarter ("2026-Q1") too: the page offers the last eight.
+    preset = forms.CharField(required=False, label="Period", widget=forms.Select)
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     format = forms.ChoiceField(choices=[("json", "JSON"), ("csv", "CSV")], required=False)
@@ -42,6 +50,18 @@ class AuditWindowForm(_WindowMixin, forms.Form):
             data = data.copy()
             data["preset"] = DEFAULT_PRESET
         super().__init__(data, *args, **kwargs)
+        named = [(name, name.replace("-", " ")) for name in quarter_names(
+            today=timezone.localdate(), count=NAMED_QUARTERS)]  # fmt: skip
+        self.fields["preset"].widget.choices = [("", "Custom dates"), *QUARTER_PRESETS, *named]
+
+    def clean_preset(self) -> str:
+        preset: str = self.cleaned_data.get("preset") or ""
+        if preset and preset not in dict(QUARTER_PRESETS) and quarter_window(preset) is None:
+            names = ", ".join(dict(QUARTER_PRESETS))
+            raise forms.ValidationError(
+                f"'{preset}' is not a period; use {names} or a quarter such as 2026-Q1."
+            )
+        return preset
 
     def clean(self) -> dict[str, Any]:
         return self._window_clean(super().clean() or {})

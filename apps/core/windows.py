@@ -3,6 +3,7 @@ named by a preset ("last_quarter") or by start and end dates."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -14,6 +15,8 @@ __all__ = [
     "QUARTER_PRESETS",
     "DateWindow",
     "preset_window",
+    "quarter_names",
+    "quarter_window",
     "window_choose",
     "window_problem",
 ]
@@ -54,8 +57,37 @@ def _quarter_start(day: date) -> date:
     return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
+#: A calendar quarter by name: "2026-Q3".
+QUARTER_NAME = re.compile(r"^(\d{4})-Q([1-4])$")
+
+
+def quarter_window(name: str) -> DateWindow | None:
+    """The calendar quarter ``name`` ("2026-Q3": July 1 to September 30), None if not a name."""
+    match = QUARTER_NAME.match(name)
+    if match is None:
+        return None
+    year, quarter = int(match[1]), int(match[2])
+    start = date(year, 3 * quarter - 2, 1)
+    following = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
+    return DateWindow(start=start, end=following - timedelta(days=1))
+
+
+def quarter_names(*, today: date, count: int) -> list[str]:
+    """The ``count`` calendar quarters before today's, newest first ("2026-Q3", "2026-Q2"...)."""
+    names = []
+    day = _quarter_start(today)
+    for _ in range(count):
+        day = _quarter_start(day - timedelta(days=1))
+        names.append(f"{day.year}-Q{(day.month - 1) // 3 + 1}")
+    return names
+
+
 def preset_window(preset: str, *, today: date) -> DateWindow:
-    """The window a preset names, ending today (the quarters: calendar quarters)."""
+    """The window a preset names, ending today (the quarters: calendar quarters; a named
+    quarter, "2026-Q3", is that quarter whole)."""
+    named = quarter_window(preset)
+    if named is not None:
+        return named
     if preset.endswith("d"):
         return DateWindow(start=today - timedelta(days=int(preset[:-1]) - 1), end=today)
     this_quarter = _quarter_start(today)

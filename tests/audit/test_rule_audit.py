@@ -221,6 +221,7 @@ def test_csv_cells_a_spreadsheet_would_run_are_quoted(boss, boss_client, window)
         ("start=2026-13-01", "start"),
         ("end=yesterday", "end"),
         ("preset=next_quarter", "preset"),
+        ("preset=2026-Q5", "preset"),
         ("start=2026-06-01&end=2026-04-01", "end"),
         ("start=2024-01-01&end=2026-01-01", "end"),
     ],
@@ -244,3 +245,20 @@ def test_no_window_is_the_last_quarter(boss_client) -> None:  # type: ignore[no-
         "start": quarter_start.isoformat(),
         "end": today.isoformat(),
     }
+
+
+def test_a_named_quarter_is_that_quarter_whole(boss_client) -> None:  # type: ignore[no-untyped-def]
+    assert boss_client.get(f"{API}?preset=2025-Q4").json()["window"] == {
+        "start": "2025-10-01",
+        "end": "2025-12-31",
+    }
+    assert boss_client.get(f"{API}?preset=2026-Q1").json()["window"] == {
+        "start": "2026-01-01",
+        "end": "2026-03-31",
+    }
+    # The page's period menu offers the last eight quarters by name.
+    html = boss_client.get(AUDIT).content.decode()
+    today = timezone.localdate()
+    quarter = (today.month - 1) // 3 + 1
+    previous = f"{today.year}-Q{quarter - 1}" if quarter > 1 else f"{today.year - 1}-Q4"
+    assert f'<option value="{previous}">' in html
