@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "apps.backoffice",
     "apps.portal",
     "apps.dashboards",
+    "apps.audit",
     "apps.demo",
 ]
 

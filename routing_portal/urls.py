@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("apps.dashboards.urls")),
+    path("", include("apps.audit.urls")),
     path("api/", include("apps.api.urls")),
     path("", include("apps.portal.urls")),
     path("", include("apps.core.urls")),

@@ -21,6 +21,7 @@ class RoutingConfigVersion(models.Model):
         ADMIN = "admin", "Admin"
         IMPORT = "import", "Import"
         REORDER = "reorder", "Reorder"
+        RESTORE = "restore", "Restore of an earlier version"
         SEED = "seed", "Demo seed"
         SYSTEM = "system", "System"
 

@@ -33,6 +33,7 @@ __all__ = [
     "routing_config_apply",
     "routing_config_item_delete",
     "routing_config_item_put",
+    "routing_config_restore",
     "rule_delete",
     "rule_reorder",
     "rule_save",
@@ -130,3 +131,25 @@ def rule_reorder(
         return routing_config_apply(
             document=document, actor=actor, source=RoutingConfigVersion.Source.REORDER
         )
+
+
+def routing_config_restore(
+    *, number: int, actor: Any, based_on: int | None, force: bool = False
+) -> RoutingConfigVersion:
+    """Make version ``number``'s document the live configuration again, as a new version.
+
+    Goes through :func:`routing_config_apply`: the same validation (a document that no longer
+    holds, say naming a rule that still owns open leads, is refused with every reason) and the
+    same stale-version check (``based_on`` must name the current version unless ``force``).
+    Raises ``RoutingConfigVersion.DoesNotExist`` for an unknown number.
+    """
+    version = RoutingConfigVersion.objects.only("document").get(number=number)
+    document = {k: v for k, v in version.document.items() if k != "based_on_version"}
+    return routing_config_apply(
+        document=document,
+        actor=actor,
+        source=RoutingConfigVersion.Source.RESTORE,
+        note=f"Restored version {number}",
+        based_on=based_on,
+        force=force,
+    )

@@ -1,17 +1,31 @@
-"""Database expressions shared by the apps (and by the indexes that serve them).
+"""Database expressions the read side (dashboards, audit) aggregates with: seconds between two
+timestamps and a continuous percentile, native on PostgreSQL and registered as an aggregate on SQLite.
 
-``Seconds`` is ``end - start`` in seconds, written so that PostgreSQL can index it (an immutable
-expression): the leads' response-time indexes and the dashboards' queries compile it the same
-way, so the planner matches one to the other.
+PostgreSQL computes ``percentile_cont(p) WITHIN GROUP (ORDER BY x)``. SQLite has no percentile
+aggregate, so, as Django itself does for STDDEV and VARIANCE on SQLite, one is registered on each
+new connection; it interpolates between the closest ranks exactly as percentile_cont does.
+
+``Seconds`` is written so that PostgreSQL can index it (an immutable expression): the leads'
+response-time indexes and the dashboards' queries compile it the same way, so the planner matches
+one to the other.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from django.db.models import F, FloatField, Func
+from django.db.models import Aggregate, Expression, F, FloatField, Func
 
-__all__ = ["Seconds", "seconds_between"]
+__all__ = [
+    "PercentileCont",
+    "Seconds",
+    "percentile_cont",
+    "seconds_between",
+    "sqlite_register_functions",
+]
+
+SQLITE_PERCENTILE = "rp_percentile_cont"
 
 
 class Seconds(Func):
@@ -43,3 +57,67 @@ class Seconds(Func):
 
 def seconds_between(end: str, start: str) -> Seconds:
     return Seconds(F(end), F(start))
+
+
+class PercentileCont(Aggregate):
+    """The continuous ``fraction`` percentile of ``expression`` (NULLs ignored, NULL if none)."""
+
+    function = "percentile_cont"
+    name = "PercentileCont"
+    output_field = FloatField()
+    allow_distinct = False
+
+    def __init__(self, expression: Expression | str, fraction: float, **extra: Any) -> None:
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError("fraction must lie between 0 and 1")
+        self.fraction = float(fraction)
+        super().__init__(expression, **extra)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template=f"%(function)s({self.fraction!r}) WITHIN GROUP (ORDER BY %(expressions)s)",
+            **extra,
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            function=SQLITE_PERCENTILE,
+            template=f"%(function)s(%(expressions)s, {self.fraction!r})",
+            **extra,
+        )
+
+
+def percentile_cont(values: list[float], fraction: float) -> float | None:
+    """percentile_cont over ``values`` as PostgreSQL defines it (linear between ranks)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+class _SqlitePercentile:
+    """The SQLite aggregate behind PercentileCont (collects one group's values, then ranks)."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.fraction = 0.5
+
+    def step(self, value: float | None, fraction: float) -> None:
+        self.fraction = fraction
+        if value is not None:
+            self.values.append(float(value))
+
+    def finalize(self) -> float | None:
+        return percentile_cont(self.values, self.fraction)
+
+
+def sqlite_register_functions(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """Give each new SQLite connection the percentile aggregate."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_aggregate(SQLITE_PERCENTILE, 2, _SqlitePercentile)

@@ -7,10 +7,3 @@ class DashboardsConfig(AppConfig):
     name = "apps.dashboards"
     label = "dashboards"
     verbose_name = "Dashboards"
-
-    def ready(self) -> None:
-        from django.db.backends.signals import connection_created
-
-        from apps.dashboards.db import sqlite_register_functions
-
-        connection_created.connect(sqlite_register_functions, dispatch_uid="dashboards-sqlite")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from apps.configuration.items import ConfigValidationError
-from apps.dashboards.access import manager_page
+from apps.core.access import manager_page
 from apps.routing.backtest import BACKTEST_MAX_DAYS, routing_backtest
 from apps.routing.backtest_report import backtest_report, trace_lines
 

@@ -4,8 +4,6 @@ can be shared by link."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -13,67 +11,37 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django_filters import rest_framework as filters
 
+from apps.core.windows import (
+    MAX_DAYS,
+    PRESETS,
+    DateWindow,
+    preset_window,
+    window_choose,
+    window_problem,
+)
 from apps.leads.models import Lead
 from apps.reps.models import Rep
 from apps.territories.models import Territory
 
-__all__ = ["DEFAULT_PRESET", "MAX_DAYS", "DashboardFilterSet", "DateWindow", "preset_window"]
-
-PRESETS = [
-    ("7d", "Last 7 days"),
-    ("30d", "Last 30 days"),
-    ("90d", "Last 90 days"),
-    ("this_quarter", "This quarter"),
-    ("last_quarter", "Last quarter"),
+# DateWindow and preset_window live in apps.core.windows (the audit shares them); re-exported.
+__all__ = [
+    "DEFAULT_PRESET",
+    "MAX_DAYS",
+    "PRESETS",
+    "DashboardFilterSet",
+    "DateWindow",
+    "preset_window",
 ]
+
 DEFAULT_PRESET = "30d"
-#: A longer window would make the daily trend unreadable and the page slow.
-MAX_DAYS = 366
-
-
-@dataclass(frozen=True)
-class DateWindow:
-    """Whole days, both ends included, in the viewer's time zone."""
-
-    start: date
-    end: date
-
-    @property
-    def days(self) -> list[date]:
-        return [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
-
-    def bounds(self) -> tuple[datetime, datetime]:
-        """From midnight on the first day to midnight after the last, in the current zone."""
-        zone = timezone.get_current_timezone()
-        return (
-            datetime.combine(self.start, time.min, tzinfo=zone),
-            datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=zone),
-        )
-
-
-def _quarter_start(day: date) -> date:
-    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-
-
-def preset_window(preset: str, *, today: date) -> DateWindow:
-    """The window a preset names, ending today (the quarters: calendar quarters)."""
-    if preset.endswith("d"):
-        return DateWindow(start=today - timedelta(days=int(preset[:-1]) - 1), end=today)
-    this_quarter = _quarter_start(today)
-    if preset == "this_quarter":
-        return DateWindow(start=this_quarter, end=today)
-    last_quarter = _quarter_start(this_quarter - timedelta(days=1))
-    return DateWindow(start=last_quarter, end=this_quarter - timedelta(days=1))
 
 
 class DashboardFilterForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}
-        start, end = data.get("start"), data.get("end")
-        if start and end and start > end:
-            raise forms.ValidationError("The start date must not be after the end date.")
-        if start and end and (end - start).days >= MAX_DAYS:
-            raise forms.ValidationError(f"Choose a window of at most {MAX_DAYS} days.")
+        problem = window_problem(data.get("start"), data.get("end"))
+        if problem:
+            raise forms.ValidationError(problem)
         return data
 
 
@@ -115,15 +83,13 @@ class DashboardFilterSet(filters.FilterSet):
         """The chosen days: a preset, else start/end (a missing end is today, a missing start
         30 days before the end), else the default preset. Call after is_valid()."""
         data = self.form.cleaned_data
-        today = timezone.localdate()
-        if data.get("preset"):
-            return preset_window(data["preset"], today=today)
-        start, end = data.get("start"), data.get("end")
-        if not start and not end:
-            return preset_window(DEFAULT_PRESET, today=today)
-        end = end or max(today, start)
-        start = start or end - timedelta(days=29)
-        return DateWindow(start=start, end=end)
+        return window_choose(
+            preset=data.get("preset"),
+            start=data.get("start"),
+            end=data.get("end"),
+            today=timezone.localdate(),
+            default=DEFAULT_PRESET,
+        )
 
     @property
     def chosen_rep(self) -> Rep | None:

@@ -9,7 +9,7 @@ a sort (index-only), so ``percentile_cont``'s own sort finds its input sorted. O
 day is read by its own range of the ``created_at`` index (a LATERAL join on the days' bounds in
 the viewer's zone) rather than sorting the whole window by day; SQLite groups by day. The
 percentiles stay exact: PostgreSQL's ``percentile_cont``, and the equivalent aggregate registered
-on SQLite (apps/dashboards/db.py); only the order in which rows arrive changes.
+on SQLite (apps/core/db.py); only the order in which rows arrive changes.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from apps.dashboards.db import SQLITE_PERCENTILE, seconds_between
+from apps.core.db import SQLITE_PERCENTILE, seconds_between
 from apps.dashboards.filtersets import DateWindow
 from apps.leads.models import Lead
 

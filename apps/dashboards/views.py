@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from apps.dashboards.access import manager_page
+from apps.core.access import manager_page
 from apps.dashboards.filtersets import DashboardFilterSet
 from apps.dashboards.registry import DASHBOARDS, Dashboard, dashboard_named
 from apps.leads.models import Lead

@@ -38,7 +38,13 @@ from .grammar import (
     condition_grammar,
     field_kind,
 )
-from .matching import ROTATING_STRATEGIES, rules_matching
+from .matching import (
+    ROTATING_STRATEGIES,
+    MatchRule,
+    RuleMatcher,
+    rule_matcher_compile,
+    rules_matching,
+)
 from .serialize import snapshot_from_json, snapshot_to_json
 from .strategies import PERFORMANCE_FLOOR, TRACE_CAP
 from .types import (
@@ -76,10 +82,12 @@ __all__ = [
     "Decision",
     "Explanation",
     "LeadFacts",
+    "MatchRule",
     "RepLoad",
     "RepProfile",
     "RotationState",
     "RuleDef",
+    "RuleMatcher",
     "TerritoryDef",
     "TimeOffPeriod",
     "Why",
@@ -90,6 +98,7 @@ __all__ = [
     "explain_all",
     "field_kind",
     "lead_territory",
+    "rule_matcher_compile",
     "rules_matching",
     "snapshot_from_json",
     "snapshot_to_json",

@@ -19,6 +19,7 @@ __all__ = [
     "ConfigError",
     "Pool",
     "compile_config",
+    "conditions_first_failure",
     "lead_territory",
 ]
 
@@ -79,7 +80,7 @@ class CompiledRule:
     first_failure: Callable[[Mapping[str, object]], Condition | None]
 
 
-def _first_failure(
+def conditions_first_failure(
     conditions: tuple[Condition, ...],
 ) -> Callable[[Mapping[str, object]], Condition | None]:
     # specialised for the common short lists: a closure call is cheaper than a Python loop
@@ -335,7 +336,7 @@ def compile_config(snapshot: ConfigSnapshot) -> CompiledConfig:
                 require_skill_from=rule.require_skill_from,
                 require_language=rule.require_language,
                 when_no_one_eligible=rule.when_no_one_eligible,
-                first_failure=_first_failure(conditions),
+                first_failure=conditions_first_failure(conditions),
             )
         )
     if errors:

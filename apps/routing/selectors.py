@@ -327,7 +327,8 @@ def lead_assignment_list(*, lead_id: int) -> QuerySet[Assignment]:
     """A lead's assignment history, oldest first."""
     return (
         Assignment.objects.filter(lead_id=lead_id)
-        .select_related("rep__user", "actor")
+        .select_related("rep__user", "actor", "config_version")
+        .defer("config_version__document")
         .order_by("assigned_at", "id")
     )
 

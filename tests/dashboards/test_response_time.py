@@ -11,7 +11,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from apps.dashboards.db import percentile_cont
+from apps.core.db import percentile_cont
 from apps.dashboards.filtersets import DateWindow, preset_window
 from tests.dashboards.conftest import API, URL, WINDOW
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from apps.dashboards.db import percentile_cont
+from apps.core.db import percentile_cont
 from apps.dashboards.filtersets import DateWindow
 from apps.dashboards.selectors import response_time_report
 from apps.leads.models import Lead

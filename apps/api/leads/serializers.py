@@ -281,12 +281,17 @@ class LeadAssignmentSerializer(_TraceViewerMixin, SharedFieldsMixin, serializers
     rep = serializers.SlugRelatedField(slug_field="username", source="rep.user", read_only=True)
     rule = serializers.CharField(source="rule_name", read_only=True)
     actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # The configuration version whose rules decided it (null before versions were linked).
+    config_version = serializers.IntegerField(
+        source="config_version.number", read_only=True, allow_null=True, default=None
+    )
 
     class Meta:
         model = Assignment
         fields = (
             "rep",
             "rule",
+            "config_version",
             "strategy",
             "kind",
             "reason",

@@ -142,6 +142,7 @@ def test_reassign_then_history_reads_oldest_first(manager_client, routed):
     assert set(first) == {
         "rep",
         "rule",
+        "config_version",
         "strategy",
         "kind",
         "reason",
