@@ -155,7 +155,10 @@ class RoutingRuleAdmin(
         def warnings_column(obj: RoutingRule) -> str:
             return warnings_html(warnings.get(obj.pk, [])) or "—"
 
-        columns.append(warnings_column)
+        # right after the name, so a warning is seen without scrolling the list sideways
+        columns.insert(
+            columns.index("name") + 1 if "name" in columns else len(columns), warnings_column
+        )
         if self.has_change_permission(request):
 
             @admin.display(description="Move")
