@@ -87,36 +87,37 @@ def _consts(values: object) -> tuple[str, frozenset[object]] | None:
     return kinds.pop(), frozenset(i[1] for i in items if i is not None)
 
 
-def _bound(field: str, v: object) -> object | None:
-    """A comparison constant as a comparable value: a Decimal, or an aware datetime."""
-    if field == "created_at":
-        if isinstance(v, datetime.datetime):
-            dt = v
-        elif isinstance(v, str):
-            try:
-                dt = datetime.datetime.fromisoformat(v.replace("Z", "+00:00"))
-            except ValueError:
-                return None
-        else:
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+def _bound(field: str, v: object) -> Decimal | None:
+    """A comparison constant as an exact number: the value, or for ``created_at`` the datetime's
+    seconds since the epoch (a naive one is UTC, as conditions.py reads it)."""
+    if field != "created_at":
+        return Decimal(str(v)) if is_number(v) else None
+    if isinstance(v, datetime.datetime):
+        dt = v
+    elif isinstance(v, str):
+        try:
+            dt = datetime.datetime.fromisoformat(v.replace("Z", "+00:00"))
+        except ValueError:
             return None
-        return dt if dt.tzinfo is not None else dt.replace(tzinfo=datetime.UTC)
-    return Decimal(str(v)) if is_number(v) else None
+    else:
+        return None
+    delta = (dt if dt.tzinfo is not None else dt.replace(tzinfo=datetime.UTC)) - _EPOCH
+    return Decimal(delta.days * 86400 + delta.seconds) + Decimal(delta.microseconds) / 1_000_000
 
 
 def _range_implies(field: str, op_b: str, vb: object, op_a: str, va: object) -> bool:
     """``field op_b vb`` => ``field op_a va`` for gt/gte/lt/lte (lists: the same element)."""
     cb, ca = _bound(field, vb), _bound(field, va)
-    if cb is None or ca is None or type(cb) is not type(ca):
+    if cb is None or ca is None:
         return False
     if op_a in _LOWER and op_b in _LOWER:
         # x > cb (or >= cb) and cb >= ca  =>  x > ca only when the first is strict or cb > ca
-        if op_a == "gte":
-            return cb >= ca  # type: ignore[operator]
-        return cb > ca or (cb == ca and op_b == "gt")  # type: ignore[operator]
+        return cb >= ca if op_a == "gte" else cb > ca or (cb == ca and op_b == "gt")
     if op_a in _UPPER and op_b in _UPPER:
-        if op_a == "lte":
-            return cb <= ca  # type: ignore[operator]
-        return cb < ca or (cb == ca and op_b == "lt")  # type: ignore[operator]
+        return cb <= ca if op_a == "lte" else cb < ca or (cb == ca and op_b == "lt")
     return False
 
 
