@@ -81,7 +81,7 @@ def territory_defs() -> tuple[TerritoryDef, ...]:
         TerritoryDef(
             code=t.code,
             name=t.name,
-            parent=t.parent.code if t.parent_id else None,
+            parent=t.parent.code if t.parent is not None else None,
             countries=frozenset(t.countries),
             regions=frozenset(t.regions),
             postal_prefixes=tuple(str(p).upper() for p in t.postal_prefixes),

@@ -308,3 +308,24 @@ def test_the_flow_window_must_be_7_30_or_90(manager, three, days):
     response = manager.get(FLOW_URL + f"?days={days}")
     assert response.status_code == 400
     assert response.content.decode() == "days: must be one of 7, 30, 90"
+
+
+def test_the_flow_page_costs_the_same_queries_for_more_rules_and_leads(manager, three, settings):
+    settings.ROUTING_CONFIG_RECHECK_SECONDS = 3600  # no timed recheck between the two reads
+    manager.get(FLOW_URL)
+    with CaptureQueriesContext(connection) as small:
+        manager.get(FLOW_URL)
+    for k in range(20):
+        RuleFactory(
+            name=f"More {k}",
+            position=10 + k,
+            conditions=[{"field": "lead_score", "op": "gte", "value": k}],
+            target={"territory": "US-WEST"},
+        )
+    for size in range(5):
+        lead_route(lead_id=LeadFactory(country="US", region="US-WA", company_size=size).pk)
+    with CaptureQueriesContext(connection) as large:
+        page = manager.get(FLOW_URL)
+    assert page.context["flow"].lead_in == 5 and len(page.context["flow"].steps) == 23
+    assert len(small.captured_queries) <= 20
+    assert len(large.captured_queries) == len(small.captured_queries)

@@ -174,7 +174,8 @@ class RoutingRuleAdmin(
         if request.method == "GET" and object_id.isdigit():
             for warning in request_warnings(request).get(int(object_id), []):
                 messages.warning(request, warning.text)
-        return super().change_view(request, object_id, form_url, extra_context)
+        response: HttpResponse = super().change_view(request, object_id, form_url, extra_context)
+        return response
 
     def get_fieldsets(self, request: Any, obj: Any = None) -> Any:
         fieldsets = list(super().get_fieldsets(request, obj))
