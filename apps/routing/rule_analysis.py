@@ -48,8 +48,6 @@ __all__ = [
 HIT_WINDOW_DAYS = 30
 #: the windows the routing flow page offers, in days
 FLOW_WINDOWS = (7, 30, 90)
-#: a rule younger than this is too new to warn about having taken nothing
-_NEW_RULE = timedelta(days=1)
 #: assignments that are a rule's own routing decision (not a manual move or a duplicate's copy)
 _DECIDED_KINDS = (
     AssignmentKind.AUTO,
@@ -140,6 +138,15 @@ def _target_warnings(
     ]
 
 
+def _no_hits_text(age: timedelta) -> str:
+    if age >= timedelta(days=HIT_WINDOW_DAYS):
+        return f"Took no lead in the last {HIT_WINDOW_DAYS} days."
+    if age < timedelta(days=1):
+        return "Took no lead yet (created today)."
+    days = age.days
+    return f"Took no lead since it was created {days} day{'s' if days != 1 else ''} ago."
+
+
 def _shadow_warning(shadow: Shadow) -> RuleWarning:
     return RuleWarning(WarningCode.SHADOWED, shadow.text)
 
@@ -177,16 +184,9 @@ def rule_warnings(
         found: list[RuleWarning] = []
         if rule.rule_id in shadows:
             found.append(_shadow_warning(shadows[rule.rule_id]))
-        born = created[rule.rule_id]
-        if not hits.get(rule.rule_id) and now - born >= _NEW_RULE:
-            if born > since:
-                days = (now - born).days
-                text = (
-                    f"Took no lead since it was created {days} day{'s' if days != 1 else ''} ago."
-                )
-            else:
-                text = f"Took no lead in the last {HIT_WINDOW_DAYS} days."
-            found.append(RuleWarning(WarningCode.NO_HITS, text))
+        if not hits.get(rule.rule_id):
+            age = now - created[rule.rule_id]
+            found.append(RuleWarning(WarningCode.NO_HITS, _no_hits_text(age)))
         found.extend(_target_warnings(compiled, rule, ctx))
         if found:
             warnings[rule.rule_id] = found
@@ -233,7 +233,9 @@ class RoutingFlow:
 
 _PASSED_SQL = {
     "postgresql": """
-        SELECT (e.value->>'rule_id')::bigint, COUNT(*)
+        SELECT (e.value->>'rule_id')::bigint, COUNT(*),
+               COUNT(*) FILTER (WHERE jsonb_typeof(e.value->'candidates') = 'array'
+                                  AND jsonb_array_length(e.value->'candidates') > 0)
         FROM {table} a
         CROSS JOIN LATERAL jsonb_array_elements(
             CASE WHEN jsonb_typeof(a.trace->'rules') = 'array' THEN a.trace->'rules'
@@ -244,7 +246,8 @@ _PASSED_SQL = {
         GROUP BY 1
     """,
     "sqlite": """
-        SELECT json_extract(e.value, '$.rule_id'), COUNT(*)
+        SELECT json_extract(e.value, '$.rule_id'), COUNT(*),
+               SUM(CASE WHEN json_array_length(e.value, '$.candidates') > 0 THEN 1 ELSE 0 END)
         FROM {table} a, json_each(a.trace, '$.rules') e
         WHERE a.kind IN ({kinds}) AND a.assigned_at >= %s AND a.assigned_at < %s
           AND json_extract(e.value, '$.matched') = 1
@@ -255,8 +258,9 @@ _PASSED_SQL = {
 }
 
 
-def _passed_in_assignments(since: datetime, until: datetime) -> Counter[int]:
-    """Per rule, the assigned leads it matched and passed on (from the traces, in the database)."""
+def _passed_in_assignments(since: datetime, until: datetime) -> tuple[Counter[int], Counter[int]]:
+    """Per rule, the assigned leads it matched and passed on (from the traces, in the database):
+    all of them, and those where it had candidates (see :func:`rule_flow` on account owners)."""
     ops = connection.ops
     bounds = [ops.adapt_datetimefield_value(since), ops.adapt_datetimefield_value(until)]
     kinds = [str(k) for k in _FLOW_KINDS]
@@ -267,15 +271,25 @@ def _passed_in_assignments(since: datetime, until: datetime) -> Counter[int]:
         placeholders = ", ".join(["%s"] * len(kinds))
         sql = _PASSED_SQL["sqlite"].format(table=table, kinds=placeholders)
         params = [*kinds, *bounds]
+    passed: Counter[int] = Counter()
+    with_candidates: Counter[int] = Counter()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return Counter({int(rule_id): n for rule_id, n in cursor.fetchall() if rule_id is not None})
+        for rule_id, n, seen in cursor.fetchall():
+            if rule_id is not None:
+                passed[int(rule_id)] = n
+                with_candidates[int(rule_id)] = seen or 0
+    return passed, with_candidates
 
 
-def _unrouted_decisions(since: datetime, until: datetime) -> tuple[int, Counter[int], Counter[int]]:
-    """Leads that became unrouted in the window: (how many, held by rule, passed on by rule)."""
+def _unrouted_decisions(
+    since: datetime, until: datetime
+) -> tuple[int, Counter[int], Counter[int], Counter[int]]:
+    """Leads that became unrouted in the window: how many, held by rule, passed on by rule, and
+    passed on by rule with candidates."""
     held: Counter[int] = Counter()
     passed: Counter[int] = Counter()
+    with_candidates: Counter[int] = Counter()
     total = 0
     rows = LeadActivity.objects.filter(
         kind=LeadActivityKind.UNROUTED, at__gte=since, at__lt=until
@@ -299,7 +313,9 @@ def _unrouted_decisions(since: datetime, until: datetime) -> tuple[int, Counter[
             rule_id = entry.get("rule_id")
             if isinstance(rule_id, int) and not (holder is not None and k == len(entries) - 1):
                 passed[rule_id] += 1
-    return total, held, passed
+                if entry.get("candidates"):
+                    with_candidates[rule_id] += 1
+    return total, held, passed, with_candidates
 
 
 def rule_flow(
@@ -315,14 +331,16 @@ def rule_flow(
     matched but found no one eligible and let the lead go on (read from the decisions' traces).
     A lead held, then retried and assigned, counts as two decisions. Decisions by rules that are
     no longer active are counted apart, so the flow's arithmetic holds: ``lead_in`` =
-    ``by_other_rules`` + every step's ``took`` + ``held`` + ``unrouted``. Four queries.
+    ``by_other_rules`` + every step's ``took`` + ``held`` + ``unrouted``. An account-owner rule
+    that finds no account for a lead does not apply to it, so it does not count as passing it
+    on. Four queries.
     """
     now = now or timezone.now()
     since = now - timedelta(days=days)
     rules = list(
         RoutingRule.objects.filter(active=True)
         .order_by("position", "id")
-        .values_list("id", "name", "position")
+        .values_list("id", "name", "position", "strategy")
     )
     took = Counter(
         dict(
@@ -335,17 +353,21 @@ def rule_flow(
             .values_list("rule_id", "n")
         )
     )
-    passed = _passed_in_assignments(since, now)
-    unrouted_total, held, passed_unrouted = _unrouted_decisions(since, now)
+    passed, passed_seen = _passed_in_assignments(since, now)
+    unrouted_total, held, passed_unrouted, passed_unrouted_seen = _unrouted_decisions(since, now)
     passed.update(passed_unrouted)
+    passed_seen.update(passed_unrouted_seen)
 
     lead_in = sum(took.values()) + unrouted_total
-    active_ids = {rule_id for rule_id, _, _ in rules}
+    active_ids = {rule_id for rule_id, *_ in rules}
     by_other_rules = sum(n for rule_id, n in took.items() if rule_id not in active_ids)
     held_by_active = sum(n for rule_id, n in held.items() if rule_id in active_ids)
     reached = lead_in - by_other_rules
     steps = []
-    for rule_id, name, position in rules:
+    for rule_id, name, position, strategy in rules:
+        # an account-owner rule with no account for the lead does not apply (decide.py): it
+        # lists no candidate and passes nothing on; with an account, its owner is a candidate
+        passed_on = passed_seen if strategy == "account_owner" else passed
         steps.append(
             FlowStep(
                 rule_id=rule_id,
@@ -354,7 +376,7 @@ def rule_flow(
                 reached=reached,
                 took=took.get(rule_id, 0),
                 held=held.get(rule_id, 0),
-                passed=passed.get(rule_id, 0),
+                passed=passed_on.get(rule_id, 0),
                 warnings=tuple((warnings or {}).get(rule_id, ())),
             )
         )

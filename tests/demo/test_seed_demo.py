@@ -134,3 +134,14 @@ def test_every_reps_load_counter_matches_their_open_leads(seeded: str) -> None:
     )
     counters = dict(Rep.objects.values_list("pk", "open_leads_count"))
     assert counters == actual
+
+
+def test_the_demo_rules_warnings_flag_the_idle_rule_and_no_shadow(seeded: str) -> None:
+    from apps.routing.rule_analysis import WarningCode, rule_warnings
+
+    warnings = rule_warnings()
+    public = RoutingRule.objects.get(name="Public sector")
+    idle = [w.text for w in warnings.get(public.pk, []) if w.code == WarningCode.NO_HITS]
+    assert idle == ["Took no lead in the last 30 days."]
+    # the demo's order hides no rule behind another
+    assert not any(w.code == WarningCode.SHADOWED for ws in warnings.values() for w in ws)

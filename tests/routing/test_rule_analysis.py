@@ -11,7 +11,7 @@ from apps.leads.models import LeadStatus
 from apps.reps.models import Rep
 from apps.routing.models import Assignment
 from apps.routing.rule_analysis import WarningCode, rule_flow, rule_hits, rule_warnings
-from apps.routing.selectors import config_current
+from apps.routing.selectors import config_cache_clear, config_current
 from apps.routing.services import lead_route
 from apps.rules.models import RoutingRule
 from tests.factories import LeadFactory, RepFactory, RuleFactory, TerritoryFactory, UserFactory
@@ -169,13 +169,22 @@ def test_warnings_cost_the_same_queries_for_many_rules(flow_org, django_assert_n
     config = config_current()
     with django_assert_num_queries(3):
         warnings = rule_warnings(config=config)
-    # new rules (created today) are not yet blamed for taking nothing
+    extra = RoutingRule.objects.filter(name__startswith="Extra").values_list("pk", flat=True)
     assert all(
-        WarningCode.NO_HITS not in [w.code for w in warnings.get(r.pk, [])]
-        for r in RoutingRule.objects.filter(name__startswith="Extra")
+        [w.text for w in warnings[pk]] == ["Took no lead yet (created today)."] for pk in extra
     )
 
 
-def test_a_new_rule_is_too_young_to_warn_about_hits(flow_org):
+def test_a_rule_that_took_a_lead_in_the_window_has_no_hits_warning(flow_org):
+    _age(flow_org["everyone"], 40)
+    _route(country="US", region="US-WA", company_size=5)
     warnings = rule_warnings()
-    assert all(WarningCode.NO_HITS not in [w.code for w in ws] for ws in warnings.values())
+    assert flow_org["everyone"].pk not in warnings
+    assert [w.text for w in warnings[flow_org["enterprise"].pk]] == [
+        "Took no lead yet (created today)."
+    ]
+    Assignment.objects.update(assigned_at=timezone.now() - timedelta(days=31))
+    config_cache_clear()
+    assert [w.text for w in rule_warnings()[flow_org["everyone"].pk]] == [
+        "Took no lead in the last 30 days."
+    ]
