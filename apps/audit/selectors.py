@@ -23,8 +23,11 @@ from apps.configuration.export import datetime_text
 from apps.configuration.models import RoutingConfigVersion
 from apps.core.db import PercentileCont, seconds_between
 from apps.core.windows import DateWindow
+from apps.engine import ConfigError
+from apps.engine.coverage import rule_shadows
 from apps.leads.models import Lead, LeadActivity, LeadActivityKind, LeadStatus
 from apps.routing.models import Assignment
+from apps.routing.selectors import config_current
 from apps.rules.models import RoutingRule
 
 __all__ = [
@@ -43,11 +46,21 @@ StaticShadows = Callable[..., Mapping[int, Sequence[int]]]
 
 
 def static_shadow_analysis(*, rules: Sequence[RoutingRule]) -> Mapping[int, Sequence[int]]:
-    """HOOK for the static analysis the rule admin warns with ("an earlier rule's conditions
-    always cover this one's"). Returns nothing until the integrator points it at that analysis;
-    :func:`rule_audit_report` merges what it returns into ``shadowed_by`` as ``"conditions"``.
-    """
-    return {}
+    """The static analysis the rule admin warns with (apps.engine.coverage): an earlier rule's
+    conditions always cover this one's and that rule always decides, on the configuration in
+    force. Shadows that hold only for first routings (an SLA move can still reach the rule) are
+    left to the data. :func:`rule_audit_report` merges these into ``shadowed_by`` as
+    ``"conditions"``."""
+    try:
+        config = config_current()
+    except ConfigError:
+        return {}
+    listed = {rule.pk for rule in rules}
+    return {
+        rule_id: [shadow.by_rule_id]
+        for rule_id, shadow in rule_shadows(config.snapshot, config.compiled).items()
+        if rule_id in listed and not shadow.reassignments_only
+    }
 
 
 def audit_sign_offs(*, window: DateWindow) -> QuerySet[AuditSignOff]:

@@ -35,6 +35,8 @@ __all__ = [
     "routing_config_item_put",
     "routing_config_restore",
     "rule_delete",
+    "rule_move",
+    "rule_order_after_move",
     "rule_reorder",
     "rule_save",
     "territory_delete",
@@ -153,3 +155,40 @@ def routing_config_restore(
         based_on=based_on,
         force=force,
     )
+
+
+#: where :func:`rule_move` can move a rule
+RULE_MOVES = ("top", "up", "down", "bottom")
+
+
+def rule_order_after_move(ids: list[int], *, rule_id: int, to: str) -> list[int]:
+    """The rule ids in order after moving ``rule_id`` ``to`` top, up (one place), down or bottom."""
+    if to not in RULE_MOVES:
+        raise ValidationError({"to": [f"must be one of {', '.join(RULE_MOVES)}"]})
+    if rule_id not in ids:
+        raise ValidationError({"rule": [f"unknown rule id {rule_id}"]})
+    order = [i for i in ids if i != rule_id]
+    index = ids.index(rule_id)
+    at = {
+        "top": 0,
+        "up": max(index - 1, 0),
+        "down": min(index + 1, len(order)),
+        "bottom": len(order),
+    }
+    order.insert(at[to], rule_id)
+    return order
+
+
+def rule_move(*, rule_id: int, to: str, actor: Any) -> RoutingConfigVersion | None:
+    """Move one rule to the top, one place up or down, or to the bottom: one "reorder" version.
+
+    Decided under the configuration lock against the order as it is then; None (and no version)
+    when the rule is already there.
+    """
+    with transaction.atomic():
+        config_version_check(based_on=None)
+        ids = list(RoutingRule.objects.order_by("position", "id").values_list("id", flat=True))
+        order = rule_order_after_move(ids, rule_id=rule_id, to=to)
+        if order == ids:
+            return None
+        return rule_reorder(order=order, actor=actor)

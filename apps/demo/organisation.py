@@ -18,6 +18,7 @@ from django.core.management.base import CommandError
 from apps.accounts.models import Account
 from apps.core.roles import MANAGERS_GROUP
 from apps.demo import data
+from apps.demo.leads import HISTORY_DAYS
 from apps.demo.logins import DEMO_LOGINS
 from apps.reps.models import Rep, TimeOff, WorkingHours
 from apps.rules.models import RoutingRule
@@ -57,7 +58,7 @@ def organisation_seed(*, now: datetime) -> Organisation:
     reps = {row["username"]: _rep_ensure(row, territories) for row in data.REPS}
     _time_off_ensure(reps, now=now)
     _accounts_ensure(reps)
-    _rules_ensure()
+    _rules_ensure(since=now - timedelta(days=HISTORY_DAYS))
     manager = _logins_ensure(reps)
     return Organisation(reps=reps, manager=manager)
 
@@ -142,7 +143,7 @@ def _accounts_ensure(reps: dict[str, Rep]) -> None:
         account.save()
 
 
-def _rules_ensure() -> None:
+def _rules_ensure(*, since: datetime) -> None:
     # Positions count from 0 (first), as the rules API and the admin's ordering number them.
     last = RoutingRule.objects.order_by("-position").values_list("position", flat=True).first()
     position = 0 if last is None else last + 1
@@ -168,6 +169,9 @@ def _rules_ensure() -> None:
         )
         rule.full_clean()
         rule.save()
+        # The rules routed the 90 days of history, so they are that old ("took no lead in the
+        # last 30 days" must read the demo as it would a real deployment).
+        RoutingRule.objects.filter(pk=rule.pk).update(created_at=since)
         position += 1
 
 

@@ -21,7 +21,10 @@ from .strategies import (
 from .types import Decision, LeadFacts, RepLoad, RotationState
 from .values import normalise_lead, raw_lead
 
-__all__ = ["decide"]
+__all__ = ["HOLD_REASON_SUFFIX", "decide"]
+
+#: how the reason of a lead held by its rule ends (the routing flow counts holds by it)
+HOLD_REASON_SUFFIX = "; the rule holds the lead"
 
 _EMPTY: frozenset[str] = frozenset()
 _NO_DATA: Mapping[str, object] = {}
@@ -323,9 +326,7 @@ def decide(
         else:
             entry["detail"] += f"; no eligible rep among {run.seen} in {where}"
         if rule.when_no_one_eligible == "hold":
-            reason = (
-                f"{rule.name}: no eligible rep among {run.seen} in {where}; the rule holds the lead"
-            )
+            reason = f"{rule.name}: no eligible rep among {run.seen} in {where}{HOLD_REASON_SUFFIX}"
             return _unrouted(now, territory, entries, reason, hold=True, rule=rule)
 
     if only_rule_id is not None and not rules:

@@ -262,3 +262,27 @@ def test_a_named_quarter_is_that_quarter_whole(boss_client) -> None:  # type: ig
     quarter = (today.month - 1) // 3 + 1
     previous = f"{today.year}-Q{quarter - 1}" if quarter > 1 else f"{today.year - 1}-Q4"
     assert f'<option value="{previous}">' in html
+
+
+def test_the_default_static_analysis_is_the_rule_admins(west_org) -> None:  # type: ignore[no-untyped-def]
+    from apps.audit.selectors import static_shadow_analysis
+    from apps.rules.models import RoutingRule
+    from tests.factories import RuleFactory
+
+    # A catch-all that holds the lead when no one is free always decides: every rule after it
+    # is shadowed by its conditions (west_org's two rules come after it).
+    RoutingRule.objects.filter(pk=west_org["everyone"].pk).update(position=2)
+    RoutingRule.objects.filter(pk=west_org["enterprise"].pk).update(position=1)
+    holder = RuleFactory(
+        name="Hold everything",
+        position=0,
+        target={"territory": "US-WEST"},
+        strategy="round_robin",
+        when_no_one_eligible="hold",
+    )
+    rules = list(RoutingRule.objects.order_by("position", "id"))
+    shadows = static_shadow_analysis(rules=rules)
+    assert shadows == {
+        west_org["enterprise"].pk: [holder.pk],
+        west_org["everyone"].pk: [holder.pk],
+    }

@@ -154,3 +154,14 @@ def test_history_plays_the_sla_ladder_so_the_first_live_sweep_has_no_backlog() -
     # The ladder did work (slow reps lost leads), but most owners answer in time: no storm.
     assert 0 < kinds.get(AssignmentKind.REASSIGN_INACTIVITY, 0) < 0.15 * kinds[AssignmentKind.AUTO]
     assert Lead.objects.filter(escalated_at__isnull=False).count() <= 0.02 * 200
+
+
+def test_the_demo_rules_warnings_flag_the_idle_rule_and_no_shadow(seeded: str) -> None:
+    from apps.routing.rule_analysis import WarningCode, rule_warnings
+
+    warnings = rule_warnings()
+    public = RoutingRule.objects.get(name="Public sector")
+    idle = [w.text for w in warnings.get(public.pk, []) if w.code == WarningCode.NO_HITS]
+    assert idle == ["Took no lead in the last 30 days."]
+    # the demo's order hides no rule behind another
+    assert not any(w.code == WarningCode.SHADOWED for ws in warnings.values() for w in ws)

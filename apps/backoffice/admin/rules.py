@@ -7,9 +7,8 @@ from typing import Any
 
 from adminsortable2.admin import SortableAdminMixin
 from django import forms
-from django.contrib import admin
-from django.db import transaction
-from django.http import HttpRequest, JsonResponse
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
@@ -24,9 +23,18 @@ from apps.backoffice.rule_builder import (
     rule_builder_options_view,
     target_error_words,
 )
+from apps.backoffice.rule_order import (
+    drag_reorder,
+    flow_view,
+    move_buttons,
+    move_view,
+    request_order,
+    request_warnings,
+    warnings_html,
+)
 from apps.backoffice.utils import ConfigVersionAdminMixin, PrettyJSONFormField
 from apps.configuration.admin_forms import ConfigAdminMixin, ConfigItemFormMixin
-from apps.configuration.services import config_version_check, config_version_record, rule_save
+from apps.configuration.services import rule_save
 from apps.rules.models import RoutingRule
 from apps.rules.summaries import conditions_summary, target_summary
 
@@ -155,13 +163,57 @@ class RoutingRuleAdmin(
             self.admin_site.admin_view(self.builder_options_view),
             name="rules_routingrule_builder_options",
         )
-        return [test, options, *super().get_urls()]
+        flow = path(
+            "flow/", self.admin_site.admin_view(self.flow_view), name="rules_routingrule_flow"
+        )
+        move = path(
+            "<path:object_id>/move/<str:to>/",
+            self.admin_site.admin_view(self.move_view),
+            name="rules_routingrule_move",
+        )
+        return [test, options, flow, move, *super().get_urls()]
 
     def builder_options_view(self, request: HttpRequest) -> JsonResponse:
         return rule_builder_options_view(request, model_admin=self)
 
     def test_lead_view(self, request: HttpRequest) -> TemplateResponse:
         return lead_test_view(request, model_admin=self)
+
+    def flow_view(self, request: HttpRequest) -> HttpResponse:
+        return flow_view(request, model_admin=self)
+
+    def move_view(self, request: HttpRequest, object_id: str, to: str) -> HttpResponse:
+        return move_view(request, object_id, to, model_admin=self)
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        columns = list(super().get_list_display(request))
+        warnings = request_warnings(request)
+
+        @admin.display(description="Warnings")
+        def warnings_column(obj: RoutingRule) -> str:
+            return warnings_html(warnings.get(obj.pk, [])) or "—"
+
+        # right after the name, so a warning is seen without scrolling the list sideways
+        columns.insert(
+            columns.index("name") + 1 if "name" in columns else len(columns), warnings_column
+        )
+        if self.has_change_permission(request):
+
+            @admin.display(description="Move")
+            def moves_column(obj: RoutingRule) -> str:
+                return move_buttons(obj, request_order(request))
+
+            columns.insert(1, moves_column)
+        return columns
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        if request.method == "GET" and object_id.isdigit():
+            for warning in request_warnings(request).get(int(object_id), []):
+                messages.warning(request, warning.text)
+        response: HttpResponse = super().change_view(request, object_id, form_url, extra_context)
+        return response
 
     def get_fieldsets(self, request: Any, obj: Any = None) -> Any:
         fieldsets = list(super().get_fieldsets(request, obj))
@@ -202,26 +254,10 @@ class RoutingRuleAdmin(
             return super(ConfigVersionAdminMixin, self).log_addition(request, obj, message)
         return super().log_addition(request, obj, message)
 
-    def _update_order(self, updated_items: Any, extra_model_filters: Any) -> int:
-        # One save per moved rule instead of adminsortable2's bulk_update, so every reorder
-        # lands in the rule's history (the audit page reports who moved which rule when).
-        moves = {int(pk): int(position) for pk, position in updated_items}
-        changed = 0
-        with transaction.atomic():
-            config_version_check(based_on=None)  # queue behind other configuration writers
-            rules = RoutingRule.objects.filter(pk__in=moves, **extra_model_filters)
-            for rule in rules.select_for_update():
-                if rule.position != moves[rule.pk]:
-                    rule.position = moves[rule.pk]
-                    rule.save(update_fields=["position", "updated_at"])
-                    changed += 1
-        return changed
-
     def update_order(self, request: Any) -> Any:
-        response = super().update_order(request)
-        if response.status_code == 200 and not response.content.startswith(b"Updated 0 "):
-            config_version_record(actor=request.user, source="reorder", summary="rules reordered")
-        return response
+        # Through the configuration's write path: one "reorder" version per drop, in one
+        # transaction with the positions (and each moved rule's history row).
+        return drag_reorder(request, model_admin=self)
 
     @admin.display(description="#", ordering="position")
     def number(self, obj: RoutingRule) -> int:

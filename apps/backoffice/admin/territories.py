@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
@@ -22,6 +22,7 @@ from apps.configuration.admin_forms import (
     territory_references_rename,
     territory_renamed_in_rule,
 )
+from apps.configuration.territory_impact import territory_defs, territory_impact
 from apps.territories.models import Territory
 
 
@@ -135,6 +136,7 @@ class TerritoryAdmin(ConfigAdminMixin, ConfigVersionAdminMixin, SimpleHistoryAdm
 
     def save_model(self, request: HttpRequest, obj: Territory, form: Any, change: bool) -> None:
         old = Territory.objects.get(pk=obj.pk).code if change else None
+        before = territory_defs()
         super().save_model(request, obj, form, change)
         if old is not None and old != obj.code:
             renamed = territory_references_rename(old=old, new=obj.code, actor=request.user)
@@ -142,6 +144,10 @@ class TerritoryAdmin(ConfigAdminMixin, ConfigVersionAdminMixin, SimpleHistoryAdm
                 self.message_user(
                     request, f"Rules now naming {obj.code} instead of {old}: {', '.join(renamed)}."
                 )
+        # Overlaps, missing reps and the leads that now match elsewhere: warned, not refused.
+        impact = territory_impact(code=obj.code, before=before, renamed_from=old)
+        for text in impact.messages():
+            self.message_user(request, text, messages.WARNING)
 
     @admin.display(description="Countries")
     def countries_display(self, obj: Territory) -> str:
