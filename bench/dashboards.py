@@ -6,8 +6,8 @@ rp_bench``; it must be empty, or hold this benchmark's own seed, which is then r
 leads moved: for inactivity, by hand, for an unavailable rep), some unrouted, duplicate and still
 `new`, all in a few set-based SQL statements. Then times, over the last 90 days, each dashboard
 of the registry (apps/dashboards/registry.py, so every dashboard is timed once it is registered)
-through the full Django stack (a manager's token, the FilterSet, the selectors with the
-routing-health strip, JSON) beside a raw ``SELECT owner_id, avg(first_contacted_at -
+through the full Django stack (a manager's token, the FilterSet, the selectors, JSON), and
+the routing-health strip's own endpoint, beside a raw ``SELECT owner_id, avg(first_contacted_at -
 created_at) ... GROUP BY owner_id`` over the same window, in the same run, interleaved so both
 see the same machine load. Prints the median of ``--runs`` runs after one warm-up and the ratio
 to the reference (issue #15's budget: at most 1.5x). Figures, never pass/fail. ``--explain``
@@ -202,6 +202,7 @@ def main() -> None:
             cursor.fetchall()
 
     paths = [f"{reverse(f'dashboards:api_{d.url_name}')}?{QUERY}" for d in DASHBOARDS]
+    paths.append(f"{reverse('dashboards:api_health')}?{QUERY}")
     runs: dict[str, Callable[[], object]] = {"reference": reference}
     for path in paths:
 
@@ -210,8 +211,8 @@ def main() -> None:
             assert response.status_code == 200, (response.status_code, response.content[:300])
 
         runs[path] = endpoint
-    # Where an endpoint's time goes: each dashboard's own selector, and the health strip that
-    # every endpoint adds, called directly.
+    # Where an endpoint's time goes: each dashboard's own selector and the health strip, called
+    # directly.
     filterset = DashboardFilterSet(QueryDict(QUERY), queryset=Lead.objects.all())
     assert filterset.is_valid(), filterset.errors
     parts: dict[str, Callable[[], object]] = {

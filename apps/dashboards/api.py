@@ -15,10 +15,10 @@ from rest_framework.views import APIView
 
 from apps.core.api.permissions import IsManager
 from apps.dashboards.filtersets import PRESETS, DashboardFilterSet
-from apps.dashboards.registry import Dashboard
+from apps.dashboards.registry import Dashboard, health_for
 from apps.leads.models import Lead
 
-__all__ = ["dashboard_api"]
+__all__ = ["HealthApi", "dashboard_api"]
 
 FILTER_PARAMETERS = [
     OpenApiParameter("preset", str, enum=[key for key, _ in PRESETS]),
@@ -35,10 +35,29 @@ class DashboardApi(APIView):
     dashboard: Dashboard
 
     def get(self, request: Request) -> Response:
-        filterset = DashboardFilterSet(request.query_params, queryset=Lead.objects.all())
-        if not filterset.is_valid():
-            raise ValidationError(filterset.errors)
-        return Response(self.dashboard.report_for(filterset))
+        return Response(self.dashboard.report_for(_filterset(request), health=False))
+
+
+def _filterset(request: Request) -> DashboardFilterSet:
+    filterset = DashboardFilterSet(request.query_params, queryset=Lead.objects.all())
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    return filterset
+
+
+class HealthApi(APIView):
+    """The routing-health strip every dashboard page shows, on its own (docs/API.md)."""
+
+    permission_classes = [IsAuthenticated, IsManager]
+
+    @extend_schema(
+        operation_id="dashboards_health",
+        parameters=FILTER_PARAMETERS,
+        responses=OpenApiTypes.OBJECT,
+        description="Shape and definitions: docs/API.md, Dashboards and audits.",
+    )
+    def get(self, request: Request) -> Response:
+        return Response(health_for(_filterset(request)))
 
 
 def dashboard_api(dashboard: Dashboard) -> Any:

@@ -19,7 +19,7 @@ from apps.dashboards.selectors import response_time_report
 from apps.leads.models import Lead
 from apps.reps.models import Rep
 
-__all__ = ["DASHBOARDS", "CsvTable", "Dashboard", "dashboard_named"]
+__all__ = ["DASHBOARDS", "CsvTable", "Dashboard", "dashboard_named", "health_for"]
 
 #: report(leads=..., window=..., rep=...) -> the JSON-ready report
 Report = Callable[..., dict[str, Any]]
@@ -65,8 +65,9 @@ class Dashboard:
         return self.report(leads=leads, window=window, rep=rep)
 
     def report_for(self, filterset: DashboardFilterSet, *, health: bool = True) -> dict[str, Any]:
-        """The report for a valid filterset, with the routing-health strip every dashboard
-        shows under ``"health"`` (the pages and the JSON twins both come through here)."""
+        """The report for a valid filterset; on the pages also the routing-health strip every
+        dashboard shows, under ``"health"`` (the JSON twins leave it to its own endpoint,
+        ``/api/dashboards/health/``, so each twin costs only its own figures)."""
         report = self.build(
             leads=filterset.qs,
             window=filterset.window,
@@ -74,12 +75,17 @@ class Dashboard:
             filters=filterset.form.cleaned_data,
         )
         if health:
-            report["health"] = routing_health(
-                leads=filterset.filter_others(Lead.objects.all()),
-                window=filterset.window,
-                per_rep=filterset.chosen_rep is not None,
-            )
+            report["health"] = health_for(filterset)
         return report
+
+
+def health_for(filterset: DashboardFilterSet) -> dict[str, Any]:
+    """The routing-health strip for a valid filterset (apps.dashboards.health)."""
+    return routing_health(
+        leads=filterset.filter_others(Lead.objects.all()),
+        window=filterset.window,
+        per_rep=filterset.chosen_rep is not None,
+    )
 
 
 DASHBOARDS: list[Dashboard] = [

@@ -16,6 +16,7 @@ urlpatterns = [
         name="index",
     ),
     path("dashboards/<slug:slug>/<slug:table>.csv", views.dashboard_csv, name="csv"),
+    path("api/dashboards/health/", api.HealthApi.as_view(), name="api_health"),
     path("audit/backtest/", backtest.backtest_page, name="backtest"),
 ]
 for _dashboard in DASHBOARDS:

@@ -311,15 +311,15 @@ def test_query_count_is_fixed(boss_client, dataset, django_assert_num_queries) -
     cache.clear()  # the manager status is cached per user (apps.core.roles)
     # session + user + manager group, then leads per rep, reps, history, time off, weighted
     # rules (no rep has a daily cap: no capped days to count)
-    with django_assert_num_queries(10):  # +2: the routing-health strip
+    with django_assert_num_queries(8):
         _get(boss_client)
     # the group now cached; + the territory and the rep looked up by the filters, + the
     # territory tree
-    with django_assert_num_queries(12):  # +2: the routing-health strip
+    with django_assert_num_queries(10):
         _get(boss_client, f"{WINDOW}&territory=EU&rep={dataset['ann'].pk}")
     # a daily cap: + the capped days
     Rep.objects.filter(pk__in=[dataset["ann"].pk, dataset["bob"].pk]).update(max_daily_leads=2)
-    with django_assert_num_queries(10):  # +2: the routing-health strip
+    with django_assert_num_queries(8):
         report = _get(boss_client)
     # ann: two a day on days 1-4; bob: two on day 5, and on day 7 counting the duplicate
     # (a cap counts assignments of every kind)
@@ -338,7 +338,7 @@ def test_query_count_does_not_grow_with_reps_or_history(  # type: ignore[no-unty
         _assign(extra, at(2, 8), None)
     cache.clear()
     _get(boss_client)
-    with django_assert_num_queries(9):  # +2: the routing-health strip
+    with django_assert_num_queries(7):
         report = _get(boss_client)
     assert _rows(report)["extra0"]["away_days"] == 1.0
 

@@ -327,10 +327,10 @@ def test_bad_filters_are_400_naming_the_field(boss_client, data, query, field) -
 def test_query_count_is_fixed(boss_client, data, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
     cache.clear()  # the manager status is cached per user (apps.core.roles)
     # session + user + manager group, then the counts (one query), the reps, the territories
-    with django_assert_num_queries(8):  # +2: the routing-health strip
+    with django_assert_num_queries(6):
         _get(boss_client)
     # the group now cached; + the territory and the rep looked up
-    with django_assert_num_queries(9):  # +2: the routing-health strip
+    with django_assert_num_queries(7):
         _get(boss_client, f"{WINDOW}&territory=EU&rep={data['ann'].pk}")
     # more leads, more reps, more territories: the same count
     for n in range(5):
@@ -341,7 +341,7 @@ def test_query_count_is_fixed(boss_client, data, django_assert_num_queries) -> N
             status="converted",
             created_at=at(2, n),
         )
-    with django_assert_num_queries(7):  # +2: the routing-health strip
+    with django_assert_num_queries(5):
         _get(boss_client)
 
 

@@ -11,7 +11,7 @@ from tests.factories import RepFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-PATHS = [URL, API, "/dashboards/response-time/daily.csv"]
+PATHS = [URL, API, "/dashboards/response-time/daily.csv", "/api/dashboards/health/"]
 
 
 @pytest.mark.parametrize("path", PATHS)

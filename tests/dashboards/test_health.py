@@ -105,9 +105,9 @@ def moves(db):  # type: ignore[no-untyped-def]
 
 
 def _health(client: Client, query: str = WINDOW) -> dict:  # type: ignore[type-arg]
-    response = client.get(f"{API}?{query}")
+    response = client.get(f"/api/dashboards/health/?{query}")
     assert response.status_code == 200, response.content
-    return response.json()["health"]
+    return response.json()
 
 
 def _metrics(health: dict) -> dict:  # type: ignore[type-arg]
@@ -249,8 +249,18 @@ def test_every_dashboard_shows_the_strip(boss_client, moves, dashboard) -> None:
     page = boss_client.get(f"{dashboard.get_absolute_url()}?{WINDOW}")
     assert page.status_code == 200
     assert 'id="h-health"' in page.content.decode()
+    # The JSON twins leave the strip to its own endpoint (each costs only its own figures).
     response = boss_client.get(f"/api/dashboards/{dashboard.slug}/?{WINDOW}")
-    assert response.json()["health"]["leads"] == {"value": 8, "previous": 4}
+    assert response.status_code == 200 and "health" not in response.json()
+
+
+def test_the_strip_has_its_own_json_endpoint(boss_client, moves) -> None:  # type: ignore[no-untyped-def]
+    # (who may read it: tests/dashboards/test_dashboard_access.py)
+    response = boss_client.get(f"/api/dashboards/health/?{WINDOW}")
+    assert response.status_code == 200
+    assert response.json()["leads"] == {"value": 8, "previous": 4}
+    bad = boss_client.get("/api/dashboards/health/?start=nope")
+    assert bad.status_code == 400 and "start" in bad.json()
 
 
 def test_csv_downloads_leave_the_strip_out(boss_client, moves, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
