@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from apps.audit import api, views
+from apps.audit import api, backtest, views
 
 app_name = "audit"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("audit/", views.audit_page, name="rules"),
     path("audit/sign-off/", views.sign_off, name="sign_off"),
     path("audit/versions/", views.versions_page, name="versions"),
+    path("audit/backtest/", backtest.backtest_page, name="backtest"),
     path("audit/versions/diff/", views.version_diff_page, name="diff"),
     path("audit/versions/<int:number>/restore/", views.version_restore, name="restore"),
     path("api/audit/rules/", api.RuleAuditApi.as_view(), name="api_rules"),

@@ -4,7 +4,7 @@ one of each per dashboard in the registry."""
 from django.urls import path
 from django.views.generic import RedirectView
 
-from apps.dashboards import api, backtest, views
+from apps.dashboards import api, views
 from apps.dashboards.registry import DASHBOARDS
 
 app_name = "dashboards"
@@ -17,7 +17,6 @@ urlpatterns = [
     ),
     path("dashboards/<slug:slug>/<slug:table>.csv", views.dashboard_csv, name="csv"),
     path("api/dashboards/health/", api.HealthApi.as_view(), name="api_health"),
-    path("audit/backtest/", backtest.backtest_page, name="backtest"),
 ]
 for _dashboard in DASHBOARDS:
     _name = _dashboard.url_name

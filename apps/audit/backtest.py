@@ -105,10 +105,11 @@ def backtest_page(request: HttpRequest) -> HttpResponse:
         form = BacktestForm(initial=_initial())
     return render(
         request,
-        "dashboards/backtest.html",
+        "audit/backtest.html",
         {
             "viewer": request.viewer,  # type: ignore[attr-defined]
-            "nav": "backtest",
+            "nav": "audit",
+            "tab": "backtest",
             "form": form,
             "document_errors": document_errors,
             "report": report,
