@@ -26,7 +26,6 @@ def test_the_lead_admin_links_the_deciding_version(quarter, boss_client, boss) -
     lead = quarter["leads"]["L1"]
     html = boss_client.get(f"/admin/leads/lead/{lead.pk}/change/").content.decode()
     number = quarter["v2"].number
-    assert (
-        f"Decided by configuration version {number} "
-        f'(<a href="/audit/versions/diff/?from={number}">what changed since</a>)'
-    ) in html
+    html = " ".join(html.split())
+    assert "Decided by configuration version <a " in html
+    assert f'<a href="/audit/versions/diff/?from={number}">What changed since v{number}</a>' in html

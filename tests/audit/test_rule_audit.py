@@ -153,11 +153,12 @@ def test_unrouted_reason_groups_the_engines_sentences(note: str, trace: Any, rea
 def test_the_report_reads_a_fixed_number_of_queries(  # type: ignore[no-untyped-def]
     quarter, boss_client, window, django_assert_max_num_queries
 ) -> None:
-    with django_assert_max_num_queries(16):
+    # + the configuration in force, read for the static shadow analysis (routing's cache)
+    with django_assert_max_num_queries(18):
         assert boss_client.get(f"{API}?{window}").status_code == 200
     for n in range(30):  # many more leads: the same queries
         LeadFactory(country="US", company_size=3000 + n, status="unrouted", owner=None)
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(18):
         assert boss_client.get(f"{API}?{window}").status_code == 200
 
 

@@ -103,7 +103,7 @@ def test_manager_finds_the_starved_rep(browser, site, viewport) -> None:  # type
     page.click("button:has-text('Apply')")
     page.wait_for_url("**lead_source=event**")
     page.wait_for_load_state("load")
-    assert page.locator(".kpi-value").first.inner_text() == "3"
+    assert page.locator("section.kpis .kpi-value").first.inner_text() == "3"
     assert page.evaluate(PAINTED, "chart-balance")
     _no_sideways_scroll(page)
     _shot(page, "balance-event")
