@@ -35,7 +35,7 @@ from .grammar import (
     condition_grammar,
     field_kind,
 )
-from .matching import ROTATING_STRATEGIES, rules_matching
+from .matching import ROTATING_STRATEGIES, reps_reachable, rules_matching
 from .serialize import snapshot_from_json, snapshot_to_json
 from .strategies import PERFORMANCE_FLOOR, TRACE_CAP
 from .types import (
@@ -85,6 +85,7 @@ __all__ = [
     "decide",
     "field_kind",
     "lead_territory",
+    "reps_reachable",
     "rules_matching",
     "snapshot_from_json",
     "snapshot_to_json",

@@ -4,15 +4,19 @@ Every writer (routing, a reroute, a manual move, the SLA sweep, a close) locks, 
 
 1. lead rows (one lead, a batch in id order, or a sweep page), skipping rows another writer
    holds where it can come back later;
-2. the rules' rotation rows, in rule id order: routing locks those of the rules its leads could
+2. the rules' rotation rows, in rule id order: those of the rules the transaction's leads could
    use (`apps.engine.rules_matching`: every rule with a rotation cursor whose conditions a lead
-   meets), a sweep page those of every rule with a cursor; either way up front, so a lead
-   falling back to a later rule needs no further rule lock. Rules deciding by load alone (load
-   balanced, account owner) have no cursor and take no rule lock;
-3. rep rows, in rep id order.
+   meets), for a routing batch and a sweep page alike; up front, so a lead falling back to a
+   later rule needs no further rule lock. Rules deciding by load alone (load balanced, account
+   owner) have no cursor and take no rule lock;
+3. rep rows, in rep id order, never before a rule row: routing locks the reps it picked (and
+   the owners a reroute releases); a sweep page, in one statement, every rep the matching
+   rules' pools could hand one of its leads to (`apps.engine.reps_reachable`) and the leads'
+   current owners; a manual move its two reps.
 
 Two routing transactions, or routing and a sweep, then wait on each other at the first row they
-share rather than each holding what the other needs.
+share rather than each holding what the other needs, and only when their leads can share a rule's
+rotation or a rep: leads of different territories' rules route (and sweep) in parallel.
 """
 
 from __future__ import annotations
