@@ -10,7 +10,8 @@ Every writer (routing, a reroute, a manual move, the SLA sweep, a close) locks, 
    later rule needs no further rule lock. Rules deciding by load alone (load balanced, account
    owner) have no cursor and take no rule lock;
 3. rep rows, in rep id order, never before a rule row: routing locks the reps it picked (and
-   the owners a reroute releases); a sweep page, in one statement, every rep the matching
+   the owners a reroute releases; a re-plan takes a rep below one it holds only with
+   `skip_locked`, a rule row after a rep row only with `nowait`: never waiting out of order); a sweep page, in one statement, every rep the matching
    rules' pools could hand one of its leads to (`apps.engine.reps_reachable`) and the leads'
    current owners; a manual move its two reps.
 
@@ -111,14 +112,21 @@ def leads_lock_matching(
 # --- 2. rotation rows ---------------------------------------------------------------------
 
 
-def rotations_lock(rule_ids: Iterable[int]) -> dict[int, RotationState]:
+def rotations_lock(rule_ids: Iterable[int], *, nowait: bool = False) -> dict[int, RotationState]:
     """Lock the rules' rotation rows, in rule order, creating a rule's row on its first
-    assignment (a rule deleted meanwhile gets none); return their cursors."""
+    assignment (a rule deleted meanwhile gets none); return their cursors.
+
+    `nowait`: for a rule row needed out of the global order (after a rep row, or after a higher
+    rule id: only when the configuration changed mid-transaction): fail at once with a database
+    error (the transaction rolls back and its caller retries) rather than wait, since waiting
+    there could deadlock."""
     ids = sorted(set(rule_ids))
     if not ids:
         return {}
     table = RotationStateRow._meta.db_table
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    if lock and nowait:
+        lock += " NOWAIT"
     marks = ", ".join(["%s"] * len(ids))
     sql = f"SELECT rule_id, data FROM {table} WHERE rule_id IN ({marks}) ORDER BY rule_id{lock}"
     with connection.cursor() as cursor:
@@ -144,10 +152,15 @@ def rotations_lock(rule_ids: Iterable[int]) -> dict[int, RotationState]:
 # --- 3. rep rows --------------------------------------------------------------------------
 
 
-def rep_counters_lock(rep_ids: Iterable[int] | None = None) -> dict[int, RepCounters]:
+def rep_counters_lock(
+    rep_ids: Iterable[int] | None = None, *, skip_locked: bool = False
+) -> dict[int, RepCounters]:
     """Lock these reps' rows (every rep's with None), in id order, and read their counters.
 
-    Plain SQL because routing locks its picked reps for every batch.
+    `skip_locked`: for reps below one the transaction already holds (a re-plan picked them):
+    only those no other transaction holds are locked and returned, without waiting, since
+    waiting out of order could deadlock. Plain SQL because routing locks its picked reps for
+    every batch.
     """
     sql = (
         "SELECT id, time_zone, away, open_leads_count, assigned_today, assigned_today_date,"
@@ -161,7 +174,7 @@ def rep_counters_lock(rep_ids: Iterable[int] | None = None) -> dict[int, RepCoun
         sql += f" WHERE id IN ({', '.join(['%s'] * len(params))})"
     sql += " ORDER BY id"
     if connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
+        sql += " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

@@ -239,3 +239,34 @@ def test_mixed_routing_and_sweeps_on_several_rules_never_deadlock(two_rules):
         rule = two_rules[code]
         state = RotationState.objects.get(rule=rule)
         assert state.assignments == Assignment.objects.filter(rule=rule).count()
+
+
+def test_a_replan_never_waits_for_a_rep_below_one_it_holds(west_org, monkeypatch):
+    """The first look (unlocked loads) says carol has room; her locked row says she is full, so
+    the batch plans again, and the rotation's next rep, alice, has a lower id than carol's row
+    it holds. Another transaction holds alice's row: waiting for it could deadlock, so routing
+    takes her only if free, leaves her out, and settles on bob (free) without waiting."""
+    from dataclasses import replace
+
+    from apps.engine import RepLoad
+    from apps.routing import planning
+    from apps.routing.services import lead_route
+
+    alice, bob, carol = sorted(west_org["reps"], key=lambda rep: rep.pk)
+    Rep.objects.filter(pk=carol.pk).update(max_open_leads=1, open_leads_count=1)
+    RotationState.objects.create(rule=west_org["enterprise"], data={"US-WEST": {"last": bob.pk}})
+    real_loads = planning.rep_loads
+
+    def stale_loads(**kwargs: Any) -> dict[int, RepLoad]:
+        loads = real_loads(**kwargs)
+        loads[carol.pk] = replace(loads[carol.pk], open_leads=0)
+        return loads
+
+    monkeypatch.setattr(planning, "rep_loads", stale_loads)
+    lead = LeadFactory(company_size=5000, country="US", region="US-CA")
+    with _Holder(lambda: Rep.objects.select_for_update().get(pk=alice.pk)):
+        result = _impatient(lambda: lead_route(lead_id=lead.pk))
+    assert result.outcome == "assigned"  # type: ignore[attr-defined]
+    assert result.assignment.rep_id == bob.pk  # type: ignore[attr-defined]
+    counts = dict(Rep.objects.values_list("pk", "open_leads_count"))
+    assert counts == {alice.pk: 0, bob.pk: 1, carol.pk: 1}
