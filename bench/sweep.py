@@ -8,11 +8,14 @@ scan of the lead table with the same predicate (what the index saves).
 
 --probe also routes a fresh lead every 20 ms while each sweep runs, and for as long again without
 one, and prints both latencies: what the sweep's page locks cost live routing (--page-size sets
-the page, default ROUTING_SWEEP_PAGE_SIZE). --phases prints where the sweep's time went.
+the page, default ROUTING_SWEEP_PAGE_SIZE). `--probe other` routes leads of another territory
+(EMEA, its own round-robin rule and reps) instead of the swept rule's: a page locks only the rows
+its own leads could touch, so those should not wait on it at all; `--probe same` (the default)
+routes leads of the swept rule, which queue behind each page holding its rotation row. --phases prints where the sweep's time went.
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/x REDIS_URL=redis://127.0.0.1:6379/13 \
        .venv/bin/python bench/sweep.py [--leads 1000000] [--overdue 10000] [--runs 3]
-       [--page-size N] [--probe] [--phases] [--profile]
+       [--page-size N] [--probe [same|other]] [--phases] [--profile]
 (the scratch database is bench_sweep_<name of the DATABASE_URL database>)
 """
 
@@ -21,9 +24,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import multiprocessing
 import os
 import pstats
-import threading
 import time
 
 from _setup import bench_database, django_setup, median
@@ -51,10 +54,26 @@ def build_config(reps: int) -> dict[str, int]:
         strategy="round_robin",
         sla_minutes=30,
     )
-    RoutingRule.objects.create(
-        name="Everyone else", position=1, target={"territory": "$lead"}, strategy="load_balanced"
-    )
     first_rep = Rep.objects.order_by("pk").values_list("pk", flat=True).first()
+    # Another region with its own rule and reps (created after the swept reps: their ids stay
+    # contiguous), for `--probe other`.
+    emea = Territory.objects.create(code="EMEA", name="EMEA", countries=["DE", "FR"])
+    for i in range(10):
+        rep = Rep.objects.create(
+            user=User.objects.create(username=f"emea{i:02d}", email=f"emea{i:02d}@example.com")
+        )
+        rep.territories.set([emea])
+    RoutingRule.objects.create(
+        name="EMEA",
+        position=1,
+        conditions=[{"field": "territory", "op": "within", "value": "EMEA"}],
+        target={"territory": "EMEA"},
+        strategy="round_robin",
+        sla_minutes=30,
+    )
+    RoutingRule.objects.create(
+        name="Everyone else", position=2, target={"territory": "$lead"}, strategy="load_balanced"
+    )
     return {"rule": rule.pk, "first_rep": first_rep or 0, "reps": reps, "west": west.pk}
 
 
@@ -214,14 +233,20 @@ def phases_line(totals: dict[str, float]) -> str:
 
 
 class RoutingProbe:
-    """Routes one fresh lead every `interval` seconds in its own thread (own connection) and
-    records how long each `lead_route` call took: what a sweep's locks cost live routing."""
+    """Routes one fresh lead every `interval` seconds in its own process (own connection), as a
+    worker would, and records how long each `lead_route` call took: what a sweep's locks cost
+    live routing. A process, not a thread: a thread would wait on the sweep's GIL as well."""
 
-    def __init__(self, interval: float = 0.02) -> None:
+    def __init__(
+        self, interval: float = 0.02, *, country: str = "US", region: str = "US-CA"
+    ) -> None:
         self.interval = interval
+        self.country, self.region = country, region
         self.timings: list[float] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        context = multiprocessing.get_context("fork")
+        self._stop = context.Event()
+        self._receive, self._send = context.Pipe(duplex=False)
+        self._process = context.Process(target=self._run, daemon=True)
 
     def _run(self) -> None:
         from django.db import connection
@@ -229,28 +254,34 @@ class RoutingProbe:
         from apps.leads.models import Lead
         from apps.routing.services import lead_route
 
+        timings: list[float] = []
         try:
             while not self._stop.is_set():
                 lead = Lead.objects.create(
                     email=f"probe{time.monotonic_ns()}@probe.example.com",
                     email_domain="probe.example.com",
-                    country="US",
-                    region="US-CA",
+                    country=self.country,
+                    region=self.region,
                 )
                 start = time.perf_counter()
                 lead_route(lead_id=lead.pk)
-                self.timings.append(time.perf_counter() - start)
+                timings.append(time.perf_counter() - start)
                 self._stop.wait(self.interval)
         finally:
+            self._send.send(timings)
             connection.close()
 
     def __enter__(self) -> RoutingProbe:
-        self._thread.start()
+        from django.db import connections
+
+        connections.close_all()  # the child must not share the parent's connection
+        self._process.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join()
+        self.timings = self._receive.recv()
+        self._process.join()
 
     def line(self) -> str:
         ms = sorted(t * 1000 for t in self.timings)
@@ -273,8 +304,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--probe",
-        action="store_true",
-        help="route a fresh lead every 20 ms during each sweep, and as long without one",
+        nargs="?",
+        const="same",
+        choices=["same", "other"],
+        help="route a fresh lead every 20 ms during each sweep, and as long without one: "
+        "a lead of the swept rule (same, the default) or of another territory's rule (other)",
     )
     parser.add_argument(
         "--phases", action="store_true", help="print where each run's time went, by sweep phase"
@@ -318,7 +352,8 @@ def main() -> None:
         profiler = cProfile.Profile() if args.profile and run == args.runs - 1 else None
         start = time.perf_counter()
         pages = {"batch_size": args.page_size} if args.page_size else {}
-        probe = RoutingProbe() if args.probe else contextlib.nullcontext()
+        where = {"country": "DE", "region": ""} if args.probe == "other" else {}
+        probe = RoutingProbe(**where) if args.probe else contextlib.nullcontext()
         with probe:
             if profiler is not None:
                 counts = profiler.runcall(sla_sweep, now=now, **pages)
@@ -326,10 +361,13 @@ def main() -> None:
                 counts = sla_sweep(now=now, **pages)
         elapsed = time.perf_counter() - start
         if isinstance(probe, RoutingProbe):
-            alone = RoutingProbe()
+            alone = RoutingProbe(**where)
             with alone:
                 time.sleep(elapsed)
-            print(f"  routing during the sweep: {probe.line()}; without: {alone.line()}")
+            print(
+                f"  routing ({args.probe} rule) during the sweep: {probe.line()}; "
+                f"without: {alone.line()}"
+            )
         if profiler is not None:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)

@@ -42,6 +42,7 @@ from .matching import (
     ROTATING_STRATEGIES,
     MatchRule,
     RuleMatcher,
+    reps_reachable,
     rule_matcher_compile,
     rules_matching,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "explain_all",
     "field_kind",
     "lead_territory",
+    "reps_reachable",
     "rule_matcher_compile",
     "rules_matching",
     "snapshot_from_json",

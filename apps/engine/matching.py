@@ -10,7 +10,9 @@ so each matcher remembers its answer per combination of those raw values: a repl
 leads evaluates the conditions once per distinct combination, not once per lead.
 
 `rules_matching` answers the same question on a compiled configuration for routing itself: the
-rules that could decide a lead, whose rotation rows routing locks (see its docstring).
+rules that could decide a lead, whose rotation rows routing locks (see its docstring), and
+`reps_reachable` the same question for reps: every rep those rules' pools could hand the lead to
+(an SLA sweep page locks exactly those, with the leads' current owners, before it moves anyone).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from decimal import Decimal
 
 from .compiler import CompiledConfig, conditions_first_failure
 from .conditions import Condition, compile_conditions
-from .decide import _resolve_territory
+from .decide import _pools, _resolve_territory
 from .territories import TerritoryIndex, build_territory_index
 from .types import LeadFacts, TerritoryDef
 from .values import normalise_lead
@@ -31,6 +33,7 @@ __all__ = [
     "ROTATING_STRATEGIES",
     "MatchRule",
     "RuleMatcher",
+    "reps_reachable",
     "rule_matcher_compile",
     "rules_matching",
 ]
@@ -169,3 +172,23 @@ def rules_matching(
         and (not rotating_only or rule.strategy in ROTATING_STRATEGIES)
         and rule.first_failure(vals) is None
     ]
+
+
+def reps_reachable(compiled: CompiledConfig, lead: LeadFacts) -> frozenset[int]:
+    """The ids of every rep an active rule whose conditions `lead` meets could pick, whoever is
+    eligible at the time: the rule's fixed pool, the whole walk up a ``$lead`` target's
+    territory chain, or the account's owner. `decide` (with or without ``only_rule_id`` and
+    ``exclude_rep_ids``) never picks a rep outside this set."""
+    fields = lead.fields
+    territory = _resolve_territory(compiled, fields)
+    ancestors = (
+        compiled.territories.ancestors.get(territory, frozenset()) if territory else frozenset()
+    )
+    vals = normalise_lead(fields, territory, ancestors)
+    reps: set[int] = set()
+    for rule in compiled.rules:
+        if rule.active and rule.first_failure(vals) is None:
+            pools, _domain = _pools(compiled, rule, territory, vals)
+            for pool in pools:
+                reps.update(pool.ids)
+    return frozenset(reps)

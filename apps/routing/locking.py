@@ -4,15 +4,20 @@ Every writer (routing, a reroute, a manual move, the SLA sweep, a close) locks, 
 
 1. lead rows (one lead, a batch in id order, or a sweep page), skipping rows another writer
    holds where it can come back later;
-2. the rules' rotation rows, in rule id order: routing locks those of the rules its leads could
+2. the rules' rotation rows, in rule id order: those of the rules the transaction's leads could
    use (`apps.engine.rules_matching`: every rule with a rotation cursor whose conditions a lead
-   meets), a sweep page those of every rule with a cursor; either way up front, so a lead
-   falling back to a later rule needs no further rule lock. Rules deciding by load alone (load
-   balanced, account owner) have no cursor and take no rule lock;
-3. rep rows, in rep id order.
+   meets), for a routing batch and a sweep page alike; up front, so a lead falling back to a
+   later rule needs no further rule lock. Rules deciding by load alone (load balanced, account
+   owner) have no cursor and take no rule lock;
+3. rep rows, in rep id order, never before a rule row: routing locks the reps it picked (and
+   the owners a reroute releases; a re-plan takes a rep below one it holds only with
+   `skip_locked`, a rule row after a rep row only with `nowait`: never waiting out of order); a sweep page, in one statement, every rep the matching
+   rules' pools could hand one of its leads to (`apps.engine.reps_reachable`) and the leads'
+   current owners; a manual move its two reps.
 
 Two routing transactions, or routing and a sweep, then wait on each other at the first row they
-share rather than each holding what the other needs.
+share rather than each holding what the other needs, and only when their leads can share a rule's
+rotation or a rep: leads of different territories' rules route (and sweep) in parallel.
 """
 
 from __future__ import annotations
@@ -107,14 +112,21 @@ def leads_lock_matching(
 # --- 2. rotation rows ---------------------------------------------------------------------
 
 
-def rotations_lock(rule_ids: Iterable[int]) -> dict[int, RotationState]:
+def rotations_lock(rule_ids: Iterable[int], *, nowait: bool = False) -> dict[int, RotationState]:
     """Lock the rules' rotation rows, in rule order, creating a rule's row on its first
-    assignment (a rule deleted meanwhile gets none); return their cursors."""
+    assignment (a rule deleted meanwhile gets none); return their cursors.
+
+    `nowait`: for a rule row needed out of the global order (after a rep row, or after a higher
+    rule id: only when the configuration changed mid-transaction): fail at once with a database
+    error (the transaction rolls back and its caller retries) rather than wait, since waiting
+    there could deadlock."""
     ids = sorted(set(rule_ids))
     if not ids:
         return {}
     table = RotationStateRow._meta.db_table
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    if lock and nowait:
+        lock += " NOWAIT"
     marks = ", ".join(["%s"] * len(ids))
     sql = f"SELECT rule_id, data FROM {table} WHERE rule_id IN ({marks}) ORDER BY rule_id{lock}"
     with connection.cursor() as cursor:
@@ -140,10 +152,15 @@ def rotations_lock(rule_ids: Iterable[int]) -> dict[int, RotationState]:
 # --- 3. rep rows --------------------------------------------------------------------------
 
 
-def rep_counters_lock(rep_ids: Iterable[int] | None = None) -> dict[int, RepCounters]:
+def rep_counters_lock(
+    rep_ids: Iterable[int] | None = None, *, skip_locked: bool = False
+) -> dict[int, RepCounters]:
     """Lock these reps' rows (every rep's with None), in id order, and read their counters.
 
-    Plain SQL because routing locks its picked reps for every batch.
+    `skip_locked`: for reps below one the transaction already holds (a re-plan picked them):
+    only those no other transaction holds are locked and returned, without waiting, since
+    waiting out of order could deadlock. Plain SQL because routing locks its picked reps for
+    every batch.
     """
     sql = (
         "SELECT id, time_zone, away, open_leads_count, assigned_today, assigned_today_date,"
@@ -157,7 +174,7 @@ def rep_counters_lock(rep_ids: Iterable[int] | None = None) -> dict[int, RepCoun
         sql += f" WHERE id IN ({', '.join(['%s'] * len(params))})"
     sql += " ORDER BY id"
     if connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
+        sql += " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

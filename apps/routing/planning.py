@@ -148,10 +148,12 @@ def _picks(
     loads: Mapping[int, RepLoad],
     rotations: dict[int, RotationState],
     now: datetime,
+    unavailable: frozenset[int] = frozenset(),
 ) -> list[_Pick]:
     """Pick a rep for each lead in order, from the locked cursors in `rotations` (a rule chosen
     on a second look is locked here and added to it), each pick counting against its rep's load
-    and advancing its rule's cursor for the leads after it. Writes nothing."""
+    and advancing its rule's cursor for the leads after it; never a rep in `unavailable` (held
+    by another transaction where this one may not wait for it). Writes nothing."""
     loads, cursors = dict(loads), dict(rotations)
     picks: list[_Pick] = []
     for fact, decision in zip(facts, first, strict=True):
@@ -163,8 +165,9 @@ def _picks(
             assert rule_id is not None
             rotating = decision.strategy in ROTATING_STRATEGIES
             if rotating and rule_id not in cursors:
-                # Only a rule added since the batch's rules were locked can get here.
-                locked = rotations_lock([rule_id])
+                # Only a rule added since the batch's rules were locked can get here: out of
+                # the lock order, so it is taken only if free (else the batch is retried).
+                locked = rotations_lock([rule_id], nowait=True)
                 rotations.update(locked)
                 cursors.update(locked)
             pick = decide(
@@ -173,6 +176,7 @@ def _picks(
                 loads=loads,
                 rotations={rule_id: cursors[rule_id]} if rotating else {},
                 now=now,
+                exclude_rep_ids=unavailable,
                 only_rule_id=rule_id,
             )
             if _assigned(pick):
@@ -186,7 +190,14 @@ def _picks(
                 break
             # The rule found no one on the locked cursor (an earlier lead of this batch, or a
             # concurrent transaction, filled its reps): decide again from scratch.
-            decision = decide(config.compiled, fact, loads=loads, rotations={}, now=now)
+            decision = decide(
+                config.compiled,
+                fact,
+                loads=loads,
+                rotations={},
+                now=now,
+                exclude_rep_ids=unavailable,
+            )
         picks.append(_Pick(decision=decision, confirmed=confirmed))
     return picks
 
@@ -232,8 +243,12 @@ def routes_plan(
     each counting against its rep for the leads after it; then the picked reps' rows are locked
     and read: a rep a concurrent transaction filled up meanwhile means planning again with the
     exact counts, and limits changed since the configuration was compiled mean compiling it
-    again. Every take sits on a locked rep the engine found room with. A lead no one can take
-    gets no take.
+    again. The re-plan keeps the global order: reps above every one already locked are locked
+    (waiting) in id order; a rep below one already locked is taken only if no one holds it
+    (`SKIP LOCKED`), else left out of the plan; a rule row the recompiled configuration adds is
+    taken only if free (`NOWAIT`: otherwise the transaction fails and its caller retries). So no
+    wait is ever out of order, and nothing deadlocks. Every take sits on a locked rep the engine
+    found room with. A lead no one can take gets no take.
     """
     facts = [lead_facts(lead) for lead in leads]
     rotations = rotations_lock(_rotating_rules(config, facts))
@@ -248,17 +263,35 @@ def routes_plan(
     # ones, in id order, never after them (a manual reassign locks its two reps the same way).
     owners = {lead.owner_id for lead in leads if lead.status in WORKING_STATUSES}
     refreshed = False
+    unavailable: set[int] = set()
     while True:
         picks = _picks(
-            config=config, facts=facts, first=first, loads=loads, rotations=rotations, now=now
+            config=config,
+            facts=facts,
+            first=first,
+            loads=loads,
+            rotations=rotations,
+            now=now,
+            unavailable=frozenset(unavailable),
         )
         picked = {pick.decision.rep_id for pick in picks if pick.confirmed} | owners
         unlocked = sorted(rep for rep in picked if rep is not None and rep not in counters)
         if not unlocked:
             break
-        exact = rep_counters_lock(unlocked)
+        # Rep rows in id order: those above every rep already locked wait their turn; a re-plan's
+        # pick below one already locked is taken only if no one holds it (waiting there could
+        # deadlock), else it is left out and the batch planned again without it.
+        ceiling = max(counters, default=0)
+        exact = rep_counters_lock([rep for rep in unlocked if rep > ceiling])
+        behind = [rep for rep in unlocked if rep < ceiling]
+        missed: set[int] = set()
+        if behind:
+            free = rep_counters_lock(behind, skip_locked=True)
+            missed = set(behind) - free.keys()
+            unavailable |= missed
+            exact.update(free)
         counters.update(exact)
-        stale = False
+        stale = bool(missed)
         for rep_id, locked in exact.items():
             before = loads.get(rep_id)
             rate = before.conversion_rate_90d if before is not None else None
@@ -269,11 +302,15 @@ def routes_plan(
             # A limit changed since the configuration was compiled: compile it again now.
             config_cache_clear()
             refreshed, config = True, config_current()
+            # After rep rows: out of the lock order, so only if free (else the batch retries).
             rotations.update(
                 rotations_lock(
-                    rule_id
-                    for rule_id in _rotating_rules(config, facts)
-                    if rule_id not in rotations
+                    (
+                        rule_id
+                        for rule_id in _rotating_rules(config, facts)
+                        if rule_id not in rotations
+                    ),
+                    nowait=True,
                 )
             )
             first = [

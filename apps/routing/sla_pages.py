@@ -2,8 +2,9 @@
 
 Each page service locks its leads (`SELECT ... FOR UPDATE SKIP LOCKED`, re-checking the
 condition), decides them in memory (apps.routing.sla_decisions) under one set of rotation and
-rep locks taken in the global order (apps.routing.locking), writes them with the page writer
-(apps.routing.writers) and owes its notifications as outbox rows in the same transaction.
+rep locks taken in the global order (apps.routing.locking), covering only the rows its moves can
+touch (`_routing_load`), writes them with the page writer (apps.routing.writers) and owes its
+notifications as outbox rows in the same transaction.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from django.db.models import F, Q
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
-from apps.engine import ROTATING_STRATEGIES
+from apps.engine import reps_reachable, rules_matching
 from apps.leads.models import Lead, LeadStatus
 from apps.reps.models import Rep, TimeOff
 from apps.routing.locking import leads_lock_matching, rep_counters_lock, rotations_lock
 from apps.routing.models import Assignment, AssignmentKind
 from apps.routing.outbox import outbox_write
-from apps.routing.selectors import LEAD_FACT_FIELDS, config_current, rep_loads
+from apps.routing.selectors import LEAD_FACT_FIELDS, config_current, lead_facts, rep_loads
 from apps.routing.sla_clock import (
     due_by,
     reminder_due,
@@ -64,25 +65,42 @@ def _usernames(page: Page, rep_ids: set[int]) -> dict[int, str]:
     return names
 
 
-def _routing_load(page: Page, lead_ids: list[int]) -> None:
-    """Previous holders, then the rotation rows and the rep rows locked in the global order.
+def _routing_load(page: Page, leads: list[Lead]) -> None:
+    """Previous holders, then only the rows the page's moves can touch, in the global order.
 
-    With the rep rows locked, the loads read next are exact for the whole page: no re-check.
+    A move decides by the lead's rule, then by the full rules (apps.routing.sla_decisions), and
+    `decide` only ever settles on a rule whose conditions the lead meets and on a rep in that
+    rule's pools. So the page locks, after its leads: the rotation rows of the rotating rules
+    its leads meet (`rules_matching`, by rule id; load-only rules keep no cursor), then, in one
+    statement in rep id order, the rows of every rep those rules could hand a lead to
+    (`reps_reachable`) and of the leads' current owners (each move releases one). The rep set is
+    known before anyone is picked, so it is locked once, in order: no re-plan, and never a lower
+    rep id after a higher one. Routing and other pages on other rules' leads and pools run
+    alongside; those on the same rule or reps queue at the first shared row.
+
+    With those rows locked, the loads read next are exact for every rep a move can pick.
     """
+    lead_ids = [lead.pk for lead in leads]
     for lead_id, rep_id in Assignment.objects.filter(lead_id__in=lead_ids).values_list(
         "lead_id", "rep_id"
     ):
         page.holders.setdefault(lead_id, set()).add(rep_id)
-    # The cursors of the rules that keep one (a move may fall back to any rule); rules deciding
-    # by load alone need no rule lock: the rep rows below decide.
+    compiled = page.config.compiled
+    facts = [lead_facts(lead) for lead in leads]
     page.rotations = rotations_lock(
-        rule.rule_id
-        for rule in page.config.snapshot.rules
-        if rule.rule_id and rule.strategy in ROTATING_STRATEGIES
+        {
+            rule_id
+            for fact in facts
+            for rule_id in rules_matching(compiled, fact, rotating_only=True)
+            if rule_id
+        }
     )
-    page.reps = rep_counters_lock()
+    reps = {lead.owner_id for lead in leads if lead.owner_id is not None}
+    for fact in facts:
+        reps.update(reps_reachable(compiled, fact))
+    page.reps = rep_counters_lock(reps)
     need_rates = any(r.strategy == "performance_weighted" for r in page.config.snapshot.rules)
-    page.loads = rep_loads(now=page.now, need_rates=need_rates)
+    page.loads = rep_loads(now=page.now, rep_ids=sorted(page.reps), need_rates=need_rates)
 
 
 def _flush(page: Page) -> None:
@@ -146,7 +164,7 @@ def leads_reassign_inactive(*, lead_ids: list[int], now: datetime) -> dict[int, 
                 continue
             to_move.append((lead, why))
         if to_move:
-            _routing_load(page, [lead.pk for lead, _ in to_move])
+            _routing_load(page, [lead for lead, _ in to_move])
             for lead, why in to_move:
                 page.outcomes[lead.pk] = move(
                     page, lead, kind=AssignmentKind.REASSIGN_INACTIVITY, why=why
@@ -193,7 +211,7 @@ def leads_reassign_unavailable(*, lead_ids: list[int], now: datetime) -> dict[in
             return {}
         page = Page(now=now, config=config_current())
         names = _usernames(page, {lead.owner_id for lead in leads if lead.owner_id is not None})
-        _routing_load(page, [lead.pk for lead in leads])
+        _routing_load(page, leads)
         for lead in leads:
             assert lead.owner_id is not None
             why = f"{names.get(lead.owner_id, '?')} is unavailable ({away[lead.owner_id]})"
