@@ -242,6 +242,7 @@ def _row_check(
         rejects.write(cells, reject)
         return None
     data = dict(serializer.validated_data)
+    data["email"] = data["email"].strip().lower()  # as saved (lead_build), so as keyed
     key = row_key(data)
     data["external_id"] = key
     if source and not data.get("lead_source"):

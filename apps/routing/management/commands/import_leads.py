@@ -125,6 +125,7 @@ class Command(BaseCommand):
         )
         if not run.dry_run:
             run.save()
+        rejects_path.parent.mkdir(parents=True, exist_ok=True)
         stream = getattr(self.stderr, "_out", sys.stderr)
         bar = _Progress(stream, run.bytes_total)
         began = time.monotonic()
