@@ -67,15 +67,19 @@ def encoding_detect(open_binary: Callable[[], IO[bytes]]) -> str:
 
 
 def delimiter_sniff(sample: str) -> str:
-    """The sample's delimiter among `DELIMITERS` (csv.Sniffer), comma when it cannot tell."""
-    # Whole lines only: a row cut mid-way confuses the sniffer.
+    """The sample's delimiter among `DELIMITERS`: csv.Sniffer's guess, else the candidate the
+    header line holds most of, else a comma."""
+    # Whole, non-blank lines only: a row cut mid-way or a blank row confuses the sniffer.
     cut = max(sample.rfind("\n"), sample.rfind("\r"))
-    if cut > 0:
-        sample = sample[:cut]
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
-    except csv.Error:
+    lines = [line for line in (sample[:cut] if cut > 0 else sample).splitlines() if line.strip()]
+    if not lines:
         return ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        counts = {candidate: lines[0].count(candidate) for candidate in DELIMITERS}
+        best = max(counts, key=lambda candidate: counts[candidate])
+        return best if counts[best] else ","
 
 
 class _CountingReader(io.RawIOBase):

@@ -253,6 +253,7 @@ class LeadImportMapping(models.Model):
 
 
 class LeadImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded, mapping not confirmed"
     PENDING = "pending", "Waiting for a worker"
     RUNNING = "running", "Running"
     DONE = "done", "Done"
@@ -276,6 +277,9 @@ class LeadImport(models.Model):
     )
     columns = models.JSONField(default=dict, blank=True, help_text="The column mapping used.")
     source = models.CharField(max_length=100, blank=True, help_text="lead_source for blank rows.")
+    extra_unknown = models.BooleanField(
+        default=False, help_text="Unmapped columns kept as custom attributes (extra)."
+    )
     dry_run = models.BooleanField(default=False)
     route = models.BooleanField(default=True)
     encoding = models.CharField(max_length=20, blank=True)

@@ -55,8 +55,10 @@ def import_preview(
         targets = columns_resolve(
             opened.header, explicit=columns or {}, extra_unknown=extra_unknown
         )
-        sample = []
+        sample: list[dict[str, Any]] = []
         for line, cells in opened.rows:
+            if len(sample) >= rows:
+                break
             serializer = LeadIntakeSerializer(data=row_payload(cells, targets))
             valid = serializer.is_valid()
             sample.append(
@@ -68,8 +70,6 @@ def import_preview(
                     else [f"{e.field}: {e.message}" for e in row_errors(serializer.errors)],
                 }
             )
-            if len(sample) >= rows:
-                break
         return {
             "encoding": opened.encoding,
             "delimiter": opened.delimiter,
@@ -84,7 +84,6 @@ def import_run_execute(
     run: LeadImport,
     open_binary: Callable[[], IO[bytes]],
     rejects_out: IO[str] | None,
-    extra_unknown: bool = False,
     progress: Callable[[ImportReport, int], None] | None = None,
     batch_rows: int | None = None,
 ) -> ImportReport:
@@ -117,7 +116,7 @@ def import_run_execute(
         report = leads_import(
             open_binary=open_binary,
             columns=run.columns,
-            extra_unknown=extra_unknown,
+            extra_unknown=run.extra_unknown,
             source=run.source,
             dry_run=run.dry_run,
             route=run.route,
@@ -159,22 +158,22 @@ def _fail(run: LeadImport, message: str) -> None:
         run.save(update_fields=["status", "error", "finished_at"])
 
 
-def import_run_create(
+def import_run_upload(
     *,
     upload: IO[bytes],
     file_name: str,
     columns: Mapping[str, str],
-    source: str,
-    route: bool,
+    extra_unknown: bool = False,
     user: Any,
 ) -> LeadImport:
-    """Store an uploaded file and its run record (`pending`), for the `imports` queue."""
+    """Store an uploaded file and its run record (`uploaded`: its mapping is yet to be
+    confirmed), starting from `columns` (a saved mapping, or nothing)."""
     with transaction.atomic():
         run = LeadImport(
             file_name=file_name[:255],
             columns=dict(columns),
-            source=source,
-            route=route,
+            status=LeadImportStatus.UPLOADED,
+            extra_unknown=extra_unknown,
             created_by=user,
         )
         run.file.save(os.path.basename(file_name) or "leads.csv", File(upload), save=False)
@@ -186,8 +185,13 @@ def import_run_create(
 def import_run_stored(*, run_id: int) -> LeadImport | None:
     """Run the stored upload of a `pending` (or interrupted `running`) run, writing the rejects
     CSV beside it; None when the run is already finished (a redelivered task)."""
+    # Claimed once: a second task for a pending run finds it running. A `running` run is taken
+    # again only by a redelivered task (its worker died); its rows' keys keep that safe.
+    claimed = LeadImport.objects.filter(pk=run_id, status=LeadImportStatus.PENDING).update(
+        status=LeadImportStatus.RUNNING
+    )
     run = LeadImport.objects.filter(pk=run_id).first()
-    if run is None or run.status in (LeadImportStatus.DONE, LeadImportStatus.FAILED):
+    if run is None or (not claimed and run.status != LeadImportStatus.RUNNING):
         return None
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as rejects:
         with contextlib.suppress(CsvFileError, MappingError):
@@ -207,7 +211,7 @@ __all__ = [
     "import_mapping_get",
     "import_mapping_save",
     "import_preview",
-    "import_run_create",
     "import_run_execute",
     "import_run_stored",
+    "import_run_upload",
 ]

@@ -119,6 +119,7 @@ class Command(BaseCommand):
             file_name=str(path)[:255],
             columns=columns,
             source=options["source"],
+            extra_unknown=options["extra_unknown"],
             dry_run=options["dry_run"],
             route=not options["no_route"],
             bytes_total=path.stat().st_size,
@@ -148,7 +149,6 @@ class Command(BaseCommand):
                 run=run,
                 open_binary=lambda: path.open("rb"),
                 rejects_out=rejects,
-                extra_unknown=options["extra_unknown"],
                 progress=bar,
                 batch_rows=options["batch"],
             )
