@@ -34,6 +34,7 @@ from apps.routing.import_columns import columns_resolve, row_payload
 from apps.routing.intake import lead_build
 from apps.routing.intake_serializer import LeadIntakeSerializer
 from apps.routing.tasks import leads_route_counted
+from apps.routing.writers import writers_current
 
 logger = logging.getLogger(__name__)
 
@@ -306,7 +307,7 @@ def _batch_insert(batch: list[_Pending], *, account: Any) -> tuple[list[int], li
             for pending in batch
             if pending.key not in existing
         ]
-        Lead.objects.bulk_create(leads, batch_size=BATCH_ROWS)
+        created = [pk for pk in writers_current().leads.insert(leads) if pk is not None]
     waiting: list[int] = []
     if any(status == LeadStatus.NEW for status in existing.values()):
         waiting = list(
@@ -316,7 +317,7 @@ def _batch_insert(batch: list[_Pending], *, account: Any) -> tuple[list[int], li
                 external_id__in=[key for key, status in existing.items()],
             ).values_list("pk", flat=True)
         )
-    return [lead.pk for lead in leads], waiting
+    return created, waiting
 
 
 __all__ = [

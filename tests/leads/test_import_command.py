@@ -385,3 +385,14 @@ def test_the_progress_bar_shows_rows_per_second_and_an_eta_on_a_terminal():
     quiet(ImportReport(rows=500, imported=490, rejected=10), 500)
     assert plain.getvalue().startswith("500 rows read (50%), ")
     assert "\r" not in plain.getvalue()
+
+
+def test_the_intake_serializer_states_the_validators_drf_would_derive():
+    from apps.routing.intake_serializer import INTAKE_FIELDS, LeadIntakeSerializer
+
+    class Derived(LeadIntakeSerializer):
+        class Meta:  # no `validators`: DRF derives them from the model's constraints
+            model = Lead
+            fields = INTAKE_FIELDS
+
+    assert Derived().get_validators() == LeadIntakeSerializer().get_validators() == []
