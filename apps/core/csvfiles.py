@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 #: Cells that mean "no answer" in exports (compared case-insensitively, after trimming).
-PLACEHOLDERS = frozenset({"", "select", "n/a", "-", "null", "none"})
+PLACEHOLDERS = frozenset({"", "select", "n/a", "-", "null", "none", "unknown"})
 
 #: Bytes read at a time while checking the encoding, and the sample sniffed for a delimiter.
 CHUNK_BYTES = 1 << 20

@@ -93,6 +93,9 @@ def test_only_managers_reach_the_import_pages(role, west_org, manager):
         f"{UPLOAD_URL}{run.pk}/",
         f"{UPLOAD_URL}{run.pk}/status/",
         f"{UPLOAD_URL}{run.pk}/rejects.csv",
+        "/admin/leads/leadimport/",
+        f"/admin/leads/leadimport/{run.pk}/change/",
+        "/admin/leads/leadimportmapping/add/",
     ]
     for url in urls:
         for response in (client.get(url), client.post(url, {"col_0": "email"})):
@@ -300,3 +303,27 @@ def test_the_task_is_safe_to_run_twice(manager, west_org, eager_tasks):
     assert import_leads_run(run.pk) == {"imported": 2, "duplicates": 0, "rejected": 2}
     assert import_leads_run(run.pk) is None  # finished: a no-op
     assert Lead.objects.filter(status=LeadStatus.ASSIGNED).count() == 2
+
+
+def test_runs_are_listed_read_only_and_mappings_are_edited_with_checked_fields(manager, west_org):
+    run = _upload(manager)
+    listing = manager.get("/admin/leads/leadimport/").content.decode()
+    assert "crm export.csv" in listing
+    assert f'href="{UPLOAD_URL}{run.pk}/"' in listing
+    page = manager.get(f"/admin/leads/leadimport/{run.pk}/change/")
+    assert page.status_code == 200
+    assert manager.get("/admin/leads/leadimport/add/").status_code == 403
+    bad = manager.post(
+        "/admin/leads/leadimportmapping/add/",
+        {"name": "crm", "columns": '{"Work Mail": "mail"}'},
+    )
+    assert bad.status_code == 200
+    assert "&#x27;mail&#x27; is not a lead field" in bad.content.decode()
+    good = manager.post(
+        "/admin/leads/leadimportmapping/add/",
+        {"name": "crm", "columns": '{"Work Mail": "email", "Notes": "extra.notes", "X": ""}'},
+    )
+    assert good.status_code == 302
+    mapping = LeadImportMapping.objects.get(name="crm")
+    assert mapping.created_by.username == "manager"
+    assert mapping.columns == {"Work Mail": "email", "Notes": "extra.notes", "X": ""}

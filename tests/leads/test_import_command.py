@@ -103,7 +103,7 @@ def test_a_latin_1_file_with_a_byte_cp1252_lacks_is_read_as_latin_1(tmp_path, we
 
 
 @pytest.mark.parametrize(
-    "placeholder", ["Select", "SELECT", "N/A", "n/a", "-", "null", "None", " "]
+    "placeholder", ["Select", "SELECT", "N/A", "n/a", "-", "null", "None", "unknown", " "]
 )
 def test_placeholders_are_blank(tmp_path, west_org, placeholder):
     content = (

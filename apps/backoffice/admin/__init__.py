@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401
     accounts,
+    lead_imports,
     leads,
     notifications,
     reps,
