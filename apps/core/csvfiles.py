@@ -24,6 +24,14 @@ CHUNK_BYTES = 1 << 20
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
 
+#: How each encoding `encoding_detect` answers is told to people.
+ENCODING_LABELS = {
+    "utf-8-sig": "UTF-8 with a byte-order mark",
+    "utf-8": "UTF-8",
+    "cp1252": "Windows-1252 (not UTF-8)",
+    "latin-1": "Latin-1 (not UTF-8)",
+}
+
 # Bytes Windows-1252 leaves undefined: a file holding one is not cp1252 (Latin-1 takes it).
 _CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
 
@@ -183,6 +191,7 @@ def _chain_text(sample: str, rest: IO[str]) -> Iterator[str]:
 
 
 __all__ = [
+    "ENCODING_LABELS",
     "PLACEHOLDERS",
     "CsvFileError",
     "CsvRows",

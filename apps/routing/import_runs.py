@@ -14,7 +14,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.csvfiles import CsvFileError, csv_rows_open
+from apps.core.csvfiles import ENCODING_LABELS, CsvFileError, csv_rows_open
 from apps.leads.models import LeadImport, LeadImportMapping, LeadImportStatus
 from apps.routing.import_columns import MappingError, columns_resolve, row_payload, target_check
 from apps.routing.intake_serializer import LeadIntakeSerializer
@@ -71,7 +71,7 @@ def import_preview(
                 }
             )
         return {
-            "encoding": opened.encoding,
+            "encoding": ENCODING_LABELS.get(opened.encoding, opened.encoding),
             "delimiter": opened.delimiter,
             "header": opened.header,
             "targets": targets,

@@ -109,7 +109,9 @@ def test_only_managers_reach_the_import_pages(role, west_org, manager):
 def test_the_preview_reads_the_mess_and_picks_fields_by_name(manager, west_org):
     run = _upload(manager)
     page = manager.get(f"{UPLOAD_URL}{run.pk}/").content.decode()
-    assert "Read as <strong>utf-8-sig</strong>, separated by <code>;</code>" in page
+    assert (
+        "Read as <strong>UTF-8 with a byte-order mark</strong>, separated by <code>;</code>" in page
+    )
     # E-mail, Company Name, Country, Region, Employees: known; Lead Quality: skipped.
     assert _pickers(page) == {
         "col_0": "email",

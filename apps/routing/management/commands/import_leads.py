@@ -10,18 +10,11 @@ from typing import IO, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.core.csvfiles import CsvFileError
+from apps.core.csvfiles import ENCODING_LABELS, CsvFileError
 from apps.leads.models import LeadImport
 from apps.routing.import_columns import MappingError, mapping_parse
 from apps.routing.import_runs import import_mapping_get, import_mapping_save, import_run_execute
 from apps.routing.lead_import import ImportReport
-
-ENCODING_NAMES = {
-    "utf-8-sig": "UTF-8 with a byte-order mark",
-    "utf-8": "UTF-8",
-    "cp1252": "Windows-1252 (not UTF-8)",
-    "latin-1": "Latin-1 (not UTF-8)",
-}
 
 
 class _Progress:
@@ -173,7 +166,7 @@ class Command(BaseCommand):
             report.delimiter, repr(report.delimiter)
         )
         out(
-            f"Read as {ENCODING_NAMES.get(report.encoding, report.encoding)}, {delimiter}-separated."
+            f"Read as {ENCODING_LABELS.get(report.encoding, report.encoding)}, {delimiter}-separated."
         )
         mapped = [
             f"{c} -> {t}" for c, t in zip(report.header, report.targets, strict=True) if c and t
