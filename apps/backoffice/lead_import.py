@@ -169,7 +169,7 @@ def _mapping_step(request: HttpRequest, run: LeadImport) -> dict[str, Any]:
     are checked against the mapping picked, with "Import" it is confirmed."""
 
     def open_binary() -> Any:
-        return run.file.storage.open(run.file.name, "rb")
+        return run.file.storage.open(str(run.file.name), "rb")
 
     preview = import_preview(
         open_binary=open_binary, columns=run.columns, extra_unknown=run.extra_unknown, rows=0
@@ -260,7 +260,7 @@ def lead_import_urls(model_admin: Any) -> list[Any]:
 
     def wrap(view: Any) -> Any:
         def bound(request: HttpRequest, **kwargs: Any) -> HttpResponse:
-            return view(request, model_admin=model_admin, **kwargs)
+            return view(request, model_admin=model_admin, **kwargs)  # type: ignore[no-any-return]
 
         return model_admin.admin_site.admin_view(bound)
 

@@ -197,7 +197,7 @@ def import_run_stored(*, run_id: int) -> LeadImport | None:
         with contextlib.suppress(CsvFileError, MappingError):
             import_run_execute(
                 run=run,
-                open_binary=lambda: run.file.storage.open(run.file.name, "rb"),
+                open_binary=lambda: run.file.storage.open(str(run.file.name), "rb"),
                 rejects_out=rejects,
             )
         if run.rejected:

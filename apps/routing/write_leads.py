@@ -41,7 +41,7 @@ def _json_value(value: Any) -> Any:
 def _insert_sql() -> tuple[str, tuple[str, ...]]:
     """The statement and the attributes it reads from each lead, in order."""
     fields = [field for field in Lead._meta.concrete_fields if not field.primary_key]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    columns = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
     record = ", ".join(
         f"{connection.ops.quote_name(field.attname)} {field.db_type(connection)}"
         for field in fields

@@ -98,6 +98,8 @@ class Command(BaseCommand):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"{path}: no such file.")
+        if options["batch"] is not None and not 1 <= options["batch"] <= 100_000:
+            raise CommandError("--batch: between 1 and 100,000 rows.")
         if len(options["source"]) > 100:
             raise CommandError("--source: at most 100 characters.")
         try:
