@@ -396,3 +396,31 @@ def test_the_intake_serializer_states_the_validators_drf_would_derive():
             fields = INTAKE_FIELDS
 
     assert Derived().get_validators() == LeadIntakeSerializer().get_validators() == []
+
+
+def test_a_big_file_is_read_in_bounded_chunks_never_whole(tmp_path, west_org):
+    from apps.core.csvfiles import CHUNK_BYTES
+    from apps.routing.lead_import import leads_import
+
+    path = tmp_path / "big.csv"
+    with path.open("w", encoding="utf-8") as f:
+        f.write("email,notes\n")
+        for i in range(30_000):
+            f.write(f"p{i}@acme.com,{'x' * 100}\n")
+    sizes: list[int] = []
+
+    class Guarded(io.FileIO):
+        def read(self, size: int = -1) -> bytes:
+            assert size is not None and 0 < size <= CHUNK_BYTES, size
+            sizes.append(size)
+            return super().read(size)
+
+        def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+            assert 0 < len(buffer) <= CHUNK_BYTES
+            sizes.append(len(buffer))
+            return super().readinto(buffer)
+
+    report = leads_import(open_binary=lambda: Guarded(path, "r"), dry_run=True)
+    assert (report.rows, report.imported, report.rejected) == (30_000, 30_000, 0)
+    assert path.stat().st_size > 3 * CHUNK_BYTES  # read in several chunks, twice
+    assert len(sizes) >= 6
