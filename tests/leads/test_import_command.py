@@ -285,8 +285,10 @@ def test_no_route_leaves_the_leads_new_for_route_pending(tmp_path, west_org):
     assert Assignment.objects.count() == 0
 
 
-def test_routing_follows_the_rotation_as_single_leads_do(tmp_path, west_org):
-    # Nine enterprise leads in US-WEST: the round-robin rule over alice, bob and carol.
+def test_routing_follows_the_rotation_as_single_leads_do(tmp_path, west_org, settings):
+    # Nine enterprise leads in US-WEST: the round-robin rule over alice, bob and carol, routed
+    # two per transaction (a turn of the rotation spans transactions).
+    settings.ROUTING_BATCH_SIZE = 2
     content = "email,company_size,country,region\n" + "".join(
         f"e{i}@big{i}.com,5000,United States,CA\n" for i in range(9)
     )
