@@ -169,6 +169,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", VAR_DIR / "staticfiles"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = DEBUG
+# Uploads (lead import files and their rejects): shared by web and workers on one machine; point
+# DJANGO_MEDIA_ROOT at shared storage when workers run elsewhere.
+MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", VAR_DIR / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -324,7 +327,7 @@ CELERY_TASK_ROUTES = {
     "apps.routing.tasks.reassign_inactive": {"queue": "sweeps"},
     "apps.routing.tasks.sla_deadline": {"queue": "sweeps"},
     "apps.notifications.tasks.*": {"queue": "notify"},
-    "apps.leads.tasks.import_*": {"queue": "imports"},
+    "apps.routing.import_tasks.*": {"queue": "imports"},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

@@ -245,3 +245,81 @@ class LeadActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.lead_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class LeadImportMapping(models.Model):
+    """A saved column mapping for `import_leads`: CSV column header -> lead field (or
+    `extra.<key>`, or "" to skip the column), reused by name for the next export of that shape."""
+
+    name = models.SlugField(max_length=100, unique=True)
+    columns = models.JSONField(
+        default=dict, help_text='{"CSV column": "lead field", ...}; "" skips a column.'
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="lead_import_mappings",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LeadImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded, mapping not confirmed"
+    PENDING = "pending", "Waiting for a worker"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class LeadImport(models.Model):
+    """One run of the lead import (command or admin): who ran which file, how, and its counts."""
+
+    file = models.FileField(upload_to="lead_imports/", blank=True)
+    file_name = models.CharField(max_length=255)
+    status = models.CharField(
+        max_length=16, choices=LeadImportStatus.choices, default=LeadImportStatus.PENDING
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="lead_imports",
+    )
+    columns = models.JSONField(default=dict, blank=True, help_text="The column mapping used.")
+    source = models.CharField(max_length=100, blank=True, help_text="lead_source for blank rows.")
+    extra_unknown = models.BooleanField(
+        default=False, help_text="Unmapped columns kept as custom attributes (extra)."
+    )
+    dry_run = models.BooleanField(default=False)
+    route = models.BooleanField(default=True)
+    encoding = models.CharField(max_length=20, blank=True)
+    delimiter = models.CharField(max_length=4, blank=True)
+    rows = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    routed = models.JSONField(default=dict, blank=True, help_text="Routing outcomes by kind.")
+    bytes_total = models.PositiveBigIntegerField(default=0)
+    bytes_read = models.PositiveBigIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    rejects_file = models.FileField(upload_to="lead_imports/", blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} of {self.file_name}"

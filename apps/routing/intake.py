@@ -21,6 +21,16 @@ def _lead_insert(lead: Lead) -> None:
         lead.save(force_insert=True)
 
 
+def lead_build(*, data: dict[str, Any], submitted_by: Any = None) -> Lead:
+    """An unsaved `new` lead from validated intake data (lower-cased email, its domain, no
+    blank key): what `lead_create` saves, and what the CSV import saves in bulk."""
+    email = data["email"].strip().lower()
+    external_id = data.get("external_id") or None
+    lead = Lead(**{**data, "email": email, "external_id": external_id}, submitted_by=submitted_by)
+    lead.email_domain = email_domain_of(email)
+    return lead
+
+
 def lead_create(*, data: dict[str, Any], submitted_by: Any = None) -> tuple[Lead, bool]:
     """Save a validated lead as `new`, sent by `submitted_by`, and queue its routing on commit.
 
@@ -28,10 +38,8 @@ def lead_create(*, data: dict[str, Any], submitted_by: Any = None) -> tuple[Lead
     lead and routes nothing, also when two identical requests race (the unique constraint
     decides, without a prior read). Another account's identical key is another lead.
     """
-    external_id = data.get("external_id") or None
-    email = data["email"].strip().lower()
-    lead = Lead(**{**data, "email": email, "external_id": external_id}, submitted_by=submitted_by)
-    lead.email_domain = email_domain_of(email)
+    lead = lead_build(data=data, submitted_by=submitted_by)
+    external_id = lead.external_id
     try:
         _lead_insert(lead)
     except IntegrityError as error:
@@ -50,4 +58,4 @@ def lead_create(*, data: dict[str, Any], submitted_by: Any = None) -> tuple[Lead
     return lead, True
 
 
-__all__ = ["lead_create"]
+__all__ = ["lead_build", "lead_create"]

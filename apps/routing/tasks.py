@@ -115,6 +115,14 @@ def _route_batch(counts: Counter[str], lead_ids: list[int]) -> None:
         counts[result.outcome if result is not None else "skipped"] += 1
 
 
+def leads_route_counted(lead_ids: list[int]) -> Counter[str]:
+    """Route these leads in one batch as route_pending does (lead by lead if the batch fails):
+    outcome -> count (`skipped`: held by another transaction, left for route_pending)."""
+    counts: Counter[str] = Counter()
+    _route_batch(counts, lead_ids)
+    return counts
+
+
 def route_lead_enqueue(lead_id: int) -> None:
     """Queue routing after the intake transaction commits; a broker outage loses nothing."""
 

@@ -7,6 +7,7 @@ Each kind of write has one interface and two implementations side by side:
 | first assignments  | `AssignmentWriter` | `PostgresAssignmentWriter`   | `OrmAssignmentWriter`|
 | sweep pages        | `PageWriter`       | `PostgresPageWriter`         | `OrmPageWriter`      |
 | rep counters       | `CounterWriter`    | `PostgresCounterWriter`      | `OrmCounterWriter`   |
+| imported leads     | `LeadWriter`       | `PostgresLeadWriter`         | `OrmLeadWriter`      |
 
 `writers_current()` picks the set: PostgreSQL's on PostgreSQL, the ORM's elsewhere. Tests pin
 either set with `PINNED` to check both write the same rows.
@@ -25,6 +26,7 @@ from apps.routing.write_assignments import (
     PostgresAssignmentWriter,
 )
 from apps.routing.write_counters import CounterWriter, OrmCounterWriter, PostgresCounterWriter
+from apps.routing.write_leads import LeadWriter, OrmLeadWriter, PostgresLeadWriter
 from apps.routing.write_pages import OrmPageWriter, PageWriter, PostgresPageWriter
 
 
@@ -35,15 +37,20 @@ class Writers:
     assignments: AssignmentWriter
     pages: PageWriter
     counters: CounterWriter
+    leads: LeadWriter
 
 
 POSTGRES_WRITERS = Writers(
     assignments=PostgresAssignmentWriter(),
     pages=PostgresPageWriter(),
     counters=PostgresCounterWriter(),
+    leads=PostgresLeadWriter(),
 )
 ORM_WRITERS = Writers(
-    assignments=OrmAssignmentWriter(), pages=OrmPageWriter(), counters=OrmCounterWriter()
+    assignments=OrmAssignmentWriter(),
+    pages=OrmPageWriter(),
+    counters=OrmCounterWriter(),
+    leads=OrmLeadWriter(),
 )
 
 #: Tests set this to one of the two sets above; None chooses by database.

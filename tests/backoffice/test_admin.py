@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Account
 from apps.configuration.models import RoutingConfigVersion
-from apps.leads.models import Lead, LeadActivity
+from apps.leads.models import Lead, LeadActivity, LeadImport, LeadImportMapping
 from apps.notifications.models import LeadNotice, NoticeKind, WebhookDelivery, WebhookEndpoint
 from apps.reps.models import Rep, TimeOff, WorkingHours
 from apps.routing.models import Assignment, OutboxMessage, RotationState
@@ -96,6 +96,8 @@ def world(db):
     OutboxMessage.objects.create(
         lead=lead, assignment=assignment, kind="assigned_mail", occurred_at=now
     )
+    LeadImport.objects.create(file_name="leads.csv", status="done", rows=2, imported=2)
+    LeadImportMapping.objects.create(name="crm", columns={"Work Mail": "email"})
     return {
         "rep": rep,
         "rule": rule,

@@ -3,6 +3,7 @@
 from . import (  # noqa: F401
     accounts,
     internals,
+    lead_imports,
     leads,
     notifications,
     reps,

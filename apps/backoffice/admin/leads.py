@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from apps.backoffice.lead_import import lead_import_urls
 from apps.backoffice.traces import trace_html
 from apps.backoffice.utils import (
     EMPTY,
@@ -250,6 +251,9 @@ class LeadAdmin(admin.ModelAdmin):
             .get_queryset(request)
             .select_related("owner__user", "territory", "rule", "duplicate_of")
         )
+
+    def get_urls(self) -> list[Any]:
+        return [*lead_import_urls(self), *super().get_urls()]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Lead | None = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))
