@@ -1,0 +1,509 @@
+"""Load test: intake held at a steady rate for minutes, with real workers routing.
+
+On a scratch PostgreSQL database made from DATABASE_URL (dropped at the end), with the demo
+organisation (its territories, 41 reps, its rules and accounts) and an integration account's
+token, it starts on 127.0.0.1 with DJANGO_DEBUG=0: gunicorn (2 sync workers), a Celery worker
+(-Q routing,notify,sweeps, prefork -c 2) and beat. Then it posts demo-like leads (3% repeat an
+earlier email) at --rate leads/s for --duration s on an open-loop schedule: every request leaves
+at its scheduled moment whatever the earlier ones are doing, and its latency counts from that
+moment, so a stall shows in the figures instead of quietly slowing the load (no coordinated
+omission).
+
+Prints, per --window seconds and overall: requests/s achieved, HTTP latency p50/p90/p99/max,
+errors by status, intake -> assigned p50/p99 (Assignment.assigned_at - Lead.created_at);
+every --sample seconds the RSS of the Celery pool processes and the gunicorn workers, the leads
+waiting `new` and the routing queue's depth; then the backlog left, leads assigned twice, and a
+verdict against the DESIGN budget (intake -> assigned p50 <= 15 ms, p99 <= 50 ms at 50 leads/s).
+
+Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/x REDIS_URL=redis://127.0.0.1:6379/2 \
+       .venv/bin/python bench/load.py [--rate 50] [--duration 180]
+Figures only: nothing here asserts on time. Every process it starts is stopped on exit (Ctrl-C
+included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from _setup import bench_database, django_setup
+
+from tests.faults.harness import Portal, wait_for
+
+HOST = "127.0.0.1"
+#: DESIGN.md "Performance budgets": intake -> assigned at 50 leads/s.
+BUDGET_P50_MS, BUDGET_P99_MS = 15.0, 50.0
+#: Memory counts as flat when the pool's RSS grows by at most this share from first to last sample.
+FLAT_RSS_SHARE = 0.10
+#: A response's status when there was no HTTP answer.
+ERROR_NAMES = {0: "conn", -1: "timeout"}
+#: The fault tests' harness tunes these for speed of recovery; a load test runs the defaults.
+FAULT_TUNING = (
+    "REDIS_CACHE_URL",
+    "ROUTING_PENDING_GRACE_SECONDS",
+    "ROUTING_BROKER_BREAKER_SECONDS",
+    "ROUTING_BROKER_BREAKER_MAX_SECONDS",
+    "ROUTING_INTAKE_THROTTLE",
+)
+
+
+class LoadPortal(Portal):
+    """The fault tests' processes, with production settings (and the user's overrides) and beat."""
+
+    def __init__(self, *, database_url: str, broker_url: str, var_dir: Path) -> None:
+        super().__init__(database_url=database_url, broker_url=broker_url, var_dir=var_dir)
+        for key in FAULT_TUNING:
+            self.env.pop(key, None)
+            if key in os.environ:
+                self.env[key] = os.environ[key]
+
+    def beat(self) -> Any:
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "routing_portal",
+            "beat",
+            "--loglevel=WARNING",
+        ]
+        return self._spawn(command, "beat")
+
+
+# --- what is measured ---------------------------------------------------------------------------
+
+
+@dataclass
+class Response:
+    index: int
+    scheduled: float  # seconds from the start of the schedule
+    done: float
+    status: int  # 0: connection refused or reset; -1: no answer within --timeout
+    lead_id: int | None
+
+    @property
+    def ms(self) -> float:
+        return (self.done - self.scheduled) * 1000
+
+
+@dataclass
+class Sample:
+    at: float
+    pool_kb: dict[int, int]
+    web_kb: dict[int, int]
+    new: int
+    queued: int
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def children(leader: int) -> list[int]:
+    """Processes forked by `leader` in its own process group: the Celery pool, gunicorn's workers."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid, pgrp = (int(v) for v in stat.rsplit(")", 1)[1].split()[1:3])
+        if ppid == leader and pgrp == leader:
+            found.append(int(entry))
+    return sorted(found)
+
+
+def rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class Sampler(threading.Thread):
+    """Every `every` seconds: RSS of the workers' children, leads waiting `new`, queue depth."""
+
+    def __init__(self, *, worker: int, web: int, start: float, every: float) -> None:
+        super().__init__(daemon=True)
+        self.worker, self.web, self.start_at, self.every = worker, web, start, every
+        self.samples: list[Sample] = []
+        self.stopping = threading.Event()
+
+    def take(self) -> Sample:
+        from django.conf import settings
+        from redis import Redis
+
+        from apps.leads.models import Lead
+
+        queued = Redis.from_url(settings.REDIS_URL).llen("routing")
+        sample = Sample(
+            at=time.monotonic() - self.start_at,
+            pool_kb={pid: rss_kb(pid) for pid in children(self.worker)},
+            web_kb={pid: rss_kb(pid) for pid in children(self.web)},
+            new=Lead.objects.filter(status="new").count(),
+            queued=int(queued),
+        )
+        self.samples.append(sample)
+        return sample
+
+    def run(self) -> None:
+        from django.db import connection
+
+        try:
+            n = 0
+            while not self.stopping.wait(
+                max(0.0, self.start_at + n * self.every - time.monotonic())
+            ):
+                self.take()
+                n += 1
+        finally:
+            connection.close()
+
+
+# --- the open-loop client -----------------------------------------------------------------------
+
+
+async def post(port: int, token: str, body: bytes) -> tuple[int, bytes]:
+    reader, writer = await asyncio.open_connection(HOST, port)
+    try:
+        head = (
+            f"POST /api/leads/ HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
+            f"Authorization: Token {token}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        writer.write(head.encode() + body)
+        await writer.drain()
+        answer = await reader.read()  # gunicorn's sync workers close after each response
+    finally:
+        writer.close()
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+async def schedule(
+    port: int, token: str, bodies: list[bytes], rate: float, start: float, timeout: float
+) -> list[Response]:
+    """Send bodies[i] at start + i / rate, each in its own task, whatever the others are doing."""
+
+    async def one(index: int, body: bytes) -> Response:
+        scheduled = index / rate
+        status, lead_id = -1, None
+        try:
+            status, answer = await asyncio.wait_for(post(port, token, body), timeout)
+            if status in (200, 201):
+                lead_id = json.loads(answer)["id"]
+        except TimeoutError:
+            status = -1
+        except (OSError, ValueError, IndexError):
+            status = 0
+        return Response(index, scheduled, time.monotonic() - start, status, lead_id)
+
+    tasks = []
+    for index, body in enumerate(bodies):
+        await asyncio.sleep(max(0.0, start + index / rate - time.monotonic()))
+        tasks.append(asyncio.create_task(one(index, body)))
+    return list(await asyncio.gather(*tasks))
+
+
+# --- set-up -------------------------------------------------------------------------------------
+
+
+def build_config() -> tuple[str, str]:
+    """The demo organisation and an integration account's token; a one-line description."""
+    from django.contrib.auth.models import Permission, User
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    from apps.demo.organisation import organisation_seed
+    from apps.reps.models import Rep
+    from apps.rules.models import RoutingRule
+    from apps.territories.models import Territory
+
+    organisation_seed(now=timezone.now())
+    account = User.objects.create(username="load-webform")
+    account.user_permissions.add(
+        Permission.objects.get(codename="add_lead", content_type__app_label="leads")
+    )
+    described = (
+        f"demo organisation: {Territory.objects.count()} territories, {Rep.objects.count()} reps, "
+        f"{RoutingRule.objects.filter(active=True).count()} active rules"
+    )
+    return Token.objects.create(user=account).key, described
+
+
+def lead_bodies(count: int, seed: int) -> list[bytes]:
+    """JSON bodies of demo-like leads (apps/demo/leads.py), created now rather than in the past."""
+    from django.utils import timezone
+
+    from apps.demo.leads import lead_rows
+
+    rows = lead_rows(count, seed=seed, rng=random.Random(seed), now=timezone.now())
+    random.Random(seed).shuffle(rows)  # duplicates among the rest, not bunched by created_at
+    bodies = []
+    for row in rows:
+        row.pop("created_at")
+        payload = {k: v for k, v in row.items() if v not in (None, "", {})}
+        bodies.append(json.dumps(payload, default=str).encode())
+    return bodies
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(base + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def routing_outcome(ids: list[int]) -> tuple[dict[int, float], Counter[str], int]:
+    """Per lead: ms from created_at to its first routing assignment; statuses; leads assigned twice."""
+    from apps.leads.models import Lead
+    from apps.routing.models import Assignment
+
+    created = dict(Lead.objects.filter(pk__in=ids).values_list("pk", "created_at"))
+    statuses = Counter(Lead.objects.filter(pk__in=ids).values_list("status", flat=True))
+    first: dict[int, float] = {}
+    routed = Counter[int]()
+    for lead_id, assigned_at in (
+        Assignment.objects.filter(lead_id__in=ids, kind__in=["auto", "duplicate"])
+        .order_by("assigned_at")
+        .values_list("lead_id", "assigned_at")
+    ):
+        routed[lead_id] += 1
+        first.setdefault(lead_id, (assigned_at - created[lead_id]).total_seconds() * 1000)
+    return first, statuses, sum(1 for n in routed.values() if n > 1)
+
+
+def window_line(
+    label: str, responses: list[Response], seconds: float, assigned: list[float]
+) -> str:
+    ok = [r for r in responses if r.status in (200, 201)]
+    ms = [r.ms for r in responses if r.status > 0]
+    errors = Counter(r.status for r in responses if r.status not in (200, 201))
+    shown = ", ".join(f"{ERROR_NAMES.get(s, s)}x{n}" for s, n in sorted(errors.items()))
+    return (
+        f"{label:>9}  {len(ok) / seconds:6.1f}/s  "
+        f"{percentile(ms, 0.5):6.1f} {percentile(ms, 0.9):6.1f} {percentile(ms, 0.99):6.1f} "
+        f"{max(ms, default=float('nan')):7.1f}  errors: {shown or 'none':<12} "
+        f"{percentile(assigned, 0.5):6.1f} {percentile(assigned, 0.99):6.1f}  n={len(assigned)}"
+    )
+
+
+def report(
+    args: argparse.Namespace,
+    responses: list[Response],
+    samples: list[Sample],
+    first: dict[int, float],
+    statuses: Counter[str],
+    twice: int,
+    backlog_at_end: int,
+    log_errors: dict[str, int],
+) -> None:
+    print(f"\nPer {args.window:.0f}-s window (by scheduled send time); latencies in ms")
+    print(
+        "   window  achieved   http p50    p90    p99     max  errors           "
+        "intake->assigned p50 p99"
+    )
+    windows = max(1, int(-(-args.duration // args.window)))
+    for w in range(windows):
+        lo, hi = w * args.window, min((w + 1) * args.window, args.duration)
+        inside = [r for r in responses if lo <= r.scheduled < hi]
+        assigned = [first[r.lead_id] for r in inside if r.lead_id in first]
+        print(window_line(f"{lo:.0f}-{hi:.0f}s", inside, hi - lo, assigned))
+    all_assigned = list(first.values())
+    print(window_line("overall", responses, args.duration, all_assigned))
+
+    print(
+        f"\nEvery {args.sample:.0f} s: RSS of the Celery pool (-c {args.concurrency}) and gunicorn"
+    )
+    for s in samples:
+        pool = " + ".join(f"{kb / 1024:5.1f}" for kb in s.pool_kb.values())
+        web = " + ".join(f"{kb / 1024:5.1f}" for kb in s.web_kb.values())
+        print(
+            f"  t={s.at:5.0f}s  celery pool MB {pool}   gunicorn MB {web}   "
+            f"leads new {s.new:5d}   routing queue {s.queued:5d}"
+        )
+    growth = share = 0.0
+    if len(samples) >= 2:
+        before, after = sum(samples[0].pool_kb.values()), sum(samples[-1].pool_kb.values())
+        web_before, web_after = sum(samples[0].web_kb.values()), sum(samples[-1].web_kb.values())
+        growth, share = (after - before) / 1024, (after - before) / max(before, 1)
+        replaced = set(samples[0].pool_kb) != set(samples[-1].pool_kb)
+        print(
+            f"  worker RSS growth first->last: celery pool {growth:+.1f} MB ({share:+.1%})"
+            f"{' (a pool process was replaced)' if replaced else ''}, "
+            f"gunicorn {(web_after - web_before) / 1024:+.1f} MB "
+            f"({(web_after - web_before) / max(web_before, 1):+.1%})"
+        )
+
+    sent = len(responses)
+    ok = sum(1 for r in responses if r.status in (200, 201))
+    errors = sent - ok
+    print(f"\nLeads: {sent} sent, {ok} accepted, {errors} errors")
+    print(f"  statuses after routing: {dict(sorted(statuses.items()))}")
+    print(
+        f"  routing backlog: {backlog_at_end} new when the schedule ended, "
+        f"{statuses.get('new', 0)} still new after up to {args.drain:.0f} s of draining"
+    )
+    print(f"  leads assigned twice: {twice}")
+    print(f"  error lines in the logs: {log_errors}")
+
+    p50, p99 = percentile(all_assigned, 0.5), percentile(all_assigned, 0.99)
+    achieved = ok / args.duration
+    held = achieved >= 0.98 * args.rate
+    met = held and errors == 0 and p50 <= BUDGET_P50_MS and p99 <= BUDGET_P99_MS
+    flat = share <= FLAT_RSS_SHARE
+    print(
+        f"\nverdict: {'MET' if met else 'MISSED'} -- intake -> assigned p50 {p50:.1f} ms "
+        f"(budget <= {BUDGET_P50_MS:.0f}), p99 {p99:.1f} ms (budget <= {BUDGET_P99_MS:.0f}) "
+        f"at {achieved:.1f} of {args.rate:.0f} leads/s{'' if held else ' (rate not held)'}; "
+        f"errors {errors}; backlog {statuses.get('new', 0)}; assigned twice {twice}; "
+        f"worker memory {'flat' if flat else 'GROWING'} ({growth:+.1f} MB, {share:+.1%})"
+    )
+
+
+def log_error_counts(portal: Portal) -> dict[str, int]:
+    counts = {}
+    for name in ("web", "worker-load", "beat"):
+        text = portal.log(name)
+        counts[name] = sum(
+            1 for line in text.splitlines() if "ERROR" in line or "Traceback" in line
+        )
+    return counts
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=50.0, help="leads/s (default 50)")
+    parser.add_argument("--duration", type=float, default=180.0, help="seconds (default 180)")
+    parser.add_argument("--window", type=float, default=30.0, help="report window, s")
+    parser.add_argument("--sample", type=float, default=10.0, help="memory sample interval, s")
+    parser.add_argument("--concurrency", type=int, default=2, help="Celery pool processes")
+    parser.add_argument("--no-beat", action="store_true", help="run without celery beat")
+    parser.add_argument("--timeout", type=float, default=30.0, help="per request, s")
+    parser.add_argument("--drain", type=float, default=60.0, help="max wait for the backlog, s")
+    parser.add_argument("--seed", type=int, default=17)
+    args = parser.parse_args()
+
+    base = os.environ.get("DATABASE_URL", "").split("?")[0]
+    url = bench_database(f"{base.rsplit('/', 1)[-1] or 'routing'}_load")
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    var_dir = Path(tempfile.mkdtemp(prefix="rp-load-"))
+    portal = LoadPortal(database_url=url, broker_url=os.environ["REDIS_URL"], var_dir=var_dir)
+    failed = True
+    try:
+        django_setup()
+        from django.conf import settings
+        from redis import Redis
+
+        from apps.core.tasks import noop
+        from apps.leads.models import Lead
+        from routing_portal.celery import app
+
+        app.control.purge()
+        token, described = build_config()
+        warm = max(10, int(args.rate))
+        bodies = lead_bodies(warm + int(args.rate * args.duration), args.seed)
+        web = portal.web()
+        worker = portal.worker("load", concurrency=args.concurrency)
+        if not args.no_beat:
+            portal.beat()
+        key = f"load:ready:{uuid.uuid4().hex}"
+        noop.apply_async((key,), queue="routing")
+        redis = Redis.from_url(settings.REDIS_URL)
+        wait_for(lambda: redis.exists(key), timeout=90, what="the Celery worker to take a task")
+        redis.delete(key)
+        print(
+            f"Load: {args.rate:.0f} leads/s for {args.duration:.0f} s, open loop; gunicorn 2 sync "
+            f"workers, Celery -Q routing,notify,sweeps -c {args.concurrency}"
+            f"{'' if args.no_beat else ' + beat'}; DJANGO_DEBUG=0; {described}; "
+            f"intake throttle {settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['intake']}",
+            flush=True,
+        )
+        # Warm-up: every gunicorn and pool process has loaded its code and routing configuration.
+        start = time.monotonic()
+        asyncio.run(
+            schedule(web_port := portal.web_port, token, bodies[:warm], args.rate, start, 30)
+        )
+        wait_for(lambda: not Lead.objects.filter(status="new").exists(), timeout=60, what="warm-up")
+
+        start = time.monotonic() + 0.5
+        sampler = Sampler(worker=worker.pid, web=web.pid, start=start, every=args.sample)
+        sampler.start()
+        responses = asyncio.run(
+            schedule(web_port, token, bodies[warm:], args.rate, start, args.timeout)
+        )
+        backlog_at_end = Lead.objects.filter(status="new").count()
+        ids = [r.lead_id for r in responses if r.lead_id is not None]
+        drain_until = time.monotonic() + args.drain
+        while Lead.objects.filter(status="new").exists() and time.monotonic() < drain_until:
+            time.sleep(0.5)
+        sampler.stopping.set()
+        sampler.join(timeout=30)
+        sampler.take()
+        first, statuses, twice = routing_outcome(ids)
+        report(
+            args,
+            responses,
+            sampler.samples,
+            first,
+            statuses,
+            twice,
+            backlog_at_end,
+            log_error_counts(portal),
+        )
+        failed = False
+    finally:
+        portal.stop()
+        if failed:
+            for name in ("web", "worker-load", "beat"):
+                tail = portal.log(name).splitlines()[-15:]
+                if tail:
+                    print(f"--- last lines of {name}.log ---", *tail, sep="\n")
+        try:
+            from routing_portal.celery import app
+
+            app.control.purge()  # what the workers did not take, so no later run inherits it
+        except Exception as error:  # clean-up goes on whatever failed
+            print(f"could not purge the queues: {error}")
+        drop_database(url)
+        for path in sorted(var_dir.rglob("*"), reverse=True):
+            path.unlink() if path.is_file() else path.rmdir()
+        var_dir.rmdir()
+
+
+if __name__ == "__main__":
+    main()
