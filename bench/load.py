@@ -28,22 +28,21 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from _loadgen import Response, Sample, Sampler, percentile, schedule
 from _setup import bench_database, django_setup
 
 from tests.faults.harness import Portal, wait_for
 
-HOST = "127.0.0.1"
 #: DESIGN.md "Performance budgets": intake -> assigned at 50 leads/s.
 BUDGET_P50_MS, BUDGET_P99_MS = 15.0, 50.0
 #: Memory counts as flat when the pool's RSS grows by at most this share from first to last sample.
@@ -81,149 +80,6 @@ class LoadPortal(Portal):
             "--loglevel=WARNING",
         ]
         return self._spawn(command, "beat")
-
-
-# --- what is measured ---------------------------------------------------------------------------
-
-
-@dataclass
-class Response:
-    index: int
-    scheduled: float  # seconds from the start of the schedule
-    done: float
-    status: int  # 0: connection refused or reset; -1: no answer within --timeout
-    lead_id: int | None
-
-    @property
-    def ms(self) -> float:
-        return (self.done - self.scheduled) * 1000
-
-
-@dataclass
-class Sample:
-    at: float
-    pool_kb: dict[int, int]
-    web_kb: dict[int, int]
-    new: int
-    queued: int
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def children(leader: int) -> list[int]:
-    """Processes forked by `leader` in its own process group: the Celery pool, gunicorn's workers."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        ppid, pgrp = (int(v) for v in stat.rsplit(")", 1)[1].split()[1:3])
-        if ppid == leader and pgrp == leader:
-            found.append(int(entry))
-    return sorted(found)
-
-
-def rss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-class Sampler(threading.Thread):
-    """Every `every` seconds: RSS of the workers' children, leads waiting `new`, queue depth."""
-
-    def __init__(self, *, worker: int, web: int, start: float, every: float) -> None:
-        super().__init__(daemon=True)
-        self.worker, self.web, self.start_at, self.every = worker, web, start, every
-        self.samples: list[Sample] = []
-        self.stopping = threading.Event()
-
-    def take(self) -> Sample:
-        from django.conf import settings
-        from redis import Redis
-
-        from apps.leads.models import Lead
-
-        queued = Redis.from_url(settings.REDIS_URL).llen("routing")
-        sample = Sample(
-            at=time.monotonic() - self.start_at,
-            pool_kb={pid: rss_kb(pid) for pid in children(self.worker)},
-            web_kb={pid: rss_kb(pid) for pid in children(self.web)},
-            new=Lead.objects.filter(status="new").count(),
-            queued=int(queued),
-        )
-        self.samples.append(sample)
-        return sample
-
-    def run(self) -> None:
-        from django.db import connection
-
-        try:
-            n = 0
-            while not self.stopping.wait(
-                max(0.0, self.start_at + n * self.every - time.monotonic())
-            ):
-                self.take()
-                n += 1
-        finally:
-            connection.close()
-
-
-# --- the open-loop client -----------------------------------------------------------------------
-
-
-async def post(port: int, token: str, body: bytes) -> tuple[int, bytes]:
-    reader, writer = await asyncio.open_connection(HOST, port)
-    try:
-        head = (
-            f"POST /api/leads/ HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
-            f"Authorization: Token {token}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-        )
-        writer.write(head.encode() + body)
-        await writer.drain()
-        answer = await reader.read()  # gunicorn's sync workers close after each response
-    finally:
-        writer.close()
-    status_line, _, rest = answer.partition(b"\r\n")
-    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
-
-
-async def schedule(
-    port: int, token: str, bodies: list[bytes], rate: float, start: float, timeout: float
-) -> list[Response]:
-    """Send bodies[i] at start + i / rate, each in its own task, whatever the others are doing."""
-
-    async def one(index: int, body: bytes) -> Response:
-        scheduled = index / rate
-        status, lead_id = -1, None
-        try:
-            status, answer = await asyncio.wait_for(post(port, token, body), timeout)
-            if status in (200, 201):
-                lead_id = json.loads(answer)["id"]
-        except TimeoutError:
-            status = -1
-        except (OSError, ValueError, IndexError):
-            status = 0
-        return Response(index, scheduled, time.monotonic() - start, status, lead_id)
-
-    tasks = []
-    for index, body in enumerate(bodies):
-        await asyncio.sleep(max(0.0, start + index / rate - time.monotonic()))
-        tasks.append(asyncio.create_task(one(index, body)))
-    return list(await asyncio.gather(*tasks))
 
 
 # --- set-up -------------------------------------------------------------------------------------
@@ -276,6 +132,14 @@ def drop_database(url: str) -> None:
     base, name = url.rsplit("/", 1)
     with psycopg.connect(base + "/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_began = time.monotonic()
+
+
+def progress(what: str) -> None:
+    """A progress line on stderr (the figures go to stdout)."""
+    print(f"[{time.monotonic() - _began:5.1f} s] {what}", file=sys.stderr, flush=True)
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
@@ -405,7 +269,7 @@ def log_error_counts(portal: Portal) -> dict[str, int]:
 # --- main ---------------------------------------------------------------------------------------
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=50.0, help="leads/s (default 50)")
     parser.add_argument("--duration", type=float, default=180.0, help="seconds (default 180)")
@@ -416,93 +280,118 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=30.0, help="per request, s")
     parser.add_argument("--drain", type=float, default=60.0, help="max wait for the backlog, s")
     parser.add_argument("--seed", type=int, default=17)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--in-place",
+        action="store_true",
+        help="use DATABASE_URL's own database (migrated, empty, kept) instead of a scratch one",
+    )
+    return parser.parse_args()
 
-    base = os.environ.get("DATABASE_URL", "").split("?")[0]
-    url = bench_database(f"{base.rsplit('/', 1)[-1] or 'routing'}_load")
+
+def run(args: argparse.Namespace, portal: LoadPortal) -> None:
+    django_setup()
+    progress("database migrated")
+    from django.conf import settings
+    from redis import Redis
+
+    from apps.core.tasks import noop
+    from apps.leads.models import Lead
+    from routing_portal.celery import app
+
+    app.control.purge()
+    token, described = build_config()
+    warm = max(10, int(args.rate))
+    bodies = lead_bodies(warm + int(args.rate * args.duration), args.seed)
+    progress(f"demo organisation seeded, {len(bodies)} lead bodies generated")
+    web = portal.web()
+    worker = portal.worker("load", concurrency=args.concurrency)
+    if not args.no_beat:
+        portal.beat()
+    key = f"load:ready:{uuid.uuid4().hex}"
+    noop.apply_async((key,), queue="routing")
+    redis = Redis.from_url(settings.REDIS_URL)
+    wait_for(lambda: redis.exists(key), timeout=90, what="the Celery worker to take a task")
+    redis.delete(key)
+    print(
+        f"Load: {args.rate:.0f} leads/s for {args.duration:.0f} s, open loop; gunicorn 2 sync "
+        f"workers, Celery -Q routing,notify,sweeps -c {args.concurrency}"
+        f"{'' if args.no_beat else ' + beat'}; DJANGO_DEBUG=0; {described}; "
+        f"intake throttle {settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['intake']}",
+        flush=True,
+    )
+    # Warm-up: every gunicorn and pool process has loaded its code and routing configuration.
+    asyncio.run(schedule(portal.web_port, token, bodies[:warm], args.rate, time.monotonic(), 30))
+    wait_for(lambda: not Lead.objects.filter(status="new").exists(), timeout=60, what="warm-up")
+    progress(f"warm-up: {warm} leads routed; holding the rate now")
+
+    start = time.monotonic() + 0.5
+    sampler = Sampler(worker=worker.pid, web=web.pid, start=start, every=args.sample)
+    sampler.start()
+    responses = asyncio.run(
+        schedule(portal.web_port, token, bodies[warm:], args.rate, start, args.timeout)
+    )
+    backlog_at_end = Lead.objects.filter(status="new").count()
+    drain_until = time.monotonic() + args.drain
+    while Lead.objects.filter(status="new").exists() and time.monotonic() < drain_until:
+        time.sleep(0.5)
+    sampler.stopping.set()
+    sampler.join(timeout=30)
+    sampler.take()
+    progress("schedule done, backlog drained")
+    ids = [r.lead_id for r in responses if r.lead_id is not None]
+    first, statuses, twice = routing_outcome(ids)
+    report(
+        args,
+        responses,
+        sampler.samples,
+        first,
+        statuses,
+        twice,
+        backlog_at_end,
+        log_error_counts(portal),
+    )
+
+
+def main() -> None:
+    args = parse_args()
+    if args.in_place:
+        url = os.environ.get("DATABASE_URL", "")
+        if not url.startswith("postgres") or not os.environ.get("REDIS_URL", "").startswith(
+            "redis"
+        ):
+            sys.exit("Set DATABASE_URL=postgres://... and REDIS_URL=redis://... to run this.")
+    else:
+        base = os.environ.get("DATABASE_URL", "").split("?")[0]
+        url = bench_database(f"{base.rsplit('/', 1)[-1] or 'routing'}_load")
     signal.signal(signal.SIGTERM, _raise_interrupt)
     var_dir = Path(tempfile.mkdtemp(prefix="rp-load-"))
     portal = LoadPortal(database_url=url, broker_url=os.environ["REDIS_URL"], var_dir=var_dir)
     failed = True
     try:
-        django_setup()
-        from django.conf import settings
-        from redis import Redis
-
-        from apps.core.tasks import noop
-        from apps.leads.models import Lead
-        from routing_portal.celery import app
-
-        app.control.purge()
-        token, described = build_config()
-        warm = max(10, int(args.rate))
-        bodies = lead_bodies(warm + int(args.rate * args.duration), args.seed)
-        web = portal.web()
-        worker = portal.worker("load", concurrency=args.concurrency)
-        if not args.no_beat:
-            portal.beat()
-        key = f"load:ready:{uuid.uuid4().hex}"
-        noop.apply_async((key,), queue="routing")
-        redis = Redis.from_url(settings.REDIS_URL)
-        wait_for(lambda: redis.exists(key), timeout=90, what="the Celery worker to take a task")
-        redis.delete(key)
-        print(
-            f"Load: {args.rate:.0f} leads/s for {args.duration:.0f} s, open loop; gunicorn 2 sync "
-            f"workers, Celery -Q routing,notify,sweeps -c {args.concurrency}"
-            f"{'' if args.no_beat else ' + beat'}; DJANGO_DEBUG=0; {described}; "
-            f"intake throttle {settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['intake']}",
-            flush=True,
-        )
-        # Warm-up: every gunicorn and pool process has loaded its code and routing configuration.
-        start = time.monotonic()
-        asyncio.run(
-            schedule(web_port := portal.web_port, token, bodies[:warm], args.rate, start, 30)
-        )
-        wait_for(lambda: not Lead.objects.filter(status="new").exists(), timeout=60, what="warm-up")
-
-        start = time.monotonic() + 0.5
-        sampler = Sampler(worker=worker.pid, web=web.pid, start=start, every=args.sample)
-        sampler.start()
-        responses = asyncio.run(
-            schedule(web_port, token, bodies[warm:], args.rate, start, args.timeout)
-        )
-        backlog_at_end = Lead.objects.filter(status="new").count()
-        ids = [r.lead_id for r in responses if r.lead_id is not None]
-        drain_until = time.monotonic() + args.drain
-        while Lead.objects.filter(status="new").exists() and time.monotonic() < drain_until:
-            time.sleep(0.5)
-        sampler.stopping.set()
-        sampler.join(timeout=30)
-        sampler.take()
-        first, statuses, twice = routing_outcome(ids)
-        report(
-            args,
-            responses,
-            sampler.samples,
-            first,
-            statuses,
-            twice,
-            backlog_at_end,
-            log_error_counts(portal),
-        )
+        run(args, portal)
         failed = False
+    except KeyboardInterrupt:
+        print("interrupted: stopping what was started", file=sys.stderr)
     finally:
         portal.stop()
+        progress("processes stopped")
         if failed:
             for name in ("web", "worker-load", "beat"):
                 tail = portal.log(name).splitlines()[-15:]
                 if tail:
-                    print(f"--- last lines of {name}.log ---", *tail, sep="\n")
+                    print(f"--- last lines of {name}.log ---", *tail, sep="\n", file=sys.stderr)
         try:
             from routing_portal.celery import app
 
             app.control.purge()  # what the workers did not take, so no later run inherits it
         except Exception as error:  # clean-up goes on whatever failed
-            print(f"could not purge the queues: {error}")
-        drop_database(url)
-        for path in sorted(var_dir.rglob("*"), reverse=True):
-            path.unlink() if path.is_file() else path.rmdir()
-        var_dir.rmdir()
+            print(f"could not purge the queues: {error}", file=sys.stderr)
+        if not args.in_place:
+            drop_database(url)
+            progress("scratch database dropped")
+        shutil.rmtree(var_dir, ignore_errors=True)
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
