@@ -76,9 +76,9 @@ def rss_kb(pid: int) -> int:
 class Sampler(threading.Thread):
     """Every `every` seconds: RSS of the workers' children, leads waiting `new`, queue depth."""
 
-    def __init__(self, *, worker: int, web: int, start: float, every: float) -> None:
+    def __init__(self, *, workers: list[int], web: int, start: float, every: float) -> None:
         super().__init__(daemon=True)
-        self.worker, self.web, self.start_at, self.every = worker, web, start, every
+        self.workers, self.web, self.start_at, self.every = workers, web, start, every
         self.samples: list[Sample] = []
         self.stopping = threading.Event()
 
@@ -91,7 +91,7 @@ class Sampler(threading.Thread):
         queued = Redis.from_url(settings.REDIS_URL).llen("routing")
         sample = Sample(
             at=time.monotonic() - self.start_at,
-            pool_kb={pid: rss_kb(pid) for pid in children(self.worker)},
+            pool_kb={pid: rss_kb(pid) for leader in self.workers for pid in children(leader)},
             web_kb={pid: rss_kb(pid) for pid in children(self.web)},
             new=Lead.objects.filter(status="new").count(),
             queued=int(queued),

@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -60,26 +62,48 @@ FAULT_TUNING = (
 
 
 class LoadPortal(Portal):
-    """The fault tests' processes, with production settings (and the user's overrides) and beat."""
+    """The fault tests' processes with production settings (and the user's overrides), any
+    queues per worker, beat, and a warm shutdown."""
 
-    def __init__(self, *, database_url: str, broker_url: str, var_dir: Path) -> None:
+    def __init__(
+        self, *, database_url: str, broker_url: str, var_dir: Path, log_level: str
+    ) -> None:
         super().__init__(database_url=database_url, broker_url=broker_url, var_dir=var_dir)
         for key in FAULT_TUNING:
             self.env.pop(key, None)
             if key in os.environ:
                 self.env[key] = os.environ[key]
+        self.log_level = log_level
 
-    def beat(self) -> Any:
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "routing_portal",
-            "beat",
-            "--loglevel=WARNING",
-        ]
-        return self._spawn(command, "beat")
+    def celery(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "celery", "-A", "routing_portal", *args]
+        return self._spawn([*command, f"--loglevel={self.log_level}"], name)
+
+    def worker(
+        self, name: str = "w1", *, concurrency: int = 2, queues: str = "routing,notify,sweeps"
+    ) -> subprocess.Popen[bytes]:
+        return self.celery(
+            f"worker-{name}",
+            *("worker", "-P", "prefork", f"--concurrency={concurrency}", "-Q", queues),
+            *("-n", f"{name}@%h", "--without-mingle", "--without-gossip"),
+        )
+
+    def stop(self) -> None:
+        """SIGTERM to each leader first: Celery finishes its tasks and gunicorn its requests
+        (a signal to the whole group would kill the pool mid-task); then whatever is left."""
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=30)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        self.processes.clear()
+
+    def log_names(self) -> list[str]:
+        return sorted(path.stem for path in self.var_dir.glob("*.log"))
 
 
 # --- set-up -------------------------------------------------------------------------------------
@@ -207,9 +231,7 @@ def report(
     all_assigned = list(first.values())
     print(window_line("overall", responses, args.duration, all_assigned))
 
-    print(
-        f"\nEvery {args.sample:.0f} s: RSS of the Celery pool (-c {args.concurrency}) and gunicorn"
-    )
+    print(f"\nEvery {args.sample:.0f} s: RSS of the Celery pool processes and gunicorn's workers")
     for s in samples:
         pool = " + ".join(f"{kb / 1024:5.1f}" for kb in s.pool_kb.values())
         web = " + ".join(f"{kb / 1024:5.1f}" for kb in s.web_kb.values())
@@ -256,9 +278,15 @@ def report(
     )
 
 
+def workers_described(args: argparse.Namespace) -> str:
+    if args.routing_worker:
+        return f"-Q routing -c {args.routing_worker}, -Q notify,sweeps -c {args.concurrency}"
+    return f"-Q routing,notify,sweeps -c {args.concurrency}"
+
+
 def log_error_counts(portal: Portal) -> dict[str, int]:
     counts = {}
-    for name in ("web", "worker-load", "beat"):
+    for name in portal.log_names():
         text = portal.log(name)
         counts[name] = sum(
             1 for line in text.splitlines() if "ERROR" in line or "Traceback" in line
@@ -280,6 +308,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=30.0, help="per request, s")
     parser.add_argument("--drain", type=float, default=60.0, help="max wait for the backlog, s")
     parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument(
+        "--routing-worker",
+        type=int,
+        default=0,
+        metavar="N",
+        help="a worker of N processes for -Q routing alone (the other takes notify,sweeps)",
+    )
+    parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs")
+    parser.add_argument(
+        "--log-level", default="WARNING", help="Celery's (INFO logs every task's run time)"
+    )
     parser.add_argument(
         "--in-place",
         action="store_true",
@@ -304,9 +343,16 @@ def run(args: argparse.Namespace, portal: LoadPortal) -> None:
     bodies = lead_bodies(warm + int(args.rate * args.duration), args.seed)
     progress(f"demo organisation seeded, {len(bodies)} lead bodies generated")
     web = portal.web()
-    worker = portal.worker("load", concurrency=args.concurrency)
+    if args.routing_worker:
+        # The operations guide's advice: routing on its own processes, never behind mail.
+        workers = [
+            portal.worker("routing", concurrency=args.routing_worker, queues="routing"),
+            portal.worker("load", concurrency=args.concurrency, queues="notify,sweeps"),
+        ]
+    else:
+        workers = [portal.worker("load", concurrency=args.concurrency)]
     if not args.no_beat:
-        portal.beat()
+        portal.celery("beat", "beat")
     key = f"load:ready:{uuid.uuid4().hex}"
     noop.apply_async((key,), queue="routing")
     redis = Redis.from_url(settings.REDIS_URL)
@@ -314,8 +360,8 @@ def run(args: argparse.Namespace, portal: LoadPortal) -> None:
     redis.delete(key)
     print(
         f"Load: {args.rate:.0f} leads/s for {args.duration:.0f} s, open loop; gunicorn 2 sync "
-        f"workers, Celery -Q routing,notify,sweeps -c {args.concurrency}"
-        f"{'' if args.no_beat else ' + beat'}; DJANGO_DEBUG=0; {described}; "
+        f"workers; Celery {workers_described(args)}{'' if args.no_beat else ' + beat'}; "
+        f"DJANGO_DEBUG=0; {described}; "
         f"intake throttle {settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['intake']}",
         flush=True,
     )
@@ -325,7 +371,7 @@ def run(args: argparse.Namespace, portal: LoadPortal) -> None:
     progress(f"warm-up: {warm} leads routed; holding the rate now")
 
     start = time.monotonic() + 0.5
-    sampler = Sampler(worker=worker.pid, web=web.pid, start=start, every=args.sample)
+    sampler = Sampler(workers=[w.pid for w in workers], web=web.pid, start=start, every=args.sample)
     sampler.start()
     responses = asyncio.run(
         schedule(portal.web_port, token, bodies[warm:], args.rate, start, args.timeout)
@@ -365,7 +411,12 @@ def main() -> None:
         url = bench_database(f"{base.rsplit('/', 1)[-1] or 'routing'}_load")
     signal.signal(signal.SIGTERM, _raise_interrupt)
     var_dir = Path(tempfile.mkdtemp(prefix="rp-load-"))
-    portal = LoadPortal(database_url=url, broker_url=os.environ["REDIS_URL"], var_dir=var_dir)
+    portal = LoadPortal(
+        database_url=url,
+        broker_url=os.environ["REDIS_URL"],
+        var_dir=var_dir,
+        log_level=args.log_level,
+    )
     failed = True
     try:
         run(args, portal)
@@ -376,7 +427,7 @@ def main() -> None:
         portal.stop()
         progress("processes stopped")
         if failed:
-            for name in ("web", "worker-load", "beat"):
+            for name in portal.log_names():
                 tail = portal.log(name).splitlines()[-15:]
                 if tail:
                     print(f"--- last lines of {name}.log ---", *tail, sep="\n", file=sys.stderr)
@@ -389,7 +440,10 @@ def main() -> None:
         if not args.in_place:
             drop_database(url)
             progress("scratch database dropped")
-        shutil.rmtree(var_dir, ignore_errors=True)
+        if args.keep_logs:
+            print(f"logs of web, worker and beat kept in {var_dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(var_dir, ignore_errors=True)
     if failed:
         sys.exit(1)
 
