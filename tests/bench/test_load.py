@@ -42,7 +42,7 @@ def test_load_holds_a_low_rate_and_reports_every_figure(transactional_db) -> Non
     assert f"Load: {RATE} leads/s for {DURATION} s, open loop" in out
     assert re.search(rf"^ +0-{DURATION}s +\d+\.\d/s .* errors: none ", out, re.M), out
     assert re.search(r"^ +overall +\d+\.\d/s .* errors: none .* n=\d+$", out, re.M), out
-    assert f"Leads: {sent} sent, {sent} accepted, 0 errors" in out
+    assert f"Leads: {sent} sent, {sent} accepted, 0 errors; {sent} saved " in out
     assert len(re.findall(r"^  t= +\d+s  celery pool MB .* gunicorn MB ", out, re.M)) >= 2
     assert "worker RSS growth first->last: celery pool " in out
     assert "leads assigned twice: 0" in out
@@ -58,7 +58,7 @@ def test_load_holds_a_low_rate_and_reports_every_figure(transactional_db) -> Non
     assert Lead.objects.count() == warm_up + sent
     assert not Lead.objects.filter(status="new").exists()
     statuses = Counter(Lead.objects.order_by("pk")[warm_up:].values_list("status", flat=True))
-    assert f"statuses after routing: {dict(sorted(statuses.items()))}" in out
+    assert f"leads' statuses after routing: {dict(sorted(statuses.items()))}" in out
     routed = Counter(
         Assignment.objects.filter(kind__in=["auto", "duplicate"]).values_list("lead_id", flat=True)
     )
