@@ -181,7 +181,7 @@ class Outcome:
     first: dict[int, float]  # accepted lead -> ms from created_at to its first assignment
     statuses: Counter[str]  # of the accepted leads
     twice: int  # leads with more than one first-routing assignment
-    saved: int  # leads saved, accepted or not (a request the client gave up on may be saved)
+    saved_at: list[float]  # when each lead was saved (s from the start), accepted or not
     backlog_at_end: int  # leads `new` when the schedule ended
     backlog: int  # leads `new` after draining
     log_errors: dict[str, int]
@@ -207,13 +207,13 @@ def routing_outcome(ids: list[int]) -> tuple[dict[int, float], Counter[str], int
 
 
 def window_line(
-    label: str, responses: list[Response], achieved: float, assigned: list[float]
+    label: str, responses: list[Response], rates: tuple[float, float], assigned: list[float]
 ) -> str:
     ms = [r.ms for r in responses if r.status > 0]
     errors = Counter(r.status for r in responses if r.status not in (200, 201))
     shown = ", ".join(f"{ERROR_NAMES.get(s, s)}x{n}" for s, n in sorted(errors.items()))
     return (
-        f"{label:>9}  {achieved:6.1f}/s  "
+        f"{label:>9}  {rates[0]:6.1f}/s {rates[1]:6.1f}/s  "
         f"{percentile(ms, 0.5):6.1f} {percentile(ms, 0.9):6.1f} {percentile(ms, 0.99):6.1f} "
         f"{max(ms, default=float('nan')):7.1f}  errors: {shown or 'none':<12} "
         f"{percentile(assigned, 0.5):6.1f} {percentile(assigned, 0.99):6.1f}  n={len(assigned)}"
@@ -228,11 +228,12 @@ def report(
 ) -> None:
     first = outcome.first
     print(
-        f"\nPer {args.window:.0f}-s window: 2xx responses/s completed in it; latencies (in ms) "
-        "of the requests scheduled in it, HTTP from the scheduled send"
+        f"\nPer {args.window:.0f}-s window: 2xx responses/s completed in it (achieved) and leads/s "
+        "the web saved in it;\nlatencies (in ms) of the requests scheduled in it, HTTP counted "
+        "from the scheduled send"
     )
     print(
-        "   window  achieved   http p50    p90    p99     max  errors           "
+        "   window  achieved   saved   http p50    p90    p99     max  errors           "
         "intake->assigned p50 p99"
     )
     windows = max(1, int(-(-args.duration // args.window)))
@@ -241,12 +242,15 @@ def report(
         inside = [r for r in responses if lo <= r.scheduled < hi]
         assigned = [first[r.lead_id] for r in inside if r.lead_id in first]
         achieved = sum(1 for r in responses if r.status in (200, 201) and lo <= r.done < hi)
-        print(window_line(f"{lo:.0f}-{hi:.0f}s", inside, achieved / (hi - lo), assigned))
+        saved = sum(1 for at in outcome.saved_at if lo <= at < hi)
+        rates = (achieved / (hi - lo), saved / (hi - lo))
+        print(window_line(f"{lo:.0f}-{hi:.0f}s", inside, rates, assigned))
     all_assigned = list(first.values())
     ok = sum(1 for r in responses if r.status in (200, 201))
     last = max((r.done for r in responses), default=args.duration)
     achieved = ok / max(args.duration, last)
-    print(window_line("overall", responses, achieved, all_assigned))
+    saved = len(outcome.saved_at) / max([args.duration, *outcome.saved_at])
+    print(window_line("overall", responses, (achieved, saved), all_assigned))
 
     print(f"\nEvery {args.sample:.0f} s: RSS of the Celery pool processes and gunicorn's workers")
     for s in samples:
@@ -272,7 +276,7 @@ def report(
     sent = len(responses)
     errors = sent - ok
     print(
-        f"\nLeads: {sent} sent, {ok} accepted, {errors} errors; {outcome.saved} saved "
+        f"\nLeads: {sent} sent, {ok} accepted, {errors} errors; {len(outcome.saved_at)} saved "
         "(a request the client gave up on may still be saved)"
     )
     print(f"  accepted leads' statuses after routing: {dict(sorted(outcome.statuses.items()))}")
@@ -389,6 +393,7 @@ def run(args: argparse.Namespace, portal: LoadPortal) -> None:
     progress(f"warm-up: {warm} leads routed; holding the rate now")
 
     start = time.monotonic() + 0.5
+    start_wall = time.time() + 0.5
     sampler = Sampler(workers=[w.pid for w in workers], web=web.pid, start=start, every=args.sample)
     sampler.start()
     responses = asyncio.run(
@@ -408,7 +413,10 @@ def run(args: argparse.Namespace, portal: LoadPortal) -> None:
         first=first,
         statuses=statuses,
         twice=twice,
-        saved=Lead.objects.count() - warm,
+        saved_at=[
+            created.timestamp() - start_wall
+            for created in Lead.objects.order_by("pk").values_list("created_at", flat=True)[warm:]
+        ],
         backlog_at_end=backlog_at_end,
         backlog=Lead.objects.filter(status="new").count(),
         log_errors=log_error_counts(portal),
