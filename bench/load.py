@@ -9,14 +9,17 @@ at its scheduled moment whatever the earlier ones are doing, and its latency cou
 moment, so a stall shows in the figures instead of quietly slowing the load (no coordinated
 omission).
 
-Prints, per --window seconds and overall: requests/s achieved, HTTP latency p50/p90/p99/max,
+Prints, per --window seconds and overall: responses/s achieved and leads/s saved, HTTP latency
+p50/p90/p99/max,
 errors by status, intake -> assigned p50/p99 (Assignment.assigned_at - Lead.created_at);
 every --sample seconds the RSS of the Celery pool processes and the gunicorn workers, the leads
 waiting `new` and the routing queue's depth; then the backlog left, leads assigned twice, and a
 verdict against the DESIGN budget (intake -> assigned p50 <= 15 ms, p99 <= 50 ms at 50 leads/s).
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/x REDIS_URL=redis://127.0.0.1:6379/2 \
-       .venv/bin/python bench/load.py [--rate 50] [--duration 180]
+       .venv/bin/python bench/load.py [--rate 50] [--duration 180] [--routing-worker N]
+--routing-worker N adds a worker of N processes for the routing queue alone (the first then takes
+notify,sweeps); --log-level INFO --keep-logs keeps every task's run time for diagnosis.
 Figures only: nothing here asserts on time. Every process it starts is stopped on exit (Ctrl-C
 included).
 """
