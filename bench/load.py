@@ -42,7 +42,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from _loadgen import Response, Sample, Sampler, percentile, schedule
 from _setup import bench_database, django_setup
@@ -309,7 +309,7 @@ def workers_described(args: argparse.Namespace) -> str:
     return f"-Q routing,notify,sweeps -c {args.concurrency}"
 
 
-def log_error_counts(portal: Portal) -> dict[str, int]:
+def log_error_counts(portal: LoadPortal) -> dict[str, int]:
     counts = {}
     for name in portal.log_names():
         text = portal.log(name)
@@ -378,6 +378,7 @@ def run(args: argparse.Namespace, portal: LoadPortal) -> None:
         workers = [portal.worker("load", concurrency=args.concurrency)]
     if not args.no_beat:
         portal.celery("beat", "beat")
+    rates = cast(dict[str, dict[str, str]], settings.REST_FRAMEWORK)["DEFAULT_THROTTLE_RATES"]
     key = f"load:ready:{uuid.uuid4().hex}"
     noop.apply_async((key,), queue="routing")
     redis = Redis.from_url(settings.REDIS_URL)
@@ -387,7 +388,7 @@ def run(args: argparse.Namespace, portal: LoadPortal) -> None:
         f"Load: {args.rate:.0f} leads/s for {args.duration:.0f} s, open loop; gunicorn 2 sync "
         f"workers; Celery {workers_described(args)}{'' if args.no_beat else ' + beat'}; "
         f"DJANGO_DEBUG=0; {described}; "
-        f"intake throttle {settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['intake']}",
+        f"intake throttle {rates['intake']}",
         flush=True,
     )
     # Warm-up: every gunicorn and pool process has loaded its code and routing configuration.
@@ -399,15 +400,17 @@ def run(args: argparse.Namespace, portal: LoadPortal) -> None:
     start_wall = time.time() + 0.5
     sampler = Sampler(workers=[w.pid for w in workers], web=web.pid, start=start, every=args.sample)
     sampler.start()
-    responses = asyncio.run(
-        schedule(portal.web_port, token, bodies[warm:], args.rate, start, args.timeout)
-    )
-    backlog_at_end = Lead.objects.filter(status="new").count()
-    drain_until = time.monotonic() + args.drain
-    while Lead.objects.filter(status="new").exists() and time.monotonic() < drain_until:
-        time.sleep(0.5)
-    sampler.stopping.set()
-    sampler.join(timeout=30)
+    try:
+        responses = asyncio.run(
+            schedule(portal.web_port, token, bodies[warm:], args.rate, start, args.timeout)
+        )
+        backlog_at_end = Lead.objects.filter(status="new").count()
+        drain_until = time.monotonic() + args.drain
+        while Lead.objects.filter(status="new").exists() and time.monotonic() < drain_until:
+            time.sleep(0.5)
+    finally:
+        sampler.stopping.set()  # also on Ctrl-C: no sample may query a dropped database
+        sampler.join(timeout=30)
     sampler.take()
     progress("schedule done, backlog drained")
     ids = [r.lead_id for r in responses if r.lead_id is not None]
@@ -446,16 +449,17 @@ def main() -> None:
         var_dir=var_dir,
         log_level=args.log_level,
     )
-    failed = True
+    failed, interrupted = True, False
     try:
         run(args, portal)
         failed = False
     except KeyboardInterrupt:
+        interrupted = True
         print("interrupted: stopping what was started", file=sys.stderr)
     finally:
         portal.stop()
         progress("processes stopped")
-        if failed:
+        if failed and not interrupted:
             for name in portal.log_names():
                 tail = portal.log(name).splitlines()[-15:]
                 if tail:
@@ -474,7 +478,7 @@ def main() -> None:
         else:
             shutil.rmtree(var_dir, ignore_errors=True)
     if failed:
-        sys.exit(1)
+        sys.exit(130 if interrupted else 1)
 
 
 if __name__ == "__main__":
