@@ -63,7 +63,7 @@ def test_a_managers_admin_index_has_only_what_a_manager_uses():
         "accounts": ["Account"],
         "auth": ["User"],
         "configuration": ["RoutingConfigVersion"],
-        "leads": ["LeadActivity", "Lead"],
+        "leads": ["LeadActivity", "LeadImportMapping", "LeadImport", "Lead"],
         "notifications": ["LeadNotice", "WebhookDelivery", "WebhookEndpoint"],
         "reps": ["Rep", "TimeOff", "WorkingHours"],
         "routing": ["Assignment"],

@@ -198,8 +198,9 @@ def test_upload_map_run_follow_and_download_end_to_end(
         "extra.lead_quality"
     )
 
-    # session, user, manager role, add_lead permission, the run: not one per row or batch
-    with django_assert_max_num_queries(5):
+    # session, user, manager role, add_lead permission, the viewer's rep (the admin shows times
+    # in the viewer's zone), the run: not one per row or batch
+    with django_assert_max_num_queries(6):
         status = manager.get(f"{UPLOAD_URL}{run.pk}/status/").json()
     assert status == {
         "status": "done",
