@@ -6,44 +6,18 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
-from django.test import Client
+from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from apps.engine import KIND_OPS, LEAD_FIELDS
 from apps.rules.models import RoutingRule
+from tests.backoffice.conftest import client_for
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 
 OPTIONS_URL = "/admin/rules/routingrule/builder-options/"
 ADD_URL = "/admin/rules/routingrule/add/"
-
-
-@pytest.fixture
-def manager(db):
-    user = User.objects.create_user("boss", "boss@example.com", "pw", is_staff=True)
-    user.groups.add(Group.objects.get(name="RevOps managers"))
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def _client_for(role: str, west_org) -> Client:
-    client = Client()
-    if role == "rep":
-        rep_user = west_org["reps"][0].user
-        rep_user.is_staff = True  # a staff flag left on a rep opens nothing
-        rep_user.save()
-        client.force_login(rep_user)
-    elif role == "integration":
-        user = User.objects.create_user("webform", "webform@example.com", "pw", is_staff=True)
-        user.user_permissions.add(
-            Permission.objects.get(codename="add_lead", content_type__app_label="leads"),
-            Permission.objects.get(codename="change_routingrule", content_type__app_label="rules"),
-        )
-        client.force_login(user)
-    return client
 
 
 def _rule_data(name: str, **overrides):
@@ -119,7 +93,7 @@ def test_regions_come_per_country_and_a_bad_country_is_named(manager):
 
 @pytest.mark.parametrize("role", ["rep", "integration", "anonymous"])
 def test_only_managers_reach_the_builder_and_its_options(role, west_org):
-    client = _client_for(role, west_org)
+    client = client_for(role, west_org, "change_routingrule")
     enterprise = west_org["enterprise"]
     for url in (OPTIONS_URL, f"{OPTIONS_URL}?country=US", ADD_URL, _change_url(enterprise)):
         response = client.get(url)

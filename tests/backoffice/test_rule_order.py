@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -19,6 +17,7 @@ from apps.configuration.models import RoutingConfigVersion
 from apps.configuration.services import rule_move, rule_order_after_move
 from apps.routing.services import lead_route
 from apps.rules.models import RoutingRule
+from tests.backoffice.conftest import client_for
 from tests.factories import LeadFactory, RuleFactory
 
 pytestmark = pytest.mark.django_db
@@ -46,32 +45,6 @@ def three(west_org):
         target={"territory": "US-WEST"},
     )
     return {**west_org, "late": late}
-
-
-@pytest.fixture
-def manager(db):
-    user = User.objects.create_user("boss", "boss@example.com", "pw", is_staff=True)
-    user.groups.add(Group.objects.get(name="RevOps managers"))
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def _client_for(role: str, west_org) -> Client:
-    client = Client()
-    if role == "rep":
-        rep_user = west_org["reps"][0].user
-        rep_user.is_staff = True  # a staff flag left on a rep opens nothing
-        rep_user.save()
-        client.force_login(rep_user)
-    elif role == "integration":
-        user = User.objects.create_user("webform", "webform@example.com", "pw", is_staff=True)
-        user.user_permissions.add(
-            Permission.objects.get(codename="add_lead", content_type__app_label="leads"),
-            Permission.objects.get(codename="change_routingrule", content_type__app_label="rules"),
-        )
-        client.force_login(user)
-    return client
 
 
 # --- the order service ---------------------------------------------------------------------------
@@ -178,7 +151,7 @@ def test_moving_an_unknown_rule_is_a_400(manager, three):
 
 @pytest.mark.parametrize("role", ["rep", "integration", "anonymous"])
 def test_only_managers_move_rules(role, three):
-    client = _client_for(role, three)
+    client = client_for(role, three, "change_routingrule")
     versions = RoutingConfigVersion.objects.count()
     for url in (_move_url(three["late"], "top"), LIST_URL, FLOW_URL):
         response = client.post(url) if "move" in url else client.get(url)

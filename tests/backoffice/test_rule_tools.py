@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,37 +13,13 @@ from apps.leads.models import Lead
 from apps.routing.models import Assignment, RotationState
 from apps.routing.services import lead_route
 from apps.rules.models import RoutingRule
+from tests.backoffice.conftest import client_for
 from tests.factories import LeadFactory, RuleFactory, TimeOffFactory
 
 pytestmark = pytest.mark.django_db
 
 TEST_URL = "/admin/rules/routingrule/test-lead/"
 SMALL_WA = {"email": "ops@small.com", "country": "US", "region": "WA", "company_size": "5"}
-
-
-@pytest.fixture
-def manager(db):
-    user = User.objects.create_user("boss", "boss@example.com", "pw", is_staff=True)
-    user.groups.add(Group.objects.get(name="RevOps managers"))
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def _client_for(role: str, west_org) -> Client:
-    client = Client()
-    if role == "rep":
-        rep_user = west_org["reps"][0].user
-        rep_user.is_staff = True  # a staff flag left on a rep opens nothing
-        rep_user.save()
-        client.force_login(rep_user)
-    elif role == "integration":
-        user = User.objects.create_user("webform", "webform@example.com", "pw", is_staff=True)
-        user.user_permissions.add(
-            Permission.objects.get(codename="view_routingrule", content_type__app_label="rules")
-        )
-        client.force_login(user)
-    return client
 
 
 # --- test a lead --------------------------------------------------------------------------------
@@ -59,7 +33,7 @@ def test_rules_list_links_to_test_a_lead(manager, west_org):
 
 @pytest.mark.parametrize("role", ["rep", "integration", "anonymous"])
 def test_test_a_lead_is_for_managers_only(role, west_org):
-    client = _client_for(role, west_org)
+    client = client_for(role, west_org, "view_routingrule")
     for response in (client.get(TEST_URL), client.post(TEST_URL, SMALL_WA)):
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("admin:login"))
