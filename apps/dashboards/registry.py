@@ -94,6 +94,7 @@ DASHBOARDS: list[Dashboard] = [
         title="Response time",
         template="dashboards/response_time.html",
         report=response_time_report,
+        takes_filters=True,
         csv_tables={
             "per_rep": CsvTable(
                 ["rep", "leads", "contacted", "median_seconds", "p90_seconds", "within_sla_rate"],

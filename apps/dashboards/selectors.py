@@ -31,6 +31,8 @@ BUCKETS: list[tuple[str, float | None, float | None]] = [
     (">24 h", 24 * 3600, None),
 ]
 NEVER = "never"
+#: The filters besides the date window.
+NARROWING_FILTERS = ("territory", "lead_source", "rep")
 
 
 class ResponseTimeFigures(TypedDict):
@@ -57,13 +59,20 @@ def _round(seconds: float | None) -> float | None:
 
 
 def response_time_report(
-    *, leads: QuerySet[Lead], window: DateWindow, rep: Rep | None = None
+    *,
+    leads: QuerySet[Lead],
+    window: DateWindow,
+    rep: Rep | None = None,
+    filters: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Speed to lead over ``leads`` (already filtered to the window and the other filters):
     overall, per rep (every active rep, or ``rep`` alone, also those with no leads), the
-    histogram and the daily trend (every day of ``window``, empty days included). Two queries:
-    the figures (one statement, apps/dashboards/speed.py) and the reps."""
-    rows = response_time_rows(leads=leads, window=window, buckets=BUCKETS)
+    histogram and the daily trend (every day of ``window``, empty days included). The figures
+    take one statement on SQLite and two on PostgreSQL (apps/dashboards/speed.py), then the reps
+    are read. ``filters`` (the filter form's data) tells whether anything but the window
+    narrows the leads; unknown (None) is taken as narrowed."""
+    narrowed = filters is None or any(filters.get(name) for name in NARROWING_FILTERS)
+    rows = response_time_rows(leads=leads, window=window, buckets=BUCKETS, narrowed=narrowed)
     totals = next(r for r in rows if r["part"] == OVERALL)
     by_owner = {r["owner_id"]: _shape(r) for r in rows if r["part"] == PER_OWNER}
     daily_rows = {_iso(r["day"]): r for r in rows if r["part"] == DAILY}

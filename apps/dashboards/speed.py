@@ -1,31 +1,49 @@
-"""The response-time figures in one statement: the overall figures with the histogram, each
-owner's, and each day's, as the parts of one UNION ALL over the filtered leads.
+"""The response-time figures: the overall figures with the histogram, each owner's, and each
+day's, all exact (the percentiles are PostgreSQL's ``percentile_cont``).
 
-Where the time goes at a million leads is the percentiles' sorts, not the scan, so each part
-hands its percentiles their input already in order: the overall part reads the window's leads
-ordered by response time and the per-owner part by (owner, response time), which the leads'
-covering indexes ``lead_response_secs_idx`` and ``lead_owner_response_secs_idx`` return without
-a sort (index-only), so ``percentile_cont``'s own sort finds its input sorted. On PostgreSQL each
-day is read by its own range of the ``created_at`` index (a LATERAL join on the days' bounds in
-the viewer's zone) rather than sorting the whole window by day; SQLite groups by day. The
-percentiles stay exact: PostgreSQL's ``percentile_cont``, and the equivalent aggregate registered
-on SQLite (apps/core/db.py); only the order in which rows arrive changes.
+On PostgreSQL nothing is sorted by response time. Two statements:
+
+1. Counts by bucket (apps.core.db.ResponseBucket: a bucket never decreases as the response time
+   grows): per (owner, bucket), read in index order from ``lead_owner_bucket_idx`` with the
+   bucket stored in the index, and per (day, bucket), one count per day and bucket from
+   ``lead_bucket_created_idx`` (when a territory, source or rep filter narrows the leads, one
+   hash aggregate over them instead). The overall counts are the owners' summed.
+2. From the counts, each percentile's rank falls in one bucket at a known offset; one statement
+   reads exactly those values, each by ``ORDER BY seconds OFFSET k LIMIT 1`` within its bucket
+   (a few dozen index entries each, not the window), and they are interpolated as
+   ``percentile_cont`` does.
+
+Sorting a quarter's leads per owner, per day and overall (the previous statement, kept below as
+``response_time_rows_sorted`` for SQLite and as the reference the tests hold the bucketed one to)
+took three ordered passes and an on-disk sort of the window at a million leads; counting takes
+one index pass per grouping and a working set of a few thousand counts.
 """
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import connections
-from django.db.models import QuerySet
+from django.db import connections, transaction
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from apps.core.db import SQLITE_PERCENTILE, seconds_between
+from apps.core.db import (
+    RESPONSE_BUCKET_BOUNDS,
+    RESPONSE_BUCKETS_PER_GROUP,
+    SQLITE_PERCENTILE,
+    ResponseBucket,
+    ResponseBucketGroup,
+    seconds_between,
+)
 from apps.dashboards.filtersets import DateWindow
 from apps.leads.models import Lead
 
-__all__ = ["DAILY", "OVERALL", "PER_OWNER", "response_time_rows"]
+__all__ = ["DAILY", "OVERALL", "PER_OWNER", "response_time_rows", "response_time_rows_sorted"]
 
 OVERALL, PER_OWNER, DAILY = 0, 1, 2
 Buckets = list[tuple[str, float | None, float | None]]
@@ -71,11 +89,12 @@ def _sql(queryset: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
     return sql, tuple(params)
 
 
-def response_time_rows(
+def response_time_rows_sorted(
     *, leads: QuerySet[Lead], window: DateWindow, buckets: Buckets
 ) -> list[dict[str, Any]]:
-    """The rows of the one statement: ``part`` OVERALL (one row, with the counts ``b0``... of
-    ``buckets``), PER_OWNER (``owner_id``; owned leads only) and DAILY (``day``: a date, or its
+    """The figures by sorting, in one statement (SQLite; on PostgreSQL the tests' reference).
+
+    The rows: ``part`` OVERALL (one row, with the counts ``b0``... of ``buckets``), PER_OWNER (``owner_id``; owned leads only) and DAILY (``day``: a date, or its
     ISO text on SQLite; on PostgreSQL every day of the window, on SQLite the days with leads).
     Each has ``leads``, ``contacted``, ``within_sla``, ``median`` and ``p90`` (NULL where the part
     has none)."""
@@ -148,3 +167,270 @@ def response_time_rows(
         cursor.execute(" UNION ALL ".join(parts), params)
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+FRACTIONS = (0.5, 0.9)
+
+
+def response_time_rows(
+    *, leads: QuerySet[Lead], window: DateWindow, buckets: Buckets, narrowed: bool = True
+) -> list[dict[str, Any]]:
+    """The rows of :func:`response_time_rows_sorted` (same parts, columns and figures; DAILY has
+    the days with leads). ``narrowed=False`` says the leads are the window's and nothing else
+    (no territory, source or rep filter): the days are then counted from the bucket index."""
+    if connections[leads.db].vendor != "postgresql":
+        return response_time_rows_sorted(leads=leads, window=window, buckets=buckets)
+    counts = _bucket_counts_read(leads=leads, window=window, narrowed=narrowed)
+    groups = counts.groups()
+    exact = _exact_values_read(leads=leads, window=window, groups=groups)
+    rows = []
+    for (part, key), group in groups.items():
+        values = exact.get((part, key), {})
+        median, p90 = (group.percentile(fraction, values) for fraction in FRACTIONS)
+        row: dict[str, Any] = {
+            "part": part,
+            "owner_id": key if part == PER_OWNER else None,
+            "day": window.days[key] if part == DAILY else None,
+            "leads": group.leads,
+            # A day has its leads and median only (as the sorting statement).
+            "contacted": group.contacted if part != DAILY else None,
+            "within_sla": group.within_sla if part != DAILY else None,
+            "median": median,
+            "p90": p90 if part != DAILY else None,
+        }
+        shown = _histogram(group, buckets) if part == OVERALL else [None] * len(buckets)
+        row.update({f"b{n}": count for n, count in enumerate(shown)})
+        rows.append(row)
+    return rows
+
+
+class _Group:
+    """One group's counts: leads per bucket (``None``: never contacted) and within SLA."""
+
+    def __init__(self, leads_by_bucket: Mapping[int | None, int], within_sla: int) -> None:
+        self.leads_by_bucket = dict(leads_by_bucket)
+        self.within_sla = within_sla
+        self.leads = sum(self.leads_by_bucket.values())
+        self.contacted = self.leads - self.leads_by_bucket.get(None, 0)
+
+    def ranks(self) -> dict[float, tuple[int, int, float]]:
+        """percentile_cont's two neighbouring ranks (0-based) and the weight between them, for
+        each fraction; none for a group with no response time."""
+        if not self.contacted:
+            return {}
+        ranks = {}
+        for fraction in FRACTIONS:
+            position = fraction * (self.contacted - 1)
+            low, high = math.floor(position), math.ceil(position)
+            ranks[fraction] = (low, high, position - low)
+        return ranks
+
+    def located(self, ranks: Iterable[int]) -> dict[int, tuple[int, int]]:
+        """Each rank's bucket and its offset within the bucket: the buckets are in order of
+        response time, so a rank is the number of values in the buckets before it plus the
+        offset."""
+        wanted = sorted(set(ranks))
+        located: dict[int, tuple[int, int]] = {}
+        before = 0
+        for bucket in sorted(b for b in self.leads_by_bucket if b is not None):
+            count = self.leads_by_bucket[bucket]
+            while wanted and wanted[0] < before + count:
+                rank = wanted.pop(0)
+                located[rank] = (bucket, rank - before)
+            before += count
+        return located
+
+    def percentile(self, fraction: float, values: Mapping[int, float]) -> float | None:
+        """percentile_cont(fraction), as PostgreSQL interpolates it (apps.core.db)."""
+        ranks = self.ranks()
+        if fraction not in ranks:
+            return None
+        low, high, weight = ranks[fraction]
+        if low not in values or high not in values:
+            return None  # a day's p90: never asked for
+        return values[low] + (values[high] - values[low]) * weight
+
+
+@dataclass
+class _Counts:
+    """Statement 1's rows: (part, key, [bucket...], [leads...], leads within SLA)."""
+
+    rows: list[tuple[int, Any, list[int | None], list[int], int]]
+
+    def groups(self) -> dict[tuple[int, Any], _Group]:
+        groups: dict[tuple[int, Any], _Group] = {}
+        overall: dict[int | None, int] = defaultdict(int)
+        overall_within = 0
+        for part, key, buckets, counts, within in self.rows:
+            by_bucket = {
+                bucket: count for bucket, count in zip(buckets, counts, strict=True) if count
+            }
+            if part == PER_OWNER:
+                for bucket, count in by_bucket.items():
+                    overall[bucket] += count
+                overall_within += within
+                if key is None:
+                    continue  # the leads no one owns: only in the overall figures
+            if by_bucket:
+                groups[(part, key)] = _Group(by_bucket, within)
+        groups[(OVERALL, None)] = _Group(overall, overall_within)
+        return groups
+
+
+def _bucketed(leads: QuerySet[Lead]) -> QuerySet[Lead]:
+    secs = seconds_between("first_contacted_at", "created_at")
+    bucket = ResponseBucket(secs)
+    return leads.order_by().annotate(
+        secs=secs, bucket=bucket, bucket_group=ResponseBucketGroup(bucket)
+    )
+
+
+def _bucket_counts_read(*, leads: QuerySet[Lead], window: DateWindow, narrowed: bool) -> _Counts:
+    """Statement 1: leads and within-SLA counts per (owner, bucket) (owner NULL included, for
+    the overall figures), and leads per (day, bucket group): ``key`` is the owner id or the
+    day's index in ``window.days``; a day's "bucket" is a group of buckets."""
+    bucketed = _bucketed(leads)
+    by_owner = bucketed.values("owner_id", "bucket").annotate(
+        leads=Count("*"),
+        within=Count("created_at", filter=Q(first_contacted_at__lte=F("sla_due_at"))),
+    )
+    owner_sql, owner_params = _sql(by_owner)
+    leads_sql, leads_params = _sql(bucketed.values("created_at", "bucket_group"))
+    bounds = [DateWindow(start=day, end=day).bounds() for day in window.days]
+    if narrowed:
+        # Few enough leads to hash: each lead's day by its place among the days' bounds.
+        edges = [low for low, _ in bounds] + [bounds[-1][1]]
+        day_sql = (
+            f"SELECT {DAILY}, width_bucket(s.created_at, %s::timestamptz[]) - 1, s.bucket_group,"
+            f" COUNT(*), 0 FROM ({leads_sql}) s GROUP BY 2, 3"
+        )
+        day_params: list[Any] = [edges, *leads_params]
+    else:
+        # One index range per day and bucket group (lead_bucket_group_created_idx), counted
+        # index-only.
+        days = ", ".join(["(%s, %s::timestamptz, %s::timestamptz)"] * len(bounds))
+        groups = len(RESPONSE_BUCKET_BOUNDS) // RESPONSE_BUCKETS_PER_GROUP
+        day_sql = (
+            f"SELECT {DAILY}, d.n, x.bucket_group, x.leads, 0"
+            f" FROM (VALUES {days}) AS d (n, low, high) CROSS JOIN LATERAL ("
+            f"SELECT g.bucket_group, (SELECT COUNT(*) FROM ({leads_sql}) s"
+            " WHERE s.bucket_group = g.bucket_group"
+            " AND s.created_at >= d.low AND s.created_at < d.high) AS leads"
+            f" FROM generate_series(0, {groups}) AS g (bucket_group)"
+            " UNION ALL SELECT NULL,"
+            f" (SELECT COUNT(*) FROM ({leads_sql}) s WHERE s.bucket_group IS NULL"
+            " AND s.created_at >= d.low AND s.created_at < d.high)) AS x"
+        )
+        day_params = [value for n, (low, high) in enumerate(bounds) for value in (n, low, high)]
+        day_params += [*leads_params, *leads_params]
+    # One row per group, its counts as arrays (a few hundred rows, not tens of thousands).
+    sql = (
+        "SELECT c.part, c.key, array_agg(c.bucket), array_agg(c.leads), SUM(c.within)::bigint"
+        f" FROM (SELECT {PER_OWNER} AS part, o.owner_id AS key, o.bucket, o.leads, o.within"
+        f" FROM ({owner_sql}) o UNION ALL {day_sql}) c GROUP BY c.part, c.key"
+    )
+    with transaction.atomic(using=leads.db), connections[leads.db].cursor() as cursor:
+        # The owners' counts come from lead_owner_bucket_idx in index order, its stored bucket
+        # read back: the planner prices hashing buckets it would compute for each lead as
+        # cheaper, and it is not (at a million leads, about half as fast). JIT compiling costs
+        # more than it saves on a statement of this size. Both only for this transaction.
+        cursor.execute(
+            "SELECT set_config('enable_hashagg', 'off', true), set_config('jit', 'off', true)"
+        )
+        cursor.execute(sql, [*owner_params, *day_params])
+        rows = cursor.fetchall()
+    # (The empty (day, bucket group) counts come back too: dropping them in the statement
+    # would have each counted twice.)
+    return _Counts(rows=rows)
+
+
+def _exact_values_read(
+    *, leads: QuerySet[Lead], window: DateWindow, groups: Mapping[tuple[int, Any], _Group]
+) -> dict[tuple[int, Any], dict[int, float]]:
+    """Statement 2: the response time at each rank the percentiles need, by group: each looked
+    up within its bucket (``ORDER BY seconds OFFSET k LIMIT 1``), so only that bucket's index
+    entries of that group are read."""
+    leads_sql, leads_params = _sql(
+        _bucketed(leads).values("owner_id", "created_at", "bucket", "bucket_group", "secs")
+    )
+    bounds = [DateWindow(start=day, end=day).bounds() for day in window.days]
+    targets: dict[int, list[list[Any]]] = {OVERALL: [], PER_OWNER: [], DAILY: []}
+    for (part, key), group in groups.items():
+        fractions = FRACTIONS[:1] if part == DAILY else FRACTIONS
+        ranks = (
+            [rank for f in fractions for rank in group.ranks()[f][:2]] if group.contacted else []
+        )
+        for rank, (bucket, offset) in group.located(ranks).items():
+            target = [rank, bucket, offset]
+            if part == PER_OWNER:
+                target.append(key)
+            elif part == DAILY:
+                target += list(bounds[key])
+                target.append(key)
+            targets[part].append(target)
+    lookup = (
+        f"CROSS JOIN LATERAL (SELECT s.secs FROM ({leads_sql}) s WHERE {{where}}"
+        " ORDER BY s.secs OFFSET t.off LIMIT 1) x"
+    )
+    # Owners' and the overall ranks are located by bucket, days' by bucket group; the overall
+    # lookups name the bucket's group too, for the index that holds it.
+    shapes = {
+        OVERALL: (
+            "%s::int[], %s::int[], %s::int[]",
+            "rank, bucket, off",
+            "NULL::bigint",
+            f"s.bucket_group = t.bucket / {RESPONSE_BUCKETS_PER_GROUP} AND s.bucket = t.bucket",
+        ),
+        PER_OWNER: (
+            "%s::int[], %s::int[], %s::int[], %s::bigint[]",
+            "rank, bucket, off, key",
+            "t.key",
+            "s.owner_id = t.key AND s.bucket = t.bucket",
+        ),
+        DAILY: (
+            "%s::int[], %s::int[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::bigint[]",
+            "rank, bucket, off, low, high, key",
+            "t.key",
+            "s.bucket_group = t.bucket AND s.created_at >= t.low AND s.created_at < t.high",
+        ),
+    }
+    parts, params = [], []
+    for part, rows in targets.items():
+        if not rows:
+            continue
+        arrays, names, key, where = shapes[part]
+        parts.append(
+            f"SELECT {part}, {key}, t.rank, x.secs FROM unnest({arrays}) AS t ({names})"
+            f" {lookup.format(where=where)}"
+        )
+        # One array per column (a few parameters, whatever the number of lookups).
+        params += [list(column) for column in zip(*rows, strict=True)] + list(leads_params)
+    exact: dict[tuple[int, Any], dict[int, float]] = defaultdict(dict)
+    if not parts:
+        return exact
+    with connections[leads.db].cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        for part, key, rank, secs in cursor.fetchall():
+            exact[(part, key)][rank] = secs
+    return exact
+
+
+def _histogram(group: _Group, buckets: Buckets) -> list[int]:
+    """The histogram's bars from the group's buckets: each bar's bounds are bucket bounds."""
+    shown = []
+    for _, low, high in buckets:
+        for bound in (low, high):
+            if bound is not None and float(bound) not in RESPONSE_BUCKET_BOUNDS:
+                raise ValueError(f"{bound} s is not a ResponseBucket bound")
+        total = 0
+        for bucket, count in group.leads_by_bucket.items():
+            if bucket is None:
+                continue
+            lower = RESPONSE_BUCKET_BOUNDS[bucket - 1] if bucket > 0 else -math.inf
+            upper = (
+                RESPONSE_BUCKET_BOUNDS[bucket] if bucket < len(RESPONSE_BUCKET_BOUNDS) else math.inf
+            )
+            if (low is None or lower >= low) and (high is None or upper <= high):
+                total += count
+        shown.append(total)
+    return shown

@@ -34,6 +34,7 @@ from apps.dashboards.health import routing_health
 from apps.dashboards.registry import DASHBOARDS
 from apps.leads.models import Lead
 from apps.routing.models import Assignment
+from tests.dashboards.conftest import response_time_queries
 from tests.factories import LeadFactory, RepFactory, TerritoryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -226,9 +227,10 @@ def test_two_queries(moves, django_assert_num_queries) -> None:  # type: ignore[
 
 def test_page_query_count(boss_client, moves, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
     cache.clear()
-    # session, user, manager group, the viewer's rep; response time: figures, reps; health:
-    # leads, moves; the filter form's territory and rep choices
-    with django_assert_num_queries(10):
+    # session, user, manager group, the viewer's rep; response time: figures
+    # (response_time_queries), reps; health: leads, moves; the filter form's territory and rep
+    # choices
+    with django_assert_num_queries(9 + response_time_queries(contacted=False)):
         boss_client.get(f"/dashboards/response-time/?{WINDOW}")
 
 
@@ -265,7 +267,8 @@ def test_the_strip_has_its_own_json_endpoint(boss_client, moves) -> None:  # typ
 
 def test_csv_downloads_leave_the_strip_out(boss_client, moves, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
     cache.clear()
-    with django_assert_num_queries(6):  # session, user, group, viewer's rep; figures, reps
+    # session, user, group, viewer's rep; figures (response_time_queries), reps
+    with django_assert_num_queries(5 + response_time_queries(contacted=False)):
         response = boss_client.get(f"/dashboards/response-time/histogram.csv?{WINDOW}")
     assert response.status_code == 200
 
