@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from apps.engine import ConfigError
@@ -42,6 +42,7 @@ __all__ = [
     "rule_flow",
     "rule_hits",
     "rule_warnings",
+    "unrouted_activities",
 ]
 
 #: "matched nothing in the last 30 days"
@@ -282,6 +283,11 @@ def _passed_in_assignments(since: datetime, until: datetime) -> tuple[Counter[in
     return passed, with_candidates
 
 
+def unrouted_activities(*, since: datetime, until: datetime) -> QuerySet[LeadActivity]:
+    """The decisions that left a lead unrouted in the window (lead_activity_unrouted_at_idx)."""
+    return LeadActivity.objects.filter(kind=LeadActivityKind.UNROUTED, at__gte=since, at__lt=until)
+
+
 def _unrouted_decisions(
     since: datetime, until: datetime
 ) -> tuple[int, Counter[int], Counter[int], Counter[int]]:
@@ -291,9 +297,7 @@ def _unrouted_decisions(
     passed: Counter[int] = Counter()
     with_candidates: Counter[int] = Counter()
     total = 0
-    rows = LeadActivity.objects.filter(
-        kind=LeadActivityKind.UNROUTED, at__gte=since, at__lt=until
-    ).values_list("data", flat=True)
+    rows = unrouted_activities(since=since, until=until).values_list("data", flat=True)
     for data in rows.iterator(chunk_size=2000):
         total += 1
         trace = data.get("trace") if isinstance(data, Mapping) else None

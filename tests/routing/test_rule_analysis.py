@@ -188,3 +188,17 @@ def test_a_rule_that_took_a_lead_in_the_window_has_no_hits_warning(flow_org):
     assert [w.text for w in rule_warnings()[flow_org["everyone"].pk]] == [
         "Took no lead in the last 30 days."
     ]
+
+
+@pytest.mark.postgres
+def test_the_flow_reads_unrouted_decisions_by_their_partial_index() -> None:
+    from django.db import connection
+
+    from apps.routing.rule_analysis import unrouted_activities
+
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")  # a test table is small: ask what it can use
+        plan = unrouted_activities(since=now - timedelta(days=7), until=now).explain()
+        cursor.execute("SET enable_seqscan = on")
+    assert "lead_activity_unrouted_at_idx" in plan
