@@ -360,6 +360,9 @@ ROUTING_SLA_REMINDER_FRACTION = float(os.environ.get("ROUTING_SLA_REMINDER_FRACT
 # Leads move within this many seconds of their deadline (deadline timers armed by the minute
 # sweep, apps/routing/sla_timers.py); the minute sweep itself stays the safety net.
 ROUTING_SLA_PRECISION_SECONDS = env_int("ROUTING_SLA_PRECISION_SECONDS", 5)
+# Uploaded lead files and their rejects CSVs are deleted this many days after the import
+# finished (a daily beat task); the run's counts and report stay.
+LEAD_IMPORT_RETENTION_DAYS = max(1, env_int("LEAD_IMPORT_RETENTION_DAYS", 30))
 # Count the SLA clock only in the owner's working hours (paused outside them and during time
 # off). Off by default: API.md defines sla_minutes as elapsed time to first contact, routing
 # stamps a wall-clock sla_due_at and the response-time dashboard measures wall-clock, and a lead

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -149,8 +150,14 @@ def import_run_view(request: HttpRequest, run_id: int, *, model_admin: Any) -> H
     one: its progress; a finished one: its report."""
     _allowed(request, model_admin)
     run = get_object_or_404(LeadImport.objects.select_related("created_by"), pk=run_id)
-    context: dict[str, Any] = {"run": run}
-    if run.status == LeadImportStatus.UPLOADED:
+    retention = settings.LEAD_IMPORT_RETENTION_DAYS
+    context: dict[str, Any] = {"run": run, "retention_days": retention}
+    if run.status == LeadImportStatus.UPLOADED and run.files_removed_at is not None:
+        context["error"] = (
+            f"This upload was never imported and its file was deleted after {retention} days:"
+            " upload the file again."
+        )
+    elif run.status == LeadImportStatus.UPLOADED:
         try:
             context |= _mapping_step(request, run)
         except (CsvFileError, MappingError, OSError) as error:

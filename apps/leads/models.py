@@ -330,6 +330,12 @@ class LeadImport(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    files_removed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the uploaded file and the rejects CSV were deleted (kept "
+        "LEAD_IMPORT_RETENTION_DAYS days); the run's counts and report stay.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

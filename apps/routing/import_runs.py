@@ -8,10 +8,12 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 from django.core.files import File
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.csvfiles import ENCODING_LABELS, CsvFileError, csv_rows_open
@@ -207,7 +209,29 @@ def import_run_stored(*, run_id: int) -> LeadImport | None:
     return run
 
 
+def import_files_expire(*, now: datetime, retention_days: int) -> int:
+    """Delete the uploaded files and rejects CSVs of runs older than ``retention_days``: those
+    that finished (done or failed) before the cut-off, and uploads whose mapping was never
+    confirmed. A lead export holds personal data; the run's record (counts, report, first
+    rejects) stays. Returns how many runs' files were removed."""
+    cutoff = now - timedelta(days=retention_days)
+    finished = Q(
+        status__in=[LeadImportStatus.DONE, LeadImportStatus.FAILED], finished_at__lt=cutoff
+    )
+    abandoned = Q(status=LeadImportStatus.UPLOADED, created_at__lt=cutoff)
+    removed = 0
+    for run in LeadImport.objects.filter(finished | abandoned, files_removed_at__isnull=True):
+        for stored in (run.file, run.rejects_file):
+            if stored:
+                stored.delete(save=False)  # a file already gone is no error
+        run.files_removed_at = now
+        run.save(update_fields=["file", "rejects_file", "files_removed_at"])
+        removed += 1
+    return removed
+
+
 __all__ = [
+    "import_files_expire",
     "import_mapping_get",
     "import_mapping_save",
     "import_preview",

@@ -6,12 +6,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from apps.core.broker import broker_publish
 from apps.leads.models import LeadImport, LeadImportStatus
 from apps.routing.import_columns import target_check
-from apps.routing.import_runs import import_mapping_save, import_run_stored
+from apps.routing.import_runs import import_files_expire, import_mapping_save, import_run_stored
 
 
 @shared_task(acks_late=True)
@@ -22,6 +24,14 @@ def import_leads_run(run_id: int) -> dict[str, int] | None:
     if run is None:
         return None
     return {"imported": run.imported, "duplicates": run.duplicates, "rejected": run.rejected}
+
+
+@shared_task(acks_late=True)
+def import_files_expire_daily() -> int:
+    """Beat, daily: remove the files of imports older than LEAD_IMPORT_RETENTION_DAYS."""
+    return import_files_expire(
+        now=timezone.now(), retention_days=settings.LEAD_IMPORT_RETENTION_DAYS
+    )
 
 
 def import_run_enqueue(run_id: int) -> None:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-#: name -> (task, crontab minute)
-DEFAULT_PERIODIC_TASKS: dict[str, tuple[str, str]] = {
+#: name -> (task, crontab minute[, crontab hour]; every hour when no hour is given)
+DEFAULT_PERIODIC_TASKS: dict[str, tuple[str, ...]] = {
     "route-pending": ("apps.routing.tasks.route_pending", "*"),
     "reassign-inactive": ("apps.routing.tasks.reassign_inactive", "*"),
     "unrouted-digest": ("apps.notifications.tasks.unrouted_digest", "*/15"),
     # Sends what the notification outbox owes and a broker outage or a killed worker left.
     "outbox-dispatch": ("apps.notifications.tasks.outbox_dispatch", "*"),
+    # Lead exports hold personal data: uploads are kept LEAD_IMPORT_RETENTION_DAYS days.
+    "lead-import-files-expire": ("apps.routing.import_tasks.import_files_expire_daily", "15", "3"),
 }
 
 
@@ -22,12 +24,12 @@ def beat_schedule_ensure(**kwargs: Any) -> None:
     """post_migrate: create the default periodic tasks that do not exist yet."""
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-    for name, (task, minute) in DEFAULT_PERIODIC_TASKS.items():
+    for name, (task, minute, *hour) in DEFAULT_PERIODIC_TASKS.items():
         if PeriodicTask.objects.filter(name=name).exists():
             continue
         crontab, _ = CrontabSchedule.objects.get_or_create(
             minute=minute,
-            hour="*",
+            hour=hour[0] if hour else "*",
             day_of_week="*",
             day_of_month="*",
             month_of_year="*",

@@ -330,3 +330,56 @@ def test_runs_are_listed_read_only_and_mappings_are_edited_with_checked_fields(m
     mapping = LeadImportMapping.objects.get(name="crm")
     assert mapping.created_by.username == "manager"
     assert mapping.columns == {"Work Mail": "email", "Notes": "extra.notes", "X": ""}
+
+
+def test_files_are_deleted_after_the_retention_but_the_report_stays(
+    manager, west_org, eager_tasks, settings
+):
+    from datetime import timedelta
+
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from apps.routing.import_tasks import import_files_expire_daily, import_leads_run
+
+    settings.LEAD_IMPORT_RETENTION_DAYS = 30
+
+    def imported() -> LeadImport:
+        run = _upload(manager)
+        run.columns = {"E-mail": "email", "Country": "country", "Region": "region"}
+        run.status = "pending"
+        run.save()
+        import_leads_run(run.pk)
+        return run
+
+    old = imported()
+    old.refresh_from_db()
+    upload_name, rejects_name = old.file.name, old.rejects_file.name
+    assert old.status == "done" and default_storage.exists(rejects_name)
+    abandoned = _upload(manager)  # its mapping never confirmed
+    recent = imported()
+    long_ago = timezone.now() - timedelta(days=31)
+    LeadImport.objects.filter(pk=old.pk).update(finished_at=long_ago)
+    LeadImport.objects.filter(pk=abandoned.pk).update(created_at=long_ago)
+
+    assert import_files_expire_daily() == 2
+    assert import_files_expire_daily() == 0  # each run once
+    old.refresh_from_db()
+    assert not old.file and not old.rejects_file and old.files_removed_at is not None
+    assert not default_storage.exists(upload_name) and not default_storage.exists(rejects_name)
+    assert old.imported == 2 and old.rejected == 2  # the counts and report stay
+    recent.refresh_from_db()
+    assert recent.file and recent.rejects_file and recent.files_removed_at is None
+    page = manager.get(f"{UPLOAD_URL}{old.pk}/").content.decode()
+    assert 'id="rp-import-files-removed"' in page and "30 days after the import" in page
+    assert "Download the rejected rows" not in page
+    assert manager.get(f"/admin/leads/lead/import/{old.pk}/rejects.csv").status_code == 404
+    page = manager.get(f"{UPLOAD_URL}{abandoned.pk}/")
+    assert page.status_code == 200
+    assert "its file was deleted after 30 days: upload the file again" in page.content.decode()
+    from django_celery_beat.models import PeriodicTask
+
+    beat = PeriodicTask.objects.get(name="lead-import-files-expire")  # created on migrate
+    assert beat.task == "apps.routing.import_tasks.import_files_expire_daily"
+    assert (beat.crontab.minute, beat.crontab.hour) == ("15", "3")  # daily
+    assert settings.CELERY_TASK_ROUTES["apps.routing.import_tasks.*"] == {"queue": "imports"}
