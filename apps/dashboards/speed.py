@@ -347,9 +347,10 @@ def _bucket_counts_read(*, leads: QuerySet[Lead], window: DateWindow, narrowed: 
 def _exact_values_read(
     *, leads: QuerySet[Lead], window: DateWindow, groups: Mapping[tuple[int, Any], _Group]
 ) -> dict[tuple[int, Any], dict[int, float]]:
-    """Statement 2: the response time at each rank the percentiles need, by group: each looked
-    up within its bucket (``ORDER BY seconds OFFSET k LIMIT 1``), so only that bucket's index
-    entries of that group are read."""
+    """Statement 2: the response time at each rank the percentiles need, by group: each run of
+    consecutive ranks looked up within its bucket (``ORDER BY seconds OFFSET k LIMIT n``: a
+    percentile's two neighbouring ranks are one lookup), so only that bucket's index entries
+    of that group are read."""
     leads_sql, leads_params = _sql(
         _bucketed(leads).values("owner_id", "created_at", "bucket", "bucket_group", "secs")
     )
@@ -360,36 +361,44 @@ def _exact_values_read(
         ranks = (
             [rank for f in fractions for rank in group.ranks()[f][:2]] if group.contacted else []
         )
-        for rank, (bucket, offset) in group.located(ranks).items():
-            target = [rank, bucket, offset]
+        runs: list[list[int]] = []  # [first rank, bucket, offset, how many]
+        for rank, (bucket, offset) in sorted(group.located(ranks).items()):
+            last = runs[-1] if runs else None
+            if last is not None and last[1] == bucket and last[2] + last[3] == offset:
+                last[3] += 1
+            else:
+                runs.append([rank, bucket, offset, 1])
+        for run in runs:
+            target: list[Any] = list(run)
             if part == PER_OWNER:
                 target.append(key)
             elif part == DAILY:
-                target += list(bounds[key])
-                target.append(key)
+                target += [*bounds[key], key]
             targets[part].append(target)
     lookup = (
-        f"CROSS JOIN LATERAL (SELECT s.secs FROM ({leads_sql}) s WHERE {{where}}"
-        " ORDER BY s.secs OFFSET t.off LIMIT 1) x"
+        "CROSS JOIN LATERAL (SELECT array_agg(v.secs ORDER BY v.secs) AS secs FROM"
+        f" (SELECT s.secs FROM ({leads_sql}) s WHERE {{where}}"
+        " ORDER BY s.secs OFFSET t.off LIMIT t.n) v) x"
     )
     # Owners' and the overall ranks are located by bucket, days' by bucket group; the overall
     # lookups name the bucket's group too, for the index that holds it.
     shapes = {
         OVERALL: (
-            "%s::int[], %s::int[], %s::int[]",
-            "rank, bucket, off",
+            "%s::int[], %s::int[], %s::int[], %s::int[]",
+            "rank, bucket, off, n",
             "NULL::bigint",
             f"s.bucket_group = t.bucket / {RESPONSE_BUCKETS_PER_GROUP} AND s.bucket = t.bucket",
         ),
         PER_OWNER: (
-            "%s::int[], %s::int[], %s::int[], %s::bigint[]",
-            "rank, bucket, off, key",
+            "%s::int[], %s::int[], %s::int[], %s::int[], %s::bigint[]",
+            "rank, bucket, off, n, key",
             "t.key",
             "s.owner_id = t.key AND s.bucket = t.bucket",
         ),
         DAILY: (
-            "%s::int[], %s::int[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::bigint[]",
-            "rank, bucket, off, low, high, key",
+            "%s::int[], %s::int[], %s::int[], %s::int[], %s::timestamptz[], %s::timestamptz[],"
+            " %s::bigint[]",
+            "rank, bucket, off, n, low, high, key",
             "t.key",
             "s.bucket_group = t.bucket AND s.created_at >= t.low AND s.created_at < t.high",
         ),
@@ -410,8 +419,9 @@ def _exact_values_read(
         return exact
     with connections[leads.db].cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
-        for part, key, rank, secs in cursor.fetchall():
-            exact[(part, key)][rank] = secs
+        for part, key, first, values in cursor.fetchall():
+            for n, secs in enumerate(values):
+                exact[(part, key)][first + n] = secs
     return exact
 
 
