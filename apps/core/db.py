@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from django.db.models import Aggregate, Expression, F, FloatField, Func
+from django.db.models import Aggregate, Expression, F, FloatField, Func, IntegerField
 
 __all__ = [
     "RESPONSE_BUCKETS_PER_GROUP",
@@ -81,7 +81,23 @@ def _bucket_bounds() -> tuple[float, ...]:
 RESPONSE_BUCKET_BOUNDS: tuple[float, ...] = _bucket_bounds()
 
 
-class ResponseBucket(Func):
+class _PostgresTransform(Func):
+    """A one-argument integer expression PostgreSQL computes by ``postgres_template``; on
+    SQLite the argument itself (ordered the same way, which is all the SQLite paths need: they
+    never compare it to a number)."""
+
+    output_field = IntegerField()
+    arity = 1
+    postgres_template = "%(expressions)s"
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template=self.postgres_template, **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="%(expressions)s", **extra)
+
+
+class ResponseBucket(_PostgresTransform):
     """The bucket of a response time in seconds: 0 below ``RESPONSE_BUCKET_BOUNDS[0]``, else
     ``i`` for ``RESPONSE_BUCKET_BOUNDS[i - 1] <= seconds < RESPONSE_BUCKET_BOUNDS[i]`` (the
     last bucket open-ended); NULL for NULL. It never decreases as the seconds grow, so a rank
@@ -92,20 +108,23 @@ class ResponseBucket(Func):
     On SQLite it is the seconds themselves: as ordered, and the SQLite path needs no buckets.
     """
 
-    output_field = FloatField()
-    arity = 1
+    postgres_template = (
+        "width_bucket(%(expressions)s, ARRAY["
+        + ", ".join(repr(bound) for bound in RESPONSE_BUCKET_BOUNDS)
+        + "]::double precision[])"
+    )
 
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        bounds = ", ".join(repr(bound) for bound in RESPONSE_BUCKET_BOUNDS)
-        return self.as_sql(
-            compiler,
-            connection,
-            template=f"width_bucket(%(expressions)s, ARRAY[{bounds}]::double precision[])",
-            **extra,
-        )
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(compiler, connection, template="%(expressions)s", **extra)
+#: Buckets per ResponseBucketGroup (eight: a factor of e).
+RESPONSE_BUCKETS_PER_GROUP = 8
+
+
+class ResponseBucketGroup(_PostgresTransform):
+    """A ResponseBucket's group: ``RESPONSE_BUCKETS_PER_GROUP`` consecutive buckets (as ordered
+    as the buckets). Counting a day's leads takes one index range per group, not per bucket.
+    On SQLite, as ResponseBucket, the value itself."""
+
+    postgres_template = f"(%(expressions)s / {RESPONSE_BUCKETS_PER_GROUP})"
 
 
 class PercentileCont(Aggregate):
@@ -170,27 +189,3 @@ def sqlite_register_functions(sender: Any, connection: Any, **kwargs: Any) -> No
     """Give each new SQLite connection the percentile aggregate."""
     if connection.vendor == "sqlite":
         connection.connection.create_aggregate(SQLITE_PERCENTILE, 2, _SqlitePercentile)
-
-
-#: Buckets per ResponseBucketGroup (eight: a factor of e).
-RESPONSE_BUCKETS_PER_GROUP = 8
-
-
-class ResponseBucketGroup(Func):
-    """A ResponseBucket's group: ``RESPONSE_BUCKETS_PER_GROUP`` consecutive buckets (as ordered
-    as the buckets). Counting a day's leads takes one index range per group, not per bucket.
-    On SQLite, as ResponseBucket, the value itself."""
-
-    output_field = FloatField()
-    arity = 1
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template=f"(%(expressions)s / {RESPONSE_BUCKETS_PER_GROUP})",
-            **extra,
-        )
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(compiler, connection, template="%(expressions)s", **extra)

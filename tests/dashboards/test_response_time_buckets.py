@@ -6,6 +6,7 @@ with and without the narrowed (hash) day counts."""
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -119,3 +120,30 @@ def test_bucketed_figures_equal_the_sorted_ones(drawn: list[tuple[Any, int, int,
             )
             assert got == expected
         transaction.set_rollback(True)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_bucket_expressions_are_the_indexes_own() -> None:
+    """The planner matches an indexed expression by its parsed form: the bucket and the group
+    the queries compile must be the ones the indexes hold, or every count and lookup reads the
+    table. Asked for one owner's bucket and for one bucket group, it finds them in the index."""
+    from apps.dashboards.speed import _bucketed
+
+    reps = [RepFactory() for _ in range(3)]
+    for n in range(300):
+        created = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(minutes=10 * n)
+        LeadFactory(
+            owner=reps[n % 3],
+            status="contacted",
+            created_at=created,
+            first_contacted_at=created + timedelta(seconds=n * n),
+        )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("ANALYZE leads_lead")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        by_owner = _bucketed(Lead.objects.all()).filter(owner=reps[0], bucket=80).explain()
+        by_group = _bucketed(Lead.objects.all()).filter(bucket_group=9).explain()
+    assert re.search(r"lead_owner_bucket_idx.*\n.*Index Cond: .*AND \(width_bucket\(", by_owner)
+    assert re.search(r"lead_bucket_group_created_idx.*\n.*Index Cond: .*width_bucket\(", by_group)
