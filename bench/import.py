@@ -168,7 +168,7 @@ def measure_import(path: Path, *, route: bool, route_batch: int) -> tuple[float,
         timers.wrap(lead_import, "leads_route_counted", "route (leads_route per batch)"),
         # Inside routing (already counted in its line above):
         timers.wrap(route_module, "leads_lock", "  - lock the leads (+ dedup probe)"),
-        timers.wrap(planning, "decide", "  - engine decisions (2 per lead)"),
+        timers.wrap(planning, "decide", "  - engine decisions (1 per lead)"),
         timers.wrap(route_module, "routes_plan", "  - plan (locks, loads, decisions)"),
         timers.wrap(PostgresAssignmentWriter, "write", "  - write assignments+leads+counters"),
         timers.wrap(route_module, "outbox_write", "  - outbox rows (notifications)"),
