@@ -2,8 +2,9 @@
 
 Rows are read one at a time (apps.core.csvfiles), mapped to intake fields
 (apps.routing.import_columns), validated and normalised by the intake serializer (the same
-codes, names and messages as `POST /api/leads/`), and saved `BATCH_ROWS` at a time, each batch
-committed on its own: a crash keeps every batch before it. Each saved batch is then routed
+codes, names and messages as `POST /api/leads/`; a common row by its fast path, which runs the
+serializer's own checks without DRF's per-field machinery), and saved `BATCH_ROWS` at a time,
+each batch committed on its own: a crash keeps every batch before it. Each saved batch is then routed
 through `leads_route` (the batch path of route_pending: same engine, same rotation, a failing
 batch retried lead by lead), unless routing is off (the leads wait `new` for route_pending).
 
@@ -23,6 +24,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import IO, Any
 
 from django.conf import settings
@@ -33,7 +35,7 @@ from apps.core.csvfiles import csv_rows_open
 from apps.leads.models import Lead, LeadStatus
 from apps.routing.import_columns import columns_resolve, row_payload
 from apps.routing.intake import lead_build
-from apps.routing.intake_serializer import LeadIntakeSerializer
+from apps.routing.intake_serializer import IntakeFastPath, LeadIntakeSerializer
 from apps.routing.tasks import leads_route_counted
 from apps.routing.writers import writers_current
 
@@ -218,6 +220,12 @@ def leads_import(
     return report
 
 
+@cache
+def _fast_path() -> IntakeFastPath:
+    """The serializer's checks without DRF's per-field machinery (built once, on first use)."""
+    return IntakeFastPath()
+
+
 def _row_check(
     report: ImportReport, rejects: _RejectsWriter, line: int, cells: list[str], *, source: str
 ) -> _Pending | None:
@@ -232,9 +240,14 @@ def _row_check(
                 "too_many_cells",
             )
         )
-    serializer = LeadIntakeSerializer(data=row_payload(cells, report.targets))
-    if not serializer.is_valid():
-        errors.extend(row_errors(serializer.errors))
+    payload = row_payload(cells, report.targets)
+    data = None if errors else _fast_path().validated(payload)
+    if data is None:
+        serializer = LeadIntakeSerializer(data=payload)
+        if not serializer.is_valid():
+            errors.extend(row_errors(serializer.errors))
+        else:
+            data = dict(serializer.validated_data)
     if errors:
         reject = Reject(line=line, errors=tuple(errors))
         report.rejected += 1
@@ -245,7 +258,7 @@ def _row_check(
             report.rejects.append(reject)
         rejects.write(cells, reject)
         return None
-    data = dict(serializer.validated_data)
+    assert data is not None
     data["email"] = data["email"].strip().lower()  # as saved (lead_build), so as keyed
     key = row_key(data)
     data["external_id"] = key
