@@ -225,7 +225,7 @@ def main() -> None:
     print(f"import_leads --no-route:            {n / plain_s:>9,.0f} leads/s ({plain_s:.1f} s)")
     from django.conf import settings
 
-    per_txn = args.route_batch or settings.ROUTING_BATCH_SIZE
+    per_txn = args.route_batch or settings.IMPORT_ROUTING_BATCH_SIZE
     print(
         f"import_leads, routed ({per_txn}/txn):      {n / routed_s:>9,.0f} leads/s "
         f"({routed_s:.1f} s; budget 5,000 leads/s: {'met' if n / routed_s >= 5000 else 'NOT met'})"

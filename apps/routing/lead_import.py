@@ -41,9 +41,9 @@ from apps.routing.writers import writers_current
 
 logger = logging.getLogger(__name__)
 
-#: Rows saved per transaction. Leads are routed ROUTING_BATCH_SIZE per transaction, as
-#: route_pending routes them: larger batches bought nothing (the cost is per lead,
-#: bench/import.py) and would hold the rotation locks longer while live leads wait.
+#: Rows saved per transaction. The saved leads are routed IMPORT_ROUTING_BATCH_SIZE per
+#: transaction (settings: fewer, larger transactions than live routing's ROUTING_BATCH_SIZE,
+#: whose fixed cost per transaction dominated an import, bench/import.py).
 BATCH_ROWS = 1000
 #: The account every import submits as: its leads' keys share one scope.
 IMPORT_ACCOUNT = "lead-import"
@@ -193,7 +193,7 @@ def leads_import(
     """
     report = ImportReport(dry_run=dry_run)
     account = None if dry_run else import_account()
-    route_batch = max(1, route_batch or settings.ROUTING_BATCH_SIZE)
+    route_batch = max(1, route_batch or settings.IMPORT_ROUTING_BATCH_SIZE)
     with csv_rows_open(open_binary) as rows:
         report.encoding, report.delimiter = rows.encoding, rows.delimiter
         report.header = rows.header
