@@ -34,7 +34,7 @@ from django.db import IntegrityError, transaction
 from apps.core.csvfiles import csv_rows_open
 from apps.leads.models import Lead, LeadStatus
 from apps.routing.import_columns import columns_resolve, row_payload
-from apps.routing.intake import lead_build
+from apps.routing.intake import lead_rows
 from apps.routing.intake_serializer import IntakeFastPath, LeadIntakeSerializer
 from apps.routing.tasks import leads_route_counted
 from apps.routing.writers import writers_current
@@ -318,12 +318,11 @@ def _batch_insert(batch: list[_Pending], *, account: Any) -> tuple[list[int], li
                 submitted_by=account, external_id__in=[pending.key for pending in batch]
             ).values_list("external_id", "status")
         )
-        leads = [
-            lead_build(data=pending.data, submitted_by=account)
-            for pending in batch
-            if pending.key not in existing
-        ]
-        created = [pk for pk in writers_current().leads.insert(leads) if pk is not None]
+        rows = lead_rows(
+            datas=[pending.data for pending in batch if pending.key not in existing],
+            submitted_by=account,
+        )
+        created = [pk for pk in writers_current().leads.insert_rows(rows) if pk is not None]
     waiting: list[int] = []
     if any(status == LeadStatus.NEW for status in existing.values()):
         waiting = list(
