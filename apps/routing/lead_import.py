@@ -32,6 +32,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from apps.core.csvfiles import csv_rows_open
+from apps.core.gc_tuning import gc_batch_thresholds
 from apps.leads.models import Lead, LeadStatus
 from apps.routing.import_columns import columns_resolve, row_payload
 from apps.routing.intake import lead_rows
@@ -194,7 +195,7 @@ def leads_import(
     report = ImportReport(dry_run=dry_run)
     account = None if dry_run else import_account()
     route_batch = max(1, route_batch or settings.IMPORT_ROUTING_BATCH_SIZE)
-    with csv_rows_open(open_binary) as rows:
+    with gc_batch_thresholds(), csv_rows_open(open_binary) as rows:
         report.encoding, report.delimiter = rows.encoding, rows.delimiter
         report.header = rows.header
         report.targets = columns_resolve(
