@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from apps.core.broker import task_enqueue
 from apps.routing.models import OutboxKind
-from apps.routing.write_outbox import OutboxRow
+from apps.routing.write_outbox import OutboxRow, outbox_writer_current
 
 __all__ = [
     "CONFIG_BROKEN_TASK",
@@ -102,9 +102,6 @@ def outbox_write(
         rows += [(kind, lead_id, None, None, when) for lead_id in lead_ids for kind in pair]
     if not rows:
         return
-    # A row owed already (the same change reported twice) is kept, never doubled. Imported
-    # here: the writers sit above the selectors, which import this module.
-    from apps.routing.writers import writers_current
-
-    writers_current().outbox.insert(rows, now=timezone.now())
+    # A row owed already (the same change reported twice) is kept, never doubled.
+    outbox_writer_current().insert(rows, now=timezone.now())
     transaction.on_commit(partial(_announce, OUTBOX_DISPATCH_TASK))

@@ -1,10 +1,11 @@
 """The outbox writer: stores the notifications a routing change owes (apps.routing.outbox).
 
-Two implementations behind one interface, chosen in apps.routing.writers: one PostgreSQL
-statement fed by a JSON document (a routing batch owes two rows per assignment: the ORM spent
-more time building and quoting them than routing spent deciding, bench/import.py), and the
-ORM's `bulk_create` elsewhere. Both skip a row owed already (a redelivered task, a retried
-transaction: the outbox's unique constraints), so both write the same rows.
+Two implementations behind one interface, chosen here by database as apps.routing.writers
+chooses the others (the outbox sits below the selectors, which the writers import): one
+PostgreSQL statement fed by a JSON document (a routing batch owes two rows per assignment: the
+ORM spent more time building and quoting them than routing spent deciding, bench/import.py),
+and the ORM's `bulk_create` elsewhere. Both skip a row owed already (a redelivered task, a
+retried transaction: the outbox's unique constraints), so both write the same rows.
 """
 
 from __future__ import annotations
@@ -85,4 +86,15 @@ class OrmOutboxWriter:
         )
 
 
-__all__ = ["OrmOutboxWriter", "OutboxRow", "OutboxWriter", "PostgresOutboxWriter"]
+def outbox_writer_current() -> OutboxWriter:
+    """The outbox writer for the current database connection."""
+    return PostgresOutboxWriter() if connection.vendor == "postgresql" else OrmOutboxWriter()
+
+
+__all__ = [
+    "OrmOutboxWriter",
+    "OutboxRow",
+    "OutboxWriter",
+    "PostgresOutboxWriter",
+    "outbox_writer_current",
+]

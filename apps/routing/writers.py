@@ -8,9 +8,9 @@ Each kind of write has one interface and two implementations side by side:
 | sweep pages        | `PageWriter`       | `PostgresPageWriter`         | `OrmPageWriter`      |
 | rep counters       | `CounterWriter`    | `PostgresCounterWriter`      | `OrmCounterWriter`   |
 | imported leads     | `LeadWriter`       | `PostgresLeadWriter`         | `OrmLeadWriter`      |
-| outbox rows        | `OutboxWriter`     | `PostgresOutboxWriter`       | `OrmOutboxWriter`    |
 
-`writers_current()` picks the set: PostgreSQL's on PostgreSQL, the ORM's elsewhere. Tests pin
+`writers_current()` picks the set: PostgreSQL's on PostgreSQL, the ORM's elsewhere. (The outbox
+rows, written below the selectors, choose the same way in apps.routing.write_outbox.) Tests pin
 either set with `PINNED` to check both write the same rows.
 """
 
@@ -28,7 +28,6 @@ from apps.routing.write_assignments import (
 )
 from apps.routing.write_counters import CounterWriter, OrmCounterWriter, PostgresCounterWriter
 from apps.routing.write_leads import LeadWriter, OrmLeadWriter, PostgresLeadWriter
-from apps.routing.write_outbox import OrmOutboxWriter, OutboxWriter, PostgresOutboxWriter
 from apps.routing.write_pages import OrmPageWriter, PageWriter, PostgresPageWriter
 
 
@@ -40,7 +39,6 @@ class Writers:
     pages: PageWriter
     counters: CounterWriter
     leads: LeadWriter
-    outbox: OutboxWriter
 
 
 POSTGRES_WRITERS = Writers(
@@ -48,14 +46,12 @@ POSTGRES_WRITERS = Writers(
     pages=PostgresPageWriter(),
     counters=PostgresCounterWriter(),
     leads=PostgresLeadWriter(),
-    outbox=PostgresOutboxWriter(),
 )
 ORM_WRITERS = Writers(
     assignments=OrmAssignmentWriter(),
     pages=OrmPageWriter(),
     counters=OrmCounterWriter(),
     leads=OrmLeadWriter(),
-    outbox=OrmOutboxWriter(),
 )
 
 #: Tests set this to one of the two sets above; None chooses by database.
