@@ -168,7 +168,7 @@ def measure_import(path: Path, *, route: bool, route_batch: int) -> tuple[float,
         timers.wrap(lead_import, "leads_route_counted", "route (leads_route per batch)"),
         # Inside routing (already counted in its line above):
         timers.wrap(route_module, "leads_lock", "  - lock the leads (+ dedup probe)"),
-        timers.wrap(planning, "decide", "  - engine decisions (2 per lead)"),
+        timers.wrap(planning, "decide", "  - engine decisions (1 per lead)"),
         timers.wrap(route_module, "routes_plan", "  - plan (locks, loads, decisions)"),
         timers.wrap(PostgresAssignmentWriter, "write", "  - write assignments+leads+counters"),
         timers.wrap(route_module, "outbox_write", "  - outbox rows (notifications)"),
@@ -225,7 +225,7 @@ def main() -> None:
     print(f"import_leads --no-route:            {n / plain_s:>9,.0f} leads/s ({plain_s:.1f} s)")
     from django.conf import settings
 
-    per_txn = args.route_batch or settings.ROUTING_BATCH_SIZE
+    per_txn = args.route_batch or settings.IMPORT_ROUTING_BATCH_SIZE
     print(
         f"import_leads, routed ({per_txn}/txn):      {n / routed_s:>9,.0f} leads/s "
         f"({routed_s:.1f} s; budget 5,000 leads/s: {'met' if n / routed_s >= 5000 else 'NOT met'})"

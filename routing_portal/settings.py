@@ -344,6 +344,12 @@ ROUTING_CONFIG_RECHECK_SECONDS = float(os.environ.get("ROUTING_CONFIG_RECHECK_SE
 # (oldest first): under a backlog the work is shared, with none there is no wait. 1 turns it off.
 # route_pending routes its backlog in transactions of this many leads too.
 ROUTING_BATCH_SIZE = max(1, env_int("ROUTING_BATCH_SIZE", 50))
+# `import_leads` routes its saved leads this many per transaction: each transaction pays a fixed
+# cost (locks, loads, commit, one dispatcher message) that 50-lead batches made most of an
+# import's routing time (bench/import.py), while a larger batch holds the rotation and rep rows
+# of its rules longer (a live lead on the same rules waits for it). Live routing keeps
+# ROUTING_BATCH_SIZE.
+IMPORT_ROUTING_BATCH_SIZE = max(1, env_int("IMPORT_ROUTING_BATCH_SIZE", 250))
 # Leads still `new` this long after intake are picked up by route_pending (the broker was down).
 ROUTING_PENDING_GRACE = timedelta(seconds=env_int("ROUTING_PENDING_GRACE_SECONDS", 30))
 # /healthz reports "degraded" (and the unrouted digest lists them) when leads have waited `new`

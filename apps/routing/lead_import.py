@@ -2,8 +2,9 @@
 
 Rows are read one at a time (apps.core.csvfiles), mapped to intake fields
 (apps.routing.import_columns), validated and normalised by the intake serializer (the same
-codes, names and messages as `POST /api/leads/`), and saved `BATCH_ROWS` at a time, each batch
-committed on its own: a crash keeps every batch before it. Each saved batch is then routed
+codes, names and messages as `POST /api/leads/`; a common row by its fast path, which runs the
+serializer's own checks without DRF's per-field machinery), and saved `BATCH_ROWS` at a time,
+each batch committed on its own: a crash keeps every batch before it. Each saved batch is then routed
 through `leads_route` (the batch path of route_pending: same engine, same rotation, a failing
 batch retried lead by lead), unless routing is off (the leads wait `new` for route_pending).
 
@@ -23,6 +24,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import IO, Any
 
 from django.conf import settings
@@ -30,18 +32,19 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from apps.core.csvfiles import csv_rows_open
+from apps.core.gc_tuning import gc_batch_thresholds
 from apps.leads.models import Lead, LeadStatus
 from apps.routing.import_columns import columns_resolve, row_payload
-from apps.routing.intake import lead_build
-from apps.routing.intake_serializer import LeadIntakeSerializer
+from apps.routing.intake import lead_rows
+from apps.routing.intake_serializer import IntakeFastPath, LeadIntakeSerializer
 from apps.routing.tasks import leads_route_counted
 from apps.routing.writers import writers_current
 
 logger = logging.getLogger(__name__)
 
-#: Rows saved per transaction. Leads are routed ROUTING_BATCH_SIZE per transaction, as
-#: route_pending routes them: larger batches bought nothing (the cost is per lead,
-#: bench/import.py) and would hold the rotation locks longer while live leads wait.
+#: Rows saved per transaction. The saved leads are routed IMPORT_ROUTING_BATCH_SIZE per
+#: transaction (settings: fewer, larger transactions than live routing's ROUTING_BATCH_SIZE,
+#: whose fixed cost per transaction dominated an import, bench/import.py).
 BATCH_ROWS = 1000
 #: The account every import submits as: its leads' keys share one scope.
 IMPORT_ACCOUNT = "lead-import"
@@ -191,8 +194,8 @@ def leads_import(
     """
     report = ImportReport(dry_run=dry_run)
     account = None if dry_run else import_account()
-    route_batch = max(1, route_batch or settings.ROUTING_BATCH_SIZE)
-    with csv_rows_open(open_binary) as rows:
+    route_batch = max(1, route_batch or settings.IMPORT_ROUTING_BATCH_SIZE)
+    with gc_batch_thresholds(), csv_rows_open(open_binary) as rows:
         report.encoding, report.delimiter = rows.encoding, rows.delimiter
         report.header = rows.header
         report.targets = columns_resolve(
@@ -218,6 +221,12 @@ def leads_import(
     return report
 
 
+@cache
+def _fast_path() -> IntakeFastPath:
+    """The serializer's checks without DRF's per-field machinery (built once, on first use)."""
+    return IntakeFastPath()
+
+
 def _row_check(
     report: ImportReport, rejects: _RejectsWriter, line: int, cells: list[str], *, source: str
 ) -> _Pending | None:
@@ -232,9 +241,14 @@ def _row_check(
                 "too_many_cells",
             )
         )
-    serializer = LeadIntakeSerializer(data=row_payload(cells, report.targets))
-    if not serializer.is_valid():
-        errors.extend(row_errors(serializer.errors))
+    payload = row_payload(cells, report.targets)
+    data = None if errors else _fast_path().validated(payload)
+    if data is None:
+        serializer = LeadIntakeSerializer(data=payload)
+        if not serializer.is_valid():
+            errors.extend(row_errors(serializer.errors))
+        else:
+            data = dict(serializer.validated_data)
     if errors:
         reject = Reject(line=line, errors=tuple(errors))
         report.rejected += 1
@@ -245,7 +259,7 @@ def _row_check(
             report.rejects.append(reject)
         rejects.write(cells, reject)
         return None
-    data = dict(serializer.validated_data)
+    assert data is not None
     data["email"] = data["email"].strip().lower()  # as saved (lead_build), so as keyed
     key = row_key(data)
     data["external_id"] = key
@@ -305,12 +319,11 @@ def _batch_insert(batch: list[_Pending], *, account: Any) -> tuple[list[int], li
                 submitted_by=account, external_id__in=[pending.key for pending in batch]
             ).values_list("external_id", "status")
         )
-        leads = [
-            lead_build(data=pending.data, submitted_by=account)
-            for pending in batch
-            if pending.key not in existing
-        ]
-        created = [pk for pk in writers_current().leads.insert(leads) if pk is not None]
+        rows = lead_rows(
+            datas=[pending.data for pending in batch if pending.key not in existing],
+            submitted_by=account,
+        )
+        created = [pk for pk in writers_current().leads.insert_rows(rows) if pk is not None]
     waiting: list[int] = []
     if any(status == LeadStatus.NEW for status in existing.values()):
         waiting = list(

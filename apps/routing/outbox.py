@@ -19,7 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.broker import task_enqueue
-from apps.routing.models import OutboxKind, OutboxMessage
+from apps.routing.models import OutboxKind
+from apps.routing.write_outbox import OutboxRow, outbox_writer_current
 
 __all__ = [
     "CONFIG_BROKEN_TASK",
@@ -85,33 +86,22 @@ def outbox_write(
     """
     if _suppressed.get():
         return
-    rows: list[OutboxMessage] = []
+    rows: list[OutboxRow] = []
     for assignment_id, lead_id, previous_rep_id, assigned_at in assignments:
-        kinds = [OutboxKind.ASSIGNED_MAIL, OutboxKind.ASSIGNMENT_EVENT]
+        rows.append((OutboxKind.ASSIGNED_MAIL, lead_id, assignment_id, None, assigned_at))
+        rows.append((OutboxKind.ASSIGNMENT_EVENT, lead_id, assignment_id, None, assigned_at))
         if previous_rep_id is not None:
-            kinds.append(OutboxKind.TAKEN_AWAY_MAIL)
-        rows += [
-            OutboxMessage(
-                kind=kind,
-                lead_id=lead_id,
-                assignment_id=assignment_id,
-                rep_id=previous_rep_id if kind == OutboxKind.TAKEN_AWAY_MAIL else None,
-                occurred_at=assigned_at,
+            rows.append(
+                (OutboxKind.TAKEN_AWAY_MAIL, lead_id, assignment_id, previous_rep_id, assigned_at)
             )
-            for kind in kinds
-        ]
     when = at or timezone.now()
     for lead_ids, pair in (
         (reminded, (OutboxKind.REMINDER_MAIL, OutboxKind.REMINDER_EVENT)),
         (escalated, (OutboxKind.ESCALATION_MAIL, OutboxKind.ESCALATION_EVENT)),
     ):
-        rows += [
-            OutboxMessage(kind=kind, lead_id=lead_id, occurred_at=when)
-            for lead_id in lead_ids
-            for kind in pair
-        ]
+        rows += [(kind, lead_id, None, None, when) for lead_id in lead_ids for kind in pair]
     if not rows:
         return
     # A row owed already (the same change reported twice) is kept, never doubled.
-    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    outbox_writer_current().insert(rows, now=timezone.now())
     transaction.on_commit(partial(_announce, OUTBOX_DISPATCH_TASK))

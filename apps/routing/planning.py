@@ -98,14 +98,6 @@ class RoutesPlan:
     counters: dict[int, RepCounters]
 
 
-def _merge_trace(full: Decision, final: Decision) -> dict[str, Any]:
-    """The first pass's rule entries up to the winner, with the winner's entry from the locked pass."""
-    earlier = [
-        entry for entry in full.trace.get("rules", []) if entry.get("rule") != final.rule_name
-    ]
-    return {**final.trace, "rules": [*earlier, *final.trace.get("rules", [])]}
-
-
 def _assigned(decision: Decision) -> bool:
     return (
         decision.outcome == "assigned"
@@ -144,60 +136,52 @@ def _picks(
     *,
     config: CurrentConfig,
     facts: Sequence[LeadFacts],
-    first: Sequence[Decision],
     loads: Mapping[int, RepLoad],
     rotations: dict[int, RotationState],
     now: datetime,
     unavailable: frozenset[int] = frozenset(),
 ) -> list[_Pick]:
-    """Pick a rep for each lead in order, from the locked cursors in `rotations` (a rule chosen
-    on a second look is locked here and added to it), each pick counting against its rep's load
-    and advancing its rule's cursor for the leads after it; never a rep in `unavailable` (held
-    by another transaction where this one may not wait for it). Writes nothing."""
+    """Pick a rep for each lead in order: one engine decision per lead on the locked cursors in
+    `rotations` and the loads so far, each pick counting against its rep's load and advancing
+    its rule's cursor for the leads after it; never a rep in `unavailable` (held by another
+    transaction where this one may not wait for it). Writes nothing.
+
+    One decision suffices because every rule a lead of the batch can reach with a cursor was
+    locked before planning (`_rotating_rules`): the engine sees the exact cursors and loads.
+    A rotating rule it picks without a locked cursor (only one the configuration added since the
+    batch's rules were locked) is locked here, out of order so only if free, and the lead
+    decided again on it."""
     loads, cursors = dict(loads), dict(rotations)
     picks: list[_Pick] = []
-    for fact, decision in zip(facts, first, strict=True):
+    for fact in facts:
         confirmed = False
         for _ in range(_MAX_PICK_ATTEMPTS):
-            if not _assigned(decision):
-                break
-            rule_id = decision.rule_id
-            assert rule_id is not None
-            rotating = decision.strategy in ROTATING_STRATEGIES
-            if rotating and rule_id not in cursors:
-                # Only a rule added since the batch's rules were locked can get here: out of
-                # the lock order, so it is taken only if free (else the batch is retried).
-                locked = rotations_lock([rule_id], nowait=True)
-                rotations.update(locked)
-                cursors.update(locked)
-            pick = decide(
-                config.compiled,
-                fact,
-                loads=loads,
-                rotations={rule_id: cursors[rule_id]} if rotating else {},
-                now=now,
-                exclude_rep_ids=unavailable,
-                only_rule_id=rule_id,
-            )
-            if _assigned(pick):
-                assert pick.rep_id is not None
-                decision, confirmed = replace(pick, trace=_merge_trace(decision, pick)), True
-                if pick.new_rotation is not None:
-                    cursors[rule_id] = pick.new_rotation
-                loads[pick.rep_id] = _load_taken(
-                    loads.get(pick.rep_id), rep_id=pick.rep_id, now=now
-                )
-                break
-            # The rule found no one on the locked cursor (an earlier lead of this batch, or a
-            # concurrent transaction, filled its reps): decide again from scratch.
             decision = decide(
                 config.compiled,
                 fact,
                 loads=loads,
-                rotations={},
+                rotations=cursors,
                 now=now,
                 exclude_rep_ids=unavailable,
             )
+            if not _assigned(decision):
+                break
+            rule_id = decision.rule_id
+            assert rule_id is not None and decision.rep_id is not None
+            if decision.strategy in ROTATING_STRATEGIES and rule_id not in cursors:
+                # Taken only if free (else the batch is retried); then decided on its cursor.
+                locked = rotations_lock([rule_id], nowait=True)
+                rotations.update(locked)
+                cursors.update(locked)
+                if rule_id in cursors:
+                    continue
+            confirmed = True
+            if decision.new_rotation is not None:
+                cursors[rule_id] = decision.new_rotation
+            loads[decision.rep_id] = _load_taken(
+                loads.get(decision.rep_id), rep_id=decision.rep_id, now=now
+            )
+            break
         picks.append(_Pick(decision=decision, confirmed=confirmed))
     return picks
 
@@ -253,11 +237,6 @@ def routes_plan(
     facts = [lead_facts(lead) for lead in leads]
     rotations = rotations_lock(_rotating_rules(config, facts))
     loads: dict[int, RepLoad] = rep_loads(now=now)
-    no_rotations: Mapping[int, RotationState] = {}
-    first = [
-        decide(config.compiled, fact, loads=loads, rotations=no_rotations, now=now)
-        for fact in facts
-    ]
     counters: dict[int, RepCounters] = {}
     # A reroute releases the lead's current owner: that rep's row is locked with the picked
     # ones, in id order, never after them (a manual reassign locks its two reps the same way).
@@ -268,7 +247,6 @@ def routes_plan(
         picks = _picks(
             config=config,
             facts=facts,
-            first=first,
             loads=loads,
             rotations=rotations,
             now=now,
@@ -313,10 +291,6 @@ def routes_plan(
                     nowait=True,
                 )
             )
-            first = [
-                decide(config.compiled, fact, loads=loads, rotations=no_rotations, now=now)
-                for fact in facts
-            ]
             stale = True
         if not stale:
             break

@@ -1,8 +1,8 @@
 """Routing a lead: lock it, plan its assignment with the engine, write it, in one transaction.
 
-`lead_route` locks the lead (and, under a backlog, other waiting leads: a batch), decides each
-with the pure engine outside any rule lock, then locks the winning rules' RotationState rows,
-picks from the locked cursors, locks the picked reps' rows to confirm their capacity
+`lead_route` locks the lead (and, under a backlog, other waiting leads: a batch), locks the
+rotation rows of the rules its leads can reach, decides each lead once with the pure engine on
+those locked cursors, locks the picked reps' rows to confirm their capacity
 (apps.routing.planning), and writes the Assignments, the leads, the rotation cursors and the
 reps' load counters together (apps.routing.writers).
 """

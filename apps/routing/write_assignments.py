@@ -184,7 +184,10 @@ WITH take AS (
         territory_id = take.territory_id, assigned_at = %(now)s,
         sla_due_at = take.sla_due_at, updated_at = %(now)s
     FROM take
-    WHERE l.id = take.lead_id
+    -- The id list as well as the join: the lead rows are found through the primary key
+    -- whatever the table's statistics say (an import into a fresh table would otherwise
+    -- scan the whole table for every batch until autovacuum analyzes it).
+    WHERE l.id = take.lead_id AND l.id = ANY(ARRAY(SELECT lead_id FROM take))
 ), assignment AS (
     INSERT INTO routing_assignment (lead_id, rep_id, rule_id, rule_name, config_version_id,
                                     strategy, kind, reason, trace, actor_id, assigned_at)

@@ -24,9 +24,13 @@ from apps.leads.models import Lead
 
 
 class LeadWriter(Protocol):
-    """Inserts unsaved leads; returns each one's new id, or None where its key was taken."""
+    """Inserts unsaved leads; returns each one's new id, or None where its key was taken.
+
+    `insert_rows` takes the leads as attribute values (apps.routing.intake.lead_rows)."""
 
     def insert(self, leads: Sequence[Lead]) -> list[int | None]: ...
+
+    def insert_rows(self, rows: Sequence[dict[str, Any]]) -> list[int | None]: ...
 
 
 def _json_value(value: Any) -> Any:
@@ -62,28 +66,35 @@ class PostgresLeadWriter:
     """One statement for the whole batch."""
 
     def insert(self, leads: Sequence[Lead]) -> list[int | None]:
-        if not leads:
-            return []
-        sql, attnames = _insert_sql()
         now = timezone.now()
         for lead in leads:
             lead.updated_at = now  # auto_now, which the ORM would have set
-        document = json.dumps(
-            [{name: getattr(lead, name) for name in attnames} for lead in leads],
-            default=_json_value,
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [document])
-            ids = dict((key, pk) for pk, key in cursor.fetchall())
-        created: list[int | None] = []
-        for lead in leads:
-            pk = ids.get(lead.external_id)
+        _, attnames = _insert_sql()
+        ids = self._insert([{name: getattr(lead, name) for name in attnames} for lead in leads])
+        for lead, pk in zip(leads, ids, strict=True):
             if pk is not None:
                 lead.pk = pk
                 lead._state.adding = False
                 lead._state.db = connection.alias
-            created.append(pk)
-        return created
+        return ids
+
+    def insert_rows(self, rows: Sequence[dict[str, Any]]) -> list[int | None]:
+        now = timezone.now()  # auto_now, which the ORM would have set
+        return self._insert([{**row, "updated_at": now} for row in rows])
+
+    @staticmethod
+    def _insert(rows: Sequence[dict[str, Any]]) -> list[int | None]:
+        """Insert `rows` (every column's attribute): each one's new id, None if its key was taken."""
+        if not rows:
+            return []
+        sql, attnames = _insert_sql()
+        document = json.dumps(
+            [{name: row[name] for name in attnames} for row in rows], default=_json_value
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [document])
+            ids = dict((key, pk) for pk, key in cursor.fetchall())
+        return [ids.get(row["external_id"]) for row in rows]
 
 
 class OrmLeadWriter:
@@ -92,6 +103,9 @@ class OrmLeadWriter:
     def insert(self, leads: Sequence[Lead]) -> list[int | None]:
         saved = Lead.objects.bulk_create(leads)
         return [lead.pk for lead in saved]
+
+    def insert_rows(self, rows: Sequence[dict[str, Any]]) -> list[int | None]:
+        return self.insert([Lead(**row) for row in rows])
 
 
 __all__ = ["LeadWriter", "OrmLeadWriter", "PostgresLeadWriter"]

@@ -9,7 +9,8 @@ Each kind of write has one interface and two implementations side by side:
 | rep counters       | `CounterWriter`    | `PostgresCounterWriter`      | `OrmCounterWriter`   |
 | imported leads     | `LeadWriter`       | `PostgresLeadWriter`         | `OrmLeadWriter`      |
 
-`writers_current()` picks the set: PostgreSQL's on PostgreSQL, the ORM's elsewhere. Tests pin
+`writers_current()` picks the set: PostgreSQL's on PostgreSQL, the ORM's elsewhere. (The outbox
+rows, written below the selectors, choose the same way in apps.routing.write_outbox.) Tests pin
 either set with `PINNED` to check both write the same rows.
 """
 

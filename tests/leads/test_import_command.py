@@ -238,19 +238,19 @@ def test_a_crash_mid_file_keeps_the_batches_before_it_and_a_rerun_finishes(
     tmp_path, west_org, monkeypatch
 ):
     content = ("email,country\n" + "".join(f"l{i}@acme.com,US\n" for i in range(7))).encode()
-    real_build = lead_import.lead_build
+    real_rows = lead_import.lead_rows
 
-    def build(*, data, submitted_by):
-        if data["email"] == "l5@acme.com":
+    def rows(*, datas, submitted_by):
+        if any(data["email"] == "l5@acme.com" for data in datas):
             raise RuntimeError("the database went away")
-        return real_build(data=data, submitted_by=submitted_by)
+        return real_rows(datas=datas, submitted_by=submitted_by)
 
-    monkeypatch.setattr(lead_import, "lead_build", build)
+    monkeypatch.setattr(lead_import, "lead_rows", rows)
     with pytest.raises(RuntimeError):
         _run(tmp_path, content, "--batch", "2")
     assert Lead.objects.count() == 4  # batches 1-2 and 3-4 committed, 5-6 lost with the crash
     assert LeadImport.objects.get().status == "failed"
-    monkeypatch.setattr(lead_import, "lead_build", real_build)
+    monkeypatch.setattr(lead_import, "lead_rows", real_rows)
     out = _run(tmp_path, content, "--batch", "2")
     assert "3 imported, 4 duplicates" in out
     assert sorted(Lead.objects.values_list("email", flat=True)) == [
