@@ -54,6 +54,10 @@ WITH move AS (
 ), ended AS (
     UPDATE routing_assignment a SET ended_at = %(now)s
     FROM move WHERE a.lead_id = move.lead_id AND a.ended_at IS NULL
+        -- The id list as well as the join, here and for the leads below: the rows are found
+        -- through their indexes whatever the tables' statistics say (a table analyzed while
+        -- small would otherwise be scanned whole for every page).
+        AND a.lead_id = ANY(ARRAY(SELECT lead_id FROM move))
     RETURNING a.id
 ), assignment AS (
     INSERT INTO routing_assignment (lead_id, rep_id, rule_id, rule_name, config_version_id,
@@ -73,7 +77,8 @@ WITH move AS (
     FROM jsonb_to_recordset(%(leads)s::jsonb) AS c(id bigint, owner_id bigint, rule_id bigint,
         territory_id bigint, assigned_at timestamptz, sla_due_at timestamptz,
         sla_reminded_at timestamptz, reassignment_count int, escalated_at timestamptz)
-    WHERE l.id = c.id
+    WHERE l.id = c.id AND l.id = ANY(ARRAY(
+        SELECT (e->>'id')::bigint FROM jsonb_array_elements(%(leads)s::jsonb) AS e))
 ), activity AS (
     INSERT INTO leads_leadactivity (lead_id, kind, at, actor_id, note, data)
     SELECT lead_id, kind, at, NULL, note, data FROM (
