@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from apps.core.db import seconds_between
+from apps.core.indexes import PackedIndex
 from apps.core.validators import validate_country_code, validate_language_code, validate_region_code
 
 
@@ -188,6 +189,21 @@ class Lead(models.Model):
                 seconds_between("first_contacted_at", "created_at"),
                 name="lead_owner_response_secs_idx",
                 include=["created_at", "first_contacted_at", "sla_due_at"],
+            ),
+            # The conversion dashboard counts a window's leads per owner, territory and source
+            # index-only, in parallel: every lead here (narrow and packed, so that PostgreSQL
+            # prefers it to reading the table), the converted ones in the partial index beside
+            # it (apps/dashboards/grouping.py).
+            PackedIndex(
+                fields=["created_at"],
+                name="lead_created_grouping_idx",
+                include=["owner", "territory", "lead_source"],
+            ),
+            models.Index(
+                fields=["created_at"],
+                name="lead_converted_grouping_idx",
+                include=["owner", "territory", "lead_source"],
+                condition=models.Q(status="converted"),
             ),
             # route_pending scans only new and unrouted leads.
             models.Index(
