@@ -96,52 +96,58 @@ def _totals(
     window: tuple[datetime, datetime],
     before: tuple[datetime, datetime],
 ) -> dict[str, Any]:
-    """The lead counts of the strip, one statement of four parts, each over only the leads it
-    needs, so each takes its own index: the leads of each window counted index-only
-    (lead_created_grouping_idx also holds the territory, source and owner the filters test),
-    the few unrouted and duplicate leads of both windows and the waiting ones by their status
-    (lead_status_created_idx). One pass over both windows with a filter per figure read the
-    whole table: PostgreSQL prefers the table to any index holding the status, for a range
-    this wide."""
+    """The lead counts of the strip: one statement of three parts, each over only the leads it
+    needs, so that each takes its own index: both windows' leads counted in one index-only pass
+    (over lead_id_created_idx or lead_created_grouping_idx, whichever reads less; the latter
+    also holds the territory, source and owner the filters test), the few unrouted and
+    duplicate leads of both windows and the waiting ones by their status
+    (lead_status_created_idx). One pass with a filter per figure read the whole table instead:
+    no index holding the status is narrow enough for PostgreSQL to prefer it over the table
+    for a range this wide."""
     connection = connections[leads.db]
     quote = connection.ops.quote_name
     rows = leads.order_by()
     rare = (LeadStatus.UNROUTED, LeadStatus.DUPLICATE)
-    parts = [
-        ("COUNT(*)", rows.filter(_within(*window)).values("created_at")),
-        ("COUNT(*)", rows.filter(_within(*before)).values("created_at")),
+    created = Lead._meta.get_field("created_at")  # the bounds as the ORM would pass them
+
+    def bounds(low: datetime, high: datetime) -> list[Any]:
+        return [created.get_db_prep_value(b, connection) for b in (low, high)]
+
+    between = f"{quote('created_at')} >= %s AND {quote('created_at')} < %s"
+    by_status = f"{quote('status')} = %s AND {between}"
+    # (aggregates, their parameters, the rows they aggregate)
+    parts: list[tuple[str, list[Any], QuerySet[Lead]]] = [
         (
-            ", ".join(
-                f"COUNT(*) FILTER (WHERE {quote('status')} = %s AND {quote('created_at')} >= %s"
-                f" AND {quote('created_at')} < %s)"
-                for _ in range(4)
-            ),
+            f"COUNT(*) FILTER (WHERE {between}), COUNT(*) FILTER (WHERE {between})",
+            [*bounds(*window), *bounds(*before)],
+            rows.filter(_within(before[0], window[1])).values("created_at"),
+        ),
+        (
+            ", ".join([f"COUNT(*) FILTER (WHERE {by_status})"] * 4),
+            [
+                value
+                for status in rare
+                for period in (window, before)
+                for value in (str(status), *bounds(*period))
+            ],
             rows.filter(_within(before[0], window[1]), status__in=rare).values(
                 "created_at", "status"
             ),
         ),
         (
             f"COUNT(*), MIN({quote('created_at')})",
+            [],
             rows.filter(status=LeadStatus.NEW).values("created_at"),
         ),
     ]
-    created = Lead._meta.get_field("created_at")  # the bounds as the ORM would pass them
-    status_params = [
-        value
-        for status in rare
-        for bounds in (window, before)
-        for value in (str(status), *(created.get_db_prep_value(b, connection) for b in bounds))
-    ]
     selects, params = [], []
-    for n, (aggregates, queryset) in enumerate(parts):
+    for n, (aggregates, aggregate_params, queryset) in enumerate(parts):
         try:
             sql, part_params = queryset.query.sql_with_params()
         except EmptyResultSet:  # a filter nothing can match: no leads anywhere
             return dict.fromkeys(TOTALS, 0) | {"oldest_waiting": None}
-        if n == 2:
-            params.extend(status_params)
         selects.append(f"(SELECT {aggregates} FROM ({sql}) {quote(f'part{n}')}) {quote(f't{n}')}")
-        params.extend(part_params)
+        params.extend([*aggregate_params, *part_params])
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM {', '.join(selects)}", params)
         row = cursor.fetchone()
@@ -188,7 +194,7 @@ def routing_health(
             lead__assignments__assigned_at__gt=F("assigned_at") - timedelta(hours=OVERRIDE_HOURS),
         ),
     )
-    override = Q(kind=AssignmentKind.MANUAL, automatic__isnull=False)
+    override = Q(kind=AssignmentKind.MANUAL, automatic__kind__isnull=False)
     arrived, arrived_before = (
         _within(low, high, "lead__created_at"),
         _within(prev_low, prev_high, "lead__created_at"),

@@ -205,6 +205,9 @@ class Lead(models.Model):
                 include=["owner", "territory", "lead_source"],
                 condition=models.Q(status="converted"),
             ),
+            # The routing-health strip finds the creation time of each moved lead by its id,
+            # index-only (ids only grow, so the pages are packed).
+            PackedIndex(fields=["id"], name="lead_id_created_idx", include=["created_at"]),
             # route_pending scans only new and unrouted leads.
             models.Index(
                 fields=["created_at"],
