@@ -112,8 +112,9 @@ def _figures(
     window: tuple[datetime, datetime],
     before: tuple[datetime, datetime],
 ) -> dict[str, Any]:
-    """Every count of the strip in one statement of five parts, each over only the rows it
-    needs, so that each takes its own index and none reads a table:
+    """Every count of the strip in one statement of five parts (the second and third under one
+    parallel plan), each over only the rows it needs, so that each takes its own index and
+    none reads a table:
 
     1. the leads of both windows (lead_id_created_idx, or lead_created_grouping_idx when a
        filter narrows them);
@@ -175,14 +176,27 @@ def _figures(
     except EmptyResultSet:  # a filter nothing can match: no leads anywhere
         return dict.fromkeys(FIGURES, 0) | {"oldest_waiting": None}
 
-    arrival, status = quote("created_at"), quote("status")
+    arrival, status, kind = quote("created_at"), quote("status"), quote("kind")
+    # The moves and the overrides side by side, under one parallel plan.
+    (moves_sql, moves_params), (overrides_sql, overrides_params) = parts[1:3]
+    parts[1:3] = [
+        (
+            f"SELECT 0 AS {kind}, {arrival} FROM ({moves_sql}) {quote('m')} UNION ALL "
+            f"SELECT 1 AS {kind}, {arrival} FROM ({overrides_sql}) {quote('o')}",
+            moves_params + overrides_params,
+        )
+    ]
     # this window, then both: the previous window's figure is the difference
     split = f"COUNT(*) FILTER (WHERE {arrival} >= %s), COUNT(*)"
+    by_kind = f"COUNT(*) FILTER (WHERE {kind} = %s AND {arrival} >= %s)"
     by_status = f"COUNT(*) FILTER (WHERE {status} = %s AND {arrival} >= %s)"
     aggregates = [
         (split, [start]),
-        (split, [start]),
-        (split, [start]),
+        (
+            f"{by_kind}, COUNT(*) FILTER (WHERE {kind} = %s), "
+            f"{by_kind}, COUNT(*) FILTER (WHERE {kind} = %s)",
+            [0, start, 0, 1, start, 1],
+        ),
         (
             f"{by_status}, COUNT(*) FILTER (WHERE {status} = %s), "
             f"{by_status}, COUNT(*) FILTER (WHERE {status} = %s)",
