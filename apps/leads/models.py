@@ -8,7 +8,6 @@ from django.db import models
 from django.utils import timezone
 
 from apps.core.db import seconds_between
-from apps.core.indexes import PackedIndex
 from apps.core.validators import validate_country_code, validate_language_code, validate_region_code
 
 
@@ -191,10 +190,10 @@ class Lead(models.Model):
                 include=["created_at", "first_contacted_at", "sla_due_at"],
             ),
             # The conversion dashboard counts a window's leads per owner, territory and source
-            # index-only, in parallel: every lead here (narrow and packed, so that PostgreSQL
+            # index-only, in parallel: every lead here (narrow enough that PostgreSQL
             # prefers it to reading the table), the converted ones in the partial index beside
             # it (apps/dashboards/grouping.py).
-            PackedIndex(
+            models.Index(
                 fields=["created_at"],
                 name="lead_created_grouping_idx",
                 include=["owner", "territory", "lead_source"],
@@ -206,8 +205,8 @@ class Lead(models.Model):
                 condition=models.Q(status="converted"),
             ),
             # The routing-health strip finds the creation time of each moved lead by its id,
-            # index-only (ids only grow, so the pages are packed).
-            PackedIndex(fields=["id"], name="lead_id_created_idx", include=["created_at"]),
+            # index-only.
+            models.Index(fields=["id"], name="lead_id_created_idx", include=["created_at"]),
             # route_pending scans only new and unrouted leads.
             models.Index(
                 fields=["created_at"],

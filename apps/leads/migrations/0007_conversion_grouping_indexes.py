@@ -3,7 +3,6 @@ leads against writes on PostgreSQL (CREATE INDEX CONCURRENTLY, hence a non-atomi
 
 from django.db import migrations, models
 
-import apps.core.indexes
 from apps.core.migration_operations import AddIndexConcurrently
 
 
@@ -17,7 +16,7 @@ class Migration(migrations.Migration):
     operations = [
         AddIndexConcurrently(
             model_name="lead",
-            index=apps.core.indexes.PackedIndex(
+            index=models.Index(
                 fields=["created_at"],
                 include=("owner", "territory", "lead_source"),
                 name="lead_created_grouping_idx",

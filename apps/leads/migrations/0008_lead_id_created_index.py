@@ -1,9 +1,8 @@
 """The routing-health strip's index from a lead's id to its creation time (see Lead.Meta), built
 without locking the leads against writes on PostgreSQL (a non-atomic migration)."""
 
-from django.db import migrations
+from django.db import migrations, models
 
-import apps.core.indexes
 from apps.core.migration_operations import AddIndexConcurrently
 
 
@@ -17,7 +16,7 @@ class Migration(migrations.Migration):
     operations = [
         AddIndexConcurrently(
             model_name="lead",
-            index=apps.core.indexes.PackedIndex(
+            index=models.Index(
                 fields=["id"], include=("created_at",), name="lead_id_created_idx"
             ),
         ),
