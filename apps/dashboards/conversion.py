@@ -9,10 +9,11 @@ yet routed) have no one to convert them: they are left out of every rate and cou
 ``unowned``; the team's rate, the reference of the "below team"/"above team" flags, is the
 overall rate over the owned leads.
 
-Counting is the database's: the leads are counted per owner, per territory and per lowered lead
-source in one query (one scan on PostgreSQL, grouping.count_by), the source groups also giving
-the overall totals; then the reps and the territories' names: three queries whatever the number
-of leads. The intervals are computed here from the counts.
+Counting is the database's: the leads are counted per combination of owner, territory and
+lowered lead source in one query (grouping.count_combinations: on PostgreSQL a parallel
+index-only scan of lead_created_grouping_idx, the converted ones from a partial index), and
+those few combinations rolled up per key here; then the reps and the territories' names: three
+queries whatever the number of leads. The intervals are computed here from the counts.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
 from apps.dashboards.filtersets import DateWindow
-from apps.dashboards.grouping import count_by
+from apps.dashboards.grouping import count_combinations
 from apps.leads.models import Lead, LeadStatus
 from apps.reps.models import Rep
 from apps.territories.models import Territory
@@ -119,19 +120,26 @@ def conversion_report(
     """Conversion over ``leads`` (already filtered to the window and the other filters): overall,
     per rep (every active rep, or ``rep`` alone, those with no leads too, and any inactive rep
     owning leads here), per territory and per lead source (the groups holding owned leads).
-    Three queries: the counts (one scan), the reps, the territories' names."""
-    groups = count_by(
+    Three queries: the counts (one statement), the reps, the territories' names."""
+    combinations = count_combinations(
         leads,
         keys={"owner": "owner_id", "territory": "territory_id", "source": Lower("lead_source")},
-        counts={"n": OWNED, "won": OWNED & CONVERTED, "unowned": Q(owner__isnull=True)},
+        counts={"leads": Q(), "won": OWNED & CONVERTED},
     )
-    # Every lead has one (lowered) source, so the source groups sum to the overall totals.
-    total = sum(row["n"] for row in groups["source"])
-    converted = sum(row["won"] for row in groups["source"])
-    unowned = sum(row["unowned"] for row in groups["source"])
+    # Rolled up per key over the owned combinations (few: reps x territories x sources).
+    owned = [c for c in combinations if c["owner"] is not None]
+    unowned = sum(c["leads"] for c in combinations if c["owner"] is None)
+    total = sum(c["leads"] for c in owned)
+    converted = sum(c["won"] for c in owned)
     team_rate = converted / total if total else None
+    groups: dict[str, dict[Any, dict[str, Any]]] = {"owner": {}, "territory": {}, "source": {}}
+    for combination in owned:
+        for key, by_value in groups.items():
+            row = by_value.setdefault(combination[key], {key: combination[key], "n": 0, "won": 0})
+            row["n"] += combination["leads"]
+            row["won"] += combination["won"]
 
-    by_owner = {row["owner"]: (row["won"], row["n"]) for row in groups["owner"] if row["n"]}
+    by_owner = {owner: (row["won"], row["n"]) for owner, row in groups["owner"].items()}
     reps = Rep.objects.select_related("user").order_by("user__username")
     reps = (
         reps.filter(pk=rep.pk)
@@ -147,7 +155,7 @@ def conversion_report(
         for r in reps
     ]
 
-    territory_rows = [row for row in groups["territory"] if row["n"]]
+    territory_rows = list(groups["territory"].values())
     names = {
         t["id"]: (t["code"], t["name"])
         for t in Territory.objects.filter(
@@ -166,8 +174,7 @@ def conversion_report(
     by_territory.sort(key=lambda r: (r["territory"] is None, r["territory"] or ""))
     by_source = [
         {"lead_source": row["source"], **_figures(row["won"], row["n"], team_rate)}
-        for row in sorted(groups["source"], key=lambda r: (r["source"] == "", r["source"]))
-        if row["n"]
+        for row in sorted(groups["source"].values(), key=lambda r: (r["source"] == "", r["source"]))
     ]
     return {
         "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},

@@ -101,8 +101,24 @@ class Assignment(models.Model):
             # Daily caps: a rep's assignments since midnight; idle-longest ties.
             models.Index(fields=["rep", "assigned_at"], name="assignment_rep_at_idx"),
             models.Index(fields=["rule", "assigned_at"], name="assignment_rule_at_idx"),
-            # Who has held a lead (the sweep never hands a lead back to a previous holder).
-            models.Index(fields=["lead", "rep"], name="assignment_lead_rep_idx"),
+            # Who has held a lead (the sweep never hands a lead back to a previous holder); the
+            # kind and time included let the routing-health strip look up a lead's automatic
+            # assignments before a manual move without reading the table.
+            models.Index(
+                fields=["lead", "rep"],
+                include=["kind", "assigned_at"],
+                name="assignment_lead_rep_cover_idx",
+            ),
+            # The moves (every kind but the automatic ones, a few in a hundred), by lead, read
+            # index-only by the routing-health strip (apps/dashboards/health.py MOVE_KINDS).
+            models.Index(
+                fields=["lead"],
+                include=["id", "kind", "assigned_at"],
+                name="assignment_moves_idx",
+                condition=models.Q(
+                    kind__in=["reassign_inactivity", "reassign_unavailable", "manual"]
+                ),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -44,7 +44,7 @@ API = "/api/dashboards/conversion/"
 WINDOW = "start=2026-03-01&end=2026-03-03"
 #: the page: session, user, the viewer's rep, the three of the report and the choices of the
 #: territory and rep selects (the manager group is cached after the first request)
-PAGE_QUERIES = 10  # 8 + the routing-health strip (2)
+PAGE_QUERIES = 9  # 8 + the routing-health strip (1)
 
 
 def at(day: int, hour: int) -> datetime:
