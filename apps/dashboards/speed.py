@@ -4,10 +4,12 @@ day's, all exact (the percentiles are PostgreSQL's ``percentile_cont``).
 On PostgreSQL nothing is sorted by response time. Two statements:
 
 1. Counts by bucket (apps.core.db.ResponseBucket: a bucket never decreases as the response time
-   grows): per (owner, bucket), read in index order from ``lead_owner_bucket_idx`` with the
-   bucket stored in the index, and per (day, bucket), one count per day and bucket from
-   ``lead_bucket_created_idx`` (when a territory, source or rep filter narrows the leads, one
-   hash aggregate over them instead). The overall counts are the owners' summed.
+   grows): per (owner, bucket), one index range per owner over the window's leads
+   (``lead_owner_created_bucket_idx``: owner, creation time, bucket), so the cost follows the
+   window and not the length of the history, and per (day, bucket group), one count per day
+   and group from ``lead_bucket_group_created_idx``; both read the stored bucket back from the
+   index instead of computing it (when a territory, source or rep filter narrows the leads, a
+   plain grouping of them instead). The overall counts are the owners' summed.
 2. From the counts, each percentile's rank falls in one bucket at a known offset; one statement
    reads exactly those values, each by ``ORDER BY seconds OFFSET k LIMIT 1`` within its bucket
    (a few dozen index entries each, not the window), and they are interpolated as
@@ -42,6 +44,7 @@ from apps.core.db import (
 )
 from apps.dashboards.filtersets import DateWindow
 from apps.leads.models import Lead
+from apps.reps.models import Rep
 
 __all__ = ["DAILY", "OVERALL", "PER_OWNER", "response_time_rows", "response_time_rows_sorted"]
 
@@ -290,13 +293,36 @@ def _bucket_counts_read(*, leads: QuerySet[Lead], window: DateWindow, narrowed: 
     the overall figures), and leads per (day, bucket group): ``key`` is the owner id or the
     day's index in ``window.days``; a day's "bucket" is a group of buckets."""
     bucketed = _bucketed(leads)
-    by_owner = bucketed.values("owner_id", "bucket").annotate(
-        leads=Count("*"),
-        within=Count("created_at", filter=Q(first_contacted_at__lte=F("sla_due_at"))),
-    )
-    owner_sql, owner_params = _sql(by_owner)
     leads_sql, leads_params = _sql(bucketed.values("created_at", "bucket_group"))
     bounds = [DateWindow(start=day, end=day).bounds() for day in window.days]
+    if narrowed:
+        # Few enough leads for one grouping, however the planner reads them.
+        owner_sql, owner_params = _sql(
+            bucketed.values("owner_id", "bucket").annotate(
+                leads=Count("*"),
+                within=Count("created_at", filter=Q(first_contacted_at__lte=F("sla_due_at"))),
+            )
+        )
+    else:
+        # Each owner's leads of the window by one index range (lead_owner_created_bucket_idx:
+        # owner, creation time, bucket), so the cost follows the window, not the history;
+        # then the leads no one owns.
+        rows_sql, rows_params = _sql(
+            bucketed.values("owner_id", "created_at", "bucket", "first_contacted_at", "sla_due_at")
+        )
+        counts = (
+            "s.bucket, COUNT(*) AS leads,"
+            " COUNT(*) FILTER (WHERE s.first_contacted_at <= s.sla_due_at) AS within"
+        )
+        reps = connections[leads.db].ops.quote_name(Rep._meta.db_table)
+        owner_sql = (
+            f"SELECT r.id AS owner_id, x.bucket, x.leads, x.within FROM {reps} r"
+            f" CROSS JOIN LATERAL (SELECT {counts} FROM ({rows_sql}) s"
+            " WHERE s.owner_id = r.id GROUP BY s.bucket) x"
+            f" UNION ALL SELECT NULL, {counts} FROM ({rows_sql}) s"
+            " WHERE s.owner_id IS NULL GROUP BY s.bucket"
+        )
+        owner_params = (*rows_params, *rows_params)
     if narrowed:
         # Few enough leads to hash: each lead's day by its place among the days' bounds.
         edges = [low for low, _ in bounds] + [bounds[-1][1]]
@@ -330,13 +356,9 @@ def _bucket_counts_read(*, leads: QuerySet[Lead], window: DateWindow, narrowed: 
         f" FROM ({owner_sql}) o UNION ALL {day_sql}) c GROUP BY c.part, c.key"
     )
     with transaction.atomic(using=leads.db), connections[leads.db].cursor() as cursor:
-        # The owners' counts come from lead_owner_bucket_idx in index order, its stored bucket
-        # read back: the planner prices hashing buckets it would compute for each lead as
-        # cheaper, and it is not (at a million leads, about half as fast). JIT compiling costs
-        # more than it saves on a statement of this size. Both only for this transaction.
-        cursor.execute(
-            "SELECT set_config('enable_hashagg', 'off', true), set_config('jit', 'off', true)"
-        )
+        # JIT compiling costs more than it saves on a statement of this size (~40 ms of
+        # ~200 at a million leads): off for this transaction only.
+        cursor.execute("SELECT set_config('jit', 'off', true)")
         cursor.execute(sql, [*owner_params, *day_params])
         rows = cursor.fetchall()
     # (The empty (day, bucket group) counts come back too: dropping them in the statement
