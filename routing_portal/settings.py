@@ -328,6 +328,7 @@ CELERY_TASK_ROUTES = {
     "apps.routing.tasks.sla_deadline": {"queue": "sweeps"},
     "apps.notifications.tasks.*": {"queue": "notify"},
     "apps.routing.import_tasks.*": {"queue": "imports"},
+    "apps.dashboards.tasks.*": {"queue": "sweeps"},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

@@ -25,6 +25,7 @@ __all__ = [
     "ResponseBucketGroup",
     "Seconds",
     "percentile_cont",
+    "response_bucket_sql",
     "seconds_between",
     "sqlite_register_functions",
 ]
@@ -37,13 +38,14 @@ class Seconds(Func):
 
     output_field = FloatField()
     arity = 2
+    # date_part gives a float directly; EXTRACT's numeric halves the speed of the sorts.
+    postgres_template = "date_part('epoch', %(expressions)s)"
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         return self.as_sql(
             compiler,
             connection,
-            # date_part gives a float directly; EXTRACT's numeric halves the speed of the sorts.
-            template="date_part('epoch', %(expressions)s)",
+            template=self.postgres_template,
             arg_joiner=" - ",
             **extra,
         )
@@ -113,6 +115,14 @@ class ResponseBucket(_PostgresTransform):
         + ", ".join(repr(bound) for bound in RESPONSE_BUCKET_BOUNDS)
         + "]::double precision[])"
     )
+
+
+def response_bucket_sql(end: str, start: str) -> str:
+    """ResponseBucket(Seconds(end, start)) as PostgreSQL SQL over two column references, for
+    statements the ORM does not write (the dashboards' maintained counts): the same templates,
+    so the same buckets as the indexes'."""
+    seconds = Seconds.postgres_template % {"expressions": f"{end} - {start}"}
+    return ResponseBucket.postgres_template % {"expressions": seconds}
 
 
 #: Buckets per ResponseBucketGroup (eight: a factor of e).

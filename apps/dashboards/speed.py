@@ -1,24 +1,24 @@
 """The response-time figures: the overall figures with the histogram, each owner's, and each
 day's, all exact (the percentiles are PostgreSQL's ``percentile_cont``).
 
-On PostgreSQL nothing is sorted by response time. Two statements:
+On PostgreSQL nothing is sorted by response time. Two statements, in one snapshot:
 
 1. Counts by bucket (apps.core.db.ResponseBucket: a bucket never decreases as the response time
-   grows): per (owner, bucket), one index range per owner over the window's leads
-   (``lead_owner_created_bucket_idx``: owner, creation time, bucket), so the cost follows the
-   window and not the length of the history, and per (day, bucket group), one count per day
-   and group from ``lead_bucket_group_created_idx``; both read the stored bucket back from the
-   index instead of computing it (when a territory, source or rep filter narrows the leads, a
-   plain grouping of them instead). The overall counts are the owners' summed.
-2. From the counts, each percentile's rank falls in one bucket at a known offset; one statement
-   reads exactly those values, each by ``ORDER BY seconds OFFSET k LIMIT 1`` within its bucket
-   (a few dozen index entries each, not the window), and they are interpolated as
-   ``percentile_cont`` does.
+   grows): per (owner, bucket group), per (day, bucket) and within SLA per owner, read from the
+   counts PostgreSQL maintains as leads are written (apps/dashboards/tally.py: a few thousand
+   rows for a quarter, whatever the number of leads); when a territory, source or rep filter
+   narrows the leads (or those counts are being made again), a plain grouping of the leads
+   per (owner, bucket) and per (day, bucket group) instead.
+2. From the counts, each percentile's rank falls in one bucket (or group) at a known offset;
+   one statement reads exactly those values, each by ``ORDER BY seconds OFFSET k LIMIT n``
+   within its bucket or group (``lead_owner_bucket_idx`` for an owner's,
+   ``lead_bucket_group_created_idx`` for a day's or the window's: a few hundred index entries
+   each, not the window), and they are interpolated as ``percentile_cont`` does.
 
 Sorting a quarter's leads per owner, per day and overall (the previous statement, kept below as
 ``response_time_rows_sorted`` for SQLite and as the reference the tests hold the bucketed one to)
-took three ordered passes and an on-disk sort of the window at a million leads; counting takes
-one index pass per grouping and a working set of a few thousand counts.
+took three ordered passes and an on-disk sort of the window at a million leads; counting the
+window's leads at each request took two index passes over it.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ from apps.core.db import (
     seconds_between,
 )
 from apps.dashboards.filtersets import DateWindow
+from apps.dashboards.tally import TallyRows, tally_read
 from apps.leads.models import Lead
-from apps.reps.models import Rep
 
 __all__ = ["DAILY", "OVERALL", "PER_OWNER", "response_time_rows", "response_time_rows_sorted"]
 
@@ -183,9 +183,21 @@ def response_time_rows(
     (no territory, source or rep filter): the days are then counted from the bucket index."""
     if connections[leads.db].vendor != "postgresql":
         return response_time_rows_sorted(leads=leads, window=window, buckets=buckets)
-    counts = _bucket_counts_read(leads=leads, window=window, narrowed=narrowed)
-    groups = counts.groups()
-    exact = _exact_values_read(leads=leads, window=window, groups=groups)
+    connection = connections[leads.db]
+    # Both statements in one snapshot, so the values looked up are the ones counted (inside a
+    # caller's transaction, that transaction's).
+    consistent = not connection.in_atomic_block
+    with transaction.atomic(using=leads.db), connection.cursor() as cursor:
+        if consistent:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        # JIT compiling costs more than it saves on statements of this size: off for this
+        # transaction only.
+        cursor.execute("SELECT set_config('jit', 'off', true)")
+        counts = _bucket_counts_read(cursor, leads=leads, window=window, narrowed=narrowed)
+        groups = counts.groups()
+        exact = _exact_values_read(
+            cursor, leads=leads, window=window, groups=groups, owner_width=counts.owner_width
+        )
     rows = []
     for (part, key), group in groups.items():
         values = exact.get((part, key), {})
@@ -256,28 +268,35 @@ class _Group:
 
 @dataclass
 class _Counts:
-    """Statement 1's rows: (part, key, [bucket...], [leads...], leads within SLA)."""
+    """Statement 1's counts: per owner (None: no owner) by ``owner_width`` consecutive buckets
+    (1: buckets; RESPONSE_BUCKETS_PER_GROUP: bucket groups) with the leads within SLA, per day
+    (its index in the window's days) by bucket group, and overall by bucket."""
 
-    rows: list[tuple[int, Any, list[int | None], list[int], int]]
+    owners: dict[int | None, tuple[dict[int | None, int], int]]
+    owner_width: int
+    days: dict[int, dict[int | None, int]]
+    overall: dict[int | None, int]
 
     def groups(self) -> dict[tuple[int, Any], _Group]:
-        groups: dict[tuple[int, Any], _Group] = {}
-        overall: dict[int | None, int] = defaultdict(int)
-        overall_within = 0
-        for part, key, buckets, counts, within in self.rows:
-            by_bucket = {
-                bucket: count for bucket, count in zip(buckets, counts, strict=True) if count
-            }
-            if part == PER_OWNER:
-                for bucket, count in by_bucket.items():
-                    overall[bucket] += count
-                overall_within += within
-                if key is None:
-                    continue  # the leads no one owns: only in the overall figures
-            if by_bucket:
-                groups[(part, key)] = _Group(by_bucket, within)
-        groups[(OVERALL, None)] = _Group(overall, overall_within)
+        groups = {
+            (PER_OWNER, owner): _Group(by_unit, within)
+            for owner, (by_unit, within) in self.owners.items()
+            if owner is not None and any(by_unit.values())
+        }
+        groups.update(
+            {(DAILY, day): _Group(by_group, 0) for day, by_group in self.days.items() if by_group}
+        )
+        within = sum(within for _, within in self.owners.values())
+        groups[(OVERALL, None)] = _Group(self.overall, within)
         return groups
+
+
+def _nonzero(units: Iterable[int | None], counts: Iterable[int]) -> dict[int | None, int]:
+    return {unit: count for unit, count in zip(units, counts, strict=True) if count}
+
+
+def _group_of(bucket: int | None) -> int | None:
+    return None if bucket is None else bucket // RESPONSE_BUCKETS_PER_GROUP
 
 
 def _bucketed(leads: QuerySet[Lead]) -> QuerySet[Lead]:
@@ -288,86 +307,84 @@ def _bucketed(leads: QuerySet[Lead]) -> QuerySet[Lead]:
     )
 
 
-def _bucket_counts_read(*, leads: QuerySet[Lead], window: DateWindow, narrowed: bool) -> _Counts:
-    """Statement 1: leads and within-SLA counts per (owner, bucket) (owner NULL included, for
-    the overall figures), and leads per (day, bucket group): ``key`` is the owner id or the
-    day's index in ``window.days``; a day's "bucket" is a group of buckets."""
+def _bucket_counts_read(
+    cursor: Any, *, leads: QuerySet[Lead], window: DateWindow, narrowed: bool
+) -> _Counts:
+    """Statement 1: the counts, from the counts maintained as leads are written
+    (apps/dashboards/tally.py) when nothing but the window narrows the leads, else (or when
+    those counts are being made again) by grouping the leads."""
+    if not narrowed:
+        low, high = window.bounds()
+        tallied = tally_read(cursor, first=window.start, last=window.end, low=low, high=high)
+        if tallied is not None:
+            return _tallied_counts(tallied)
+    return _grouped_counts(cursor, leads=leads, window=window)
+
+
+def _tallied_counts(rows: TallyRows) -> _Counts:
+    owners: dict[int | None, tuple[dict[int | None, int], int]] = {}
+    days: dict[int, dict[int | None, int]] = {}
+    overall: dict[int | None, int] = defaultdict(int)
+    for part, key, units, counts, within in rows:
+        by_unit = _nonzero(units, counts)
+        if part == "owner":
+            owners[key] = (by_unit, within)
+            continue
+        by_group: dict[int | None, int] = defaultdict(int)
+        for bucket, count in by_unit.items():
+            overall[bucket] += count
+            by_group[_group_of(bucket)] += count
+        days[key] = dict(by_group)
+    return _Counts(
+        owners=owners, owner_width=RESPONSE_BUCKETS_PER_GROUP, days=days, overall=dict(overall)
+    )
+
+
+def _grouped_counts(cursor: Any, *, leads: QuerySet[Lead], window: DateWindow) -> _Counts:
+    """Leads and within-SLA counts per (owner, bucket) (owner NULL included, for the overall
+    figures) and leads per (day, bucket group), by grouping the leads (few enough once a
+    territory, source or rep narrows them); each lead's day by its place among the days'
+    bounds."""
     bucketed = _bucketed(leads)
+    owner_sql, owner_params = _sql(
+        bucketed.values("owner_id", "bucket").annotate(
+            leads=Count("*"),
+            within=Count("created_at", filter=Q(first_contacted_at__lte=F("sla_due_at"))),
+        )
+    )
     leads_sql, leads_params = _sql(bucketed.values("created_at", "bucket_group"))
     bounds = [DateWindow(start=day, end=day).bounds() for day in window.days]
-    if narrowed:
-        # Few enough leads for one grouping, however the planner reads them.
-        owner_sql, owner_params = _sql(
-            bucketed.values("owner_id", "bucket").annotate(
-                leads=Count("*"),
-                within=Count("created_at", filter=Q(first_contacted_at__lte=F("sla_due_at"))),
-            )
-        )
-    else:
-        # Each owner's leads of the window by one index range (lead_owner_created_bucket_idx:
-        # owner, creation time, bucket), so the cost follows the window, not the history;
-        # then the leads no one owns.
-        rows_sql, rows_params = _sql(
-            bucketed.values("owner_id", "created_at", "bucket", "first_contacted_at", "sla_due_at")
-        )
-        counts = (
-            "s.bucket, COUNT(*) AS leads,"
-            " COUNT(*) FILTER (WHERE s.first_contacted_at <= s.sla_due_at) AS within"
-        )
-        reps = connections[leads.db].ops.quote_name(Rep._meta.db_table)
-        owner_sql = (
-            f"SELECT r.id AS owner_id, x.bucket, x.leads, x.within FROM {reps} r"
-            f" CROSS JOIN LATERAL (SELECT {counts} FROM ({rows_sql}) s"
-            " WHERE s.owner_id = r.id GROUP BY s.bucket) x"
-            f" UNION ALL SELECT NULL, {counts} FROM ({rows_sql}) s"
-            " WHERE s.owner_id IS NULL GROUP BY s.bucket"
-        )
-        owner_params = (*rows_params, *rows_params)
-    if narrowed:
-        # Few enough leads to hash: each lead's day by its place among the days' bounds.
-        edges = [low for low, _ in bounds] + [bounds[-1][1]]
-        day_sql = (
-            f"SELECT {DAILY}, width_bucket(s.created_at, %s::timestamptz[]) - 1, s.bucket_group,"
-            f" COUNT(*), 0 FROM ({leads_sql}) s GROUP BY 2, 3"
-        )
-        day_params: list[Any] = [edges, *leads_params]
-    else:
-        # One index range per day and bucket group (lead_bucket_group_created_idx), counted
-        # index-only.
-        days = ", ".join(["(%s, %s::timestamptz, %s::timestamptz)"] * len(bounds))
-        groups = len(RESPONSE_BUCKET_BOUNDS) // RESPONSE_BUCKETS_PER_GROUP
-        day_sql = (
-            f"SELECT {DAILY}, d.n, x.bucket_group, x.leads, 0"
-            f" FROM (VALUES {days}) AS d (n, low, high) CROSS JOIN LATERAL ("
-            f"SELECT g.bucket_group, (SELECT COUNT(*) FROM ({leads_sql}) s"
-            " WHERE s.bucket_group = g.bucket_group"
-            " AND s.created_at >= d.low AND s.created_at < d.high) AS leads"
-            f" FROM generate_series(0, {groups}) AS g (bucket_group)"
-            " UNION ALL SELECT NULL,"
-            f" (SELECT COUNT(*) FROM ({leads_sql}) s WHERE s.bucket_group IS NULL"
-            " AND s.created_at >= d.low AND s.created_at < d.high)) AS x"
-        )
-        day_params = [value for n, (low, high) in enumerate(bounds) for value in (n, low, high)]
-        day_params += [*leads_params, *leads_params]
+    edges = [low for low, _ in bounds] + [bounds[-1][1]]
     # One row per group, its counts as arrays (a few hundred rows, not tens of thousands).
-    sql = (
-        "SELECT c.part, c.key, array_agg(c.bucket), array_agg(c.leads), SUM(c.within)::bigint"
-        f" FROM (SELECT {PER_OWNER} AS part, o.owner_id AS key, o.bucket, o.leads, o.within"
-        f" FROM ({owner_sql}) o UNION ALL {day_sql}) c GROUP BY c.part, c.key"
+    cursor.execute(
+        f"SELECT {PER_OWNER}, o.owner_id, array_agg(o.bucket), array_agg(o.leads),"
+        f" SUM(o.within)::bigint FROM ({owner_sql}) o GROUP BY o.owner_id"
+        f" UNION ALL SELECT {DAILY}, d.day, array_agg(d.bucket_group), array_agg(d.leads), 0"
+        " FROM (SELECT width_bucket(s.created_at, %s::timestamptz[]) - 1 AS day,"
+        f" s.bucket_group, COUNT(*) AS leads FROM ({leads_sql}) s GROUP BY 1, 2) d GROUP BY d.day",
+        [*owner_params, edges, *leads_params],
     )
-    with transaction.atomic(using=leads.db), connections[leads.db].cursor() as cursor:
-        # JIT compiling costs more than it saves on a statement of this size (~40 ms of
-        # ~200 at a million leads): off for this transaction only.
-        cursor.execute("SELECT set_config('jit', 'off', true)")
-        cursor.execute(sql, [*owner_params, *day_params])
-        rows = cursor.fetchall()
-    # (The empty (day, bucket group) counts come back too: dropping them in the statement
-    # would have each counted twice.)
-    return _Counts(rows=rows)
+    owners: dict[int | None, tuple[dict[int | None, int], int]] = {}
+    days: dict[int, dict[int | None, int]] = {}
+    overall: dict[int | None, int] = defaultdict(int)
+    for part, key, units, counts, within in cursor.fetchall():
+        by_unit = _nonzero(units, counts)
+        if part == PER_OWNER:
+            owners[key] = (by_unit, within)
+            for bucket, count in by_unit.items():
+                overall[bucket] += count
+        else:
+            days[key] = by_unit
+    return _Counts(owners=owners, owner_width=1, days=days, overall=dict(overall))
 
 
 def _exact_values_read(
-    *, leads: QuerySet[Lead], window: DateWindow, groups: Mapping[tuple[int, Any], _Group]
+    cursor: Any,
+    *,
+    leads: QuerySet[Lead],
+    window: DateWindow,
+    groups: Mapping[tuple[int, Any], _Group],
+    owner_width: int,
 ) -> dict[tuple[int, Any], dict[int, float]]:
     """Statement 2: the response time at each rank the percentiles need, by group: each run of
     consecutive ranks looked up within its bucket (``ORDER BY seconds OFFSET k LIMIT n``: a
@@ -415,7 +432,10 @@ def _exact_values_read(
             "%s::int[], %s::int[], %s::int[], %s::int[], %s::bigint[]",
             "rank, bucket, off, n, key",
             "t.key",
-            "s.owner_id = t.key AND s.bucket = t.bucket",
+            "s.owner_id = t.key AND s.bucket = t.bucket"
+            if owner_width == 1
+            else f"s.owner_id = t.key AND s.bucket BETWEEN t.bucket * {owner_width}"
+            f" AND t.bucket * {owner_width} + {owner_width - 1}",
         ),
         DAILY: (
             "%s::int[], %s::int[], %s::int[], %s::int[], %s::timestamptz[], %s::timestamptz[],"
@@ -439,11 +459,10 @@ def _exact_values_read(
     exact: dict[tuple[int, Any], dict[int, float]] = defaultdict(dict)
     if not parts:
         return exact
-    with connections[leads.db].cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        for part, key, first, values in cursor.fetchall():
-            for n, secs in enumerate(values):
-                exact[(part, key)][first + n] = secs
+    cursor.execute(" UNION ALL ".join(parts), params)
+    for part, key, first, values in cursor.fetchall():
+        for n, secs in enumerate(values):
+            exact[(part, key)][first + n] = secs
     return exact
 
 

@@ -161,15 +161,8 @@ class Lead(models.Model):
             models.Index(fields=["status", "created_at"], name="lead_status_created_idx"),
             models.Index(fields=["email_domain"], name="lead_email_domain_idx"),
             models.Index(fields=["owner", "status"], name="lead_owner_status_idx"),
-            # An owner's leads by creation time (the rep's queue); the response-time dashboard
-            # also counts each owner's leads of a window by bucket from it, index-only.
-            models.Index(
-                "owner",
-                "created_at",
-                ResponseBucket(seconds_between("first_contacted_at", "created_at")),
-                name="lead_owner_created_bucket_idx",
-                include=["first_contacted_at", "sla_due_at"],
-            ),
+            # An owner's leads by creation time (the rep's queue).
+            models.Index(fields=["owner", "created_at"], name="lead_owner_created_idx"),
             models.Index(fields=["lead_source", "created_at"], name="lead_source_created_idx"),
             models.Index(fields=["territory", "created_at"], name="lead_territory_created_idx"),
             models.Index(fields=["rule", "status"], name="lead_rule_status_idx"),
@@ -183,10 +176,11 @@ class Lead(models.Model):
                 name="lead_sla_sweep_idx",
                 condition=models.Q(status="assigned", escalated_at__isnull=True),
             ),
-            # The response-time dashboard counts a window's leads by group of response-time
-            # buckets per day from the second of these (index-only), then looks up the few exact
-            # values its percentiles need within one owner's bucket (the first) or one group
-            # (apps/dashboards/speed.py).
+            # The response-time dashboard reads its counts from the counts maintained as leads
+            # are written (apps/dashboards/tally.py), then looks up the few exact values its
+            # percentiles need within one owner's bucket or group of buckets (the first of
+            # these) or within one group of one day or of the window (the second;
+            # apps/dashboards/speed.py).
             models.Index(
                 "owner",
                 ResponseBucket(seconds_between("first_contacted_at", "created_at")),

@@ -15,6 +15,8 @@ DEFAULT_PERIODIC_TASKS: dict[str, tuple[str, ...]] = {
     "unrouted-digest": ("apps.notifications.tasks.unrouted_digest", "*/15"),
     # Sends what the notification outbox owes and a broker outage or a killed worker left.
     "outbox-dispatch": ("apps.notifications.tasks.outbox_dispatch", "*"),
+    # The response-time dashboard's counts (apps/dashboards/tally.py).
+    "response-counts-fold": ("apps.dashboards.tasks.response_counts_fold", "*"),
     # Lead exports hold personal data: uploads are kept LEAD_IMPORT_RETENTION_DAYS days.
     "lead-import-files-expire": ("apps.routing.import_tasks.import_files_expire_daily", "15", "3"),
 }

@@ -19,8 +19,8 @@ WINDOW = "start=2026-03-01&end=2026-03-03"
 def response_time_queries(*, contacted: bool = True) -> int:
     """The response-time figures' queries (apps/dashboards/speed.py): one sorting statement on
     SQLite; on PostgreSQL, inside the test's transaction, a savepoint, the planner settings, the
-    counts by bucket, its release, then the exact values (none to read when no lead in the
-    window was contacted)."""
+    counts by bucket, the exact values (none to read when no lead in the window was contacted),
+    then the savepoint's release."""
     if connection.vendor != "postgresql":
         return 1
     return 5 if contacted else 4
