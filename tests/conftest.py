@@ -78,6 +78,9 @@ def _fresh_routing_cache() -> None:
     from apps.core.broker import broker_breaker
 
     broker_breaker.reset()  # a test that made publishing fail must not silence the next one
+    from apps.routing.settled import settled_leads
+
+    settled_leads.clear()  # leads a test routed: ids repeat across tests on SQLite
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -55,12 +55,17 @@ class RoutingError(StateConflict):
 
 @dataclass(frozen=True)
 class RouteResult:
-    """What a routing call did: `assigned`, `unrouted`, `duplicate` or `noop`."""
+    """What a routing call did: `assigned`, `unrouted`, `duplicate` or `noop`.
+
+    `settled`: every lead the call's transaction locked, the lead's batch included; none of
+    them is `new` once that transaction commits (route_lead remembers them: apps.routing.settled).
+    """
 
     lead: Lead
     outcome: str
     assignment: Assignment | None = None
     decision: Decision | None = None
+    settled: tuple[int, ...] = ()
 
 
 def _routes_commit(
@@ -291,7 +296,9 @@ def _lead_route_batch(
             waiting = waiting_leads_lock(besides=lead_id, limit=batch - 1)
             leads += [each for each in waiting if not _may_be_duplicate(each)]
             leads.sort(key=lambda each: each.pk)
-        return _route_locked(leads, now=now, actor=actor, retry_unrouted=retry_unrouted)[lead_id]
+        results = _route_locked(leads, now=now, actor=actor, retry_unrouted=retry_unrouted)
+        # Each outcome leaves its lead out of `new` (a `noop` lead was not `new` to begin with).
+        return replace(results[lead_id], settled=tuple(results))
 
 
 def lead_reroute(*, lead_id: int, actor: Any, now: datetime | None = None) -> RouteResult:

@@ -6,10 +6,11 @@ import logging
 import time
 from collections import Counter
 from datetime import datetime
+from functools import partial
 
 from celery import shared_task
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from apps.core.broker import broker_publish
@@ -18,6 +19,7 @@ from apps.leads.models import Lead, LeadStatus
 from apps.leads.selectors import lead_status
 from apps.routing.route import lead_route, leads_route
 from apps.routing.selectors import config_current
+from apps.routing.settled import settled_leads
 from apps.routing.sla_sweep import sla_sweep, sla_sweep_overdue
 from apps.routing.sla_timers import sla_deadlines_ahead
 
@@ -39,11 +41,15 @@ PENDING_RUN_SECONDS = 50.0
     retry_backoff_max=60,
     retry_jitter=True,
     max_retries=6,
+    # No SELECT 1 before each task (routing_portal/celery.py): its first statement reconnects.
+    db_health_check=False,
 )
 def route_lead(self, lead_id: int) -> str:  # type: ignore[no-untyped-def]
     """Route one lead, and others waiting behind it (ROUTING_BATCH_SIZE). Safe to run twice:
     an already-routed lead is a no-op."""
-    status = lead_status(lead_id=lead_id)
+    if lead_id in settled_leads:
+        return "noop"  # this process routed it with another lead's batch moments ago
+    status = _lead_status_reconnecting(lead_id)
     if status is not None and status != LeadStatus.NEW:
         return "noop"  # routed already, often with another lead's task under a backlog
     try:
@@ -53,7 +59,27 @@ def route_lead(self, lead_id: int) -> str:  # type: ignore[no-untyped-def]
     except Lead.DoesNotExist:
         logger.warning("route_lead: lead %s does not exist", lead_id)
         return "missing"
+    # Once committed (at once, unless an eager task runs inside a caller's transaction).
+    transaction.on_commit(partial(settled_leads.add, result.settled))
     return result.outcome
+
+
+def _lead_status_reconnecting(lead_id: int) -> str | None:
+    """The lead's status, on a new connection if the worker's has died since its last task.
+
+    The task's first statement stands in for Django's per-task health check: a connection
+    the database ended (a restart, pg_terminate_backend, a proxy cut) fails it, and it is
+    run once more on a new connection. A database that is down fails that too, and the task
+    retries with backoff.
+    """
+    try:
+        return lead_status(lead_id=lead_id)
+    except (InterfaceError, OperationalError):
+        if connection.in_atomic_block:
+            raise  # an eager task inside its caller's transaction: not ours to reconnect
+        logger.warning("route_lead: the database connection was gone; reconnecting")
+        connection.close()
+        return lead_status(lead_id=lead_id)
 
 
 @shared_task(acks_late=True)

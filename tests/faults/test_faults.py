@@ -14,6 +14,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connection
 from django.db.models import Count, QuerySet
 from rest_framework.authtoken.models import Token
 
@@ -204,3 +205,32 @@ def test_two_workers_and_the_safety_net_at_once_route_each_lead_once(
     assert statuses == [201] * 80
     wait_for(lambda: _routed(80), timeout=90, what="every lead to be routed")
     _assert_each_routed_once(80)
+
+
+def test_a_workers_database_connection_killed_between_two_tasks(
+    faults_portal: Portal, token: str
+) -> None:
+    """route_lead runs without Django's per-task health check (a SELECT 1): a connection the
+    database ended between two tasks fails the next task's first statement, which reconnects and
+    routes its lead. No safety net runs here: the task itself must route it."""
+    portal = faults_portal
+    portal.web()
+    portal.worker("single", concurrency=1)  # one process: the next task gets the dead connection
+    assert _post(portal, token, 0)[0] == 201
+    wait_for(lambda: _routed(1), timeout=60, what="the first lead to be routed")
+    wait_for(
+        lambda: not OutboxMessage.objects.exclude(status="sent").exists(),
+        timeout=60,
+        what="the first lead's mail (no other task runs before the next lead's)",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
+        )
+        assert cursor.fetchall()  # the worker's and the web's connections
+    assert _post(portal, token, 1)[0] == 201
+    wait_for(lambda: _routed(2), timeout=60, what="the lead routed after the kill")
+    _assert_each_routed_once(2)
+    assert "the database connection was gone; reconnecting" in portal.log("worker-single")
