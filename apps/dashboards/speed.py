@@ -1,24 +1,25 @@
 """The response-time figures: the overall figures with the histogram, each owner's, and each
 day's, all exact (the percentiles are PostgreSQL's ``percentile_cont``).
 
-On PostgreSQL nothing is sorted by response time. Two statements, in one snapshot:
+Over the window's leads (no territory, source or rep filter), PostgreSQL sorts nothing. Two
+statements, in one snapshot:
 
 1. Counts by bucket (apps.core.db.ResponseBucket: a bucket never decreases as the response time
-   grows): per (owner, bucket group), per (day, bucket) and within SLA per owner, read from the
-   counts PostgreSQL maintains as leads are written (apps/dashboards/tally.py: a few thousand
-   rows for a quarter, whatever the number of leads); when a territory, source or rep filter
-   narrows the leads (or those counts are being made again), a plain grouping of the leads
-   per (owner, bucket) and per (day, bucket group) instead.
+   grows): per (owner, bucket group) with the leads within SLA, and per (day, bucket), read
+   from the counts PostgreSQL maintains as leads are written (apps/dashboards/tally.py: a few
+   tens of thousands of counts for a quarter, whatever the number of leads).
 2. From the counts, each percentile's rank falls in one bucket (or group) at a known offset;
    one statement reads exactly those values, each by ``ORDER BY seconds OFFSET k LIMIT n``
    within its bucket or group (``lead_owner_bucket_idx`` for an owner's,
    ``lead_bucket_group_created_idx`` for a day's or the window's: a few hundred index entries
    each, not the window), and they are interpolated as ``percentile_cont`` does.
 
-Sorting a quarter's leads per owner, per day and overall (the previous statement, kept below as
-``response_time_rows_sorted`` for SQLite and as the reference the tests hold the bucketed one to)
-took three ordered passes and an on-disk sort of the window at a million leads; counting the
-window's leads at each request took two index passes over it.
+When a filter narrows the leads (and on SQLite, and for the minute after ``TIME_ZONE``
+changes, while the counts are made again), one statement reads the leads once and sorts them
+(``response_time_rows_sorted``, also the reference the tests hold the counted figures to): at a
+million leads, a territory's or a source's quarter takes a few hundred milliseconds. Counting
+the window's leads at each request took two index passes over it (2.5x the dashboards'
+reference at a million leads); sorting it, three ordered passes and an on-disk sort.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -49,6 +51,7 @@ from apps.leads.models import Lead
 __all__ = ["DAILY", "OVERALL", "PER_OWNER", "response_time_rows", "response_time_rows_sorted"]
 
 OVERALL, PER_OWNER, DAILY = 0, 1, 2
+FRACTIONS = (0.5, 0.9)
 Buckets = list[tuple[str, float | None, float | None]]
 
 
@@ -95,21 +98,24 @@ def _sql(queryset: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
 def response_time_rows_sorted(
     *, leads: QuerySet[Lead], window: DateWindow, buckets: Buckets
 ) -> list[dict[str, Any]]:
-    """The figures by sorting, in one statement (SQLite; on PostgreSQL the tests' reference).
+    """The figures by sorting, in one statement that reads the leads once: SQLite's path, and
+    PostgreSQL's when a territory, source or rep filter narrows the leads (and the tests'
+    reference for the counted path).
 
-    The rows: ``part`` OVERALL (one row, with the counts ``b0``... of ``buckets``), PER_OWNER (``owner_id``; owned leads only) and DAILY (``day``: a date, or its
-    ISO text on SQLite; on PostgreSQL every day of the window, on SQLite the days with leads).
-    Each has ``leads``, ``contacted``, ``within_sla``, ``median`` and ``p90`` (NULL where the part
-    has none)."""
+    The rows: ``part`` OVERALL (one row, with the counts ``b0``... of ``buckets``), PER_OWNER
+    (``owner_id``; owned leads only) and DAILY (``day``: a date, or its ISO text on SQLite; the
+    days with leads). Each has ``leads``, ``contacted``, ``within_sla``, ``median`` and ``p90``
+    (NULL where the part has none; a day has its leads and median only)."""
     connection = connections[leads.db]
-    vendor = connection.vendor
-    zone = timezone.get_current_timezone()
-    rows = (
+    rows_sql, params = _sql(
         leads.order_by()
-        .annotate(secs=seconds_between("first_contacted_at", "created_at"))
-        .values("owner_id", "created_at", "first_contacted_at", "sla_due_at", "secs")
+        .annotate(
+            secs=seconds_between("first_contacted_at", "created_at"),
+            day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()),
+        )
+        .values("owner_id", "day", "first_contacted_at", "sla_due_at", "secs")
     )
-    median, p90 = _percentile(vendor, 0.5), _percentile(vendor, 0.9)
+    median, p90 = (_percentile(connection.vendor, fraction) for fraction in FRACTIONS)
     figures = [
         "COUNT(*)",
         "COUNT(s.secs)",
@@ -118,86 +124,65 @@ def response_time_rows_sorted(
         p90,
     ]
     no_buckets = ["NULL"] * len(buckets)
-    overall_sql, overall_params = _sql(rows.order_by("secs"))
-    owner_sql, owner_params = _sql(rows.filter(owner__isnull=False).order_by("owner_id", "secs"))
     parts = [
-        _select(
-            OVERALL,
-            figures=figures,
-            buckets=_bucket_counts(buckets),
-            source=f"({overall_sql}) s",
-        ),
+        _select(OVERALL, figures=figures, buckets=_bucket_counts(buckets), source="s"),
         _select(
             PER_OWNER,
             owner="s.owner_id",
             figures=figures,
             buckets=no_buckets,
-            source=f"({owner_sql}) s",
+            source="s WHERE s.owner_id IS NOT NULL",
             group_by="s.owner_id",
         ),
+        _select(
+            DAILY,
+            day="s.day",
+            figures=["COUNT(*)", "NULL", "NULL", median, "NULL"],
+            buckets=no_buckets,
+            source="s",
+            group_by="s.day",
+        ),
     ]
-    params = [*overall_params, *owner_params]
-    daily_figures = ["COUNT(*)", "NULL", "NULL", median, "NULL"]
-    if vendor == "postgresql":
-        all_sql, all_params = _sql(rows)
-        days = ", ".join(["(%s::date, %s::timestamptz, %s::timestamptz)"] * len(window.days))
-        nulls = ", ".join(no_buckets)
-        parts.append(
-            f"SELECT {DAILY}, NULL, d.day, x.leads, NULL, NULL, x.median, NULL, {nulls}"
-            f" FROM (VALUES {days}) AS d (day, low, high) CROSS JOIN LATERAL"
-            f" (SELECT COUNT(*) AS leads, {median} AS median FROM ({all_sql}) s"
-            " WHERE s.created_at >= d.low AND s.created_at < d.high) AS x"
-        )
-        for day in window.days:
-            params += [day, *DateWindow(start=day, end=day).bounds()]
-        params += all_params
-    else:
-        daily_sql, daily_params = _sql(
-            rows.annotate(day=TruncDate("created_at", tzinfo=zone)).values("day", "secs")
-        )
-        parts.append(
-            _select(
-                DAILY,
-                day="s.day",
-                figures=daily_figures,
-                buckets=no_buckets,
-                source=f"({daily_sql}) s",
-                group_by="s.day",
-            )
-        )
-        params += daily_params
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
+    # The leads read once (MATERIALIZED), then each part sorts only the few columns it needs.
+    sql = f"WITH s AS MATERIALIZED ({rows_sql}) " + " UNION ALL ".join(parts)
+    postgresql = connection.vendor == "postgresql"
+    in_transaction = transaction.atomic(using=leads.db) if postgresql else nullcontext()
+    with in_transaction, connection.cursor() as cursor:
+        if postgresql:
+            _jit_off(cursor)
+        cursor.execute(sql, params)
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-FRACTIONS = (0.5, 0.9)
+def _jit_off(cursor: Any) -> None:
+    """JIT compiling costs more than it saves on these statements (~40 ms of ~200 at a million
+    leads): off for the transaction only."""
+    cursor.execute("SELECT set_config('jit', 'off', true)")
 
 
 def response_time_rows(
     *, leads: QuerySet[Lead], window: DateWindow, buckets: Buckets, narrowed: bool = True
 ) -> list[dict[str, Any]]:
-    """The rows of :func:`response_time_rows_sorted` (same parts, columns and figures; DAILY has
-    the days with leads). ``narrowed=False`` says the leads are the window's and nothing else
-    (no territory, source or rep filter): the days are then counted from the bucket index."""
-    if connections[leads.db].vendor != "postgresql":
-        return response_time_rows_sorted(leads=leads, window=window, buckets=buckets)
+    """The rows of :func:`response_time_rows_sorted` (same parts, columns and figures).
+    ``narrowed=False`` says the leads are the window's and nothing else (no territory, source
+    or rep filter): on PostgreSQL the figures then come from the maintained counts."""
     connection = connections[leads.db]
+    if connection.vendor != "postgresql" or narrowed:
+        return response_time_rows_sorted(leads=leads, window=window, buckets=buckets)
     # Both statements in one snapshot, so the values looked up are the ones counted (inside a
     # caller's transaction, that transaction's).
     consistent = not connection.in_atomic_block
     with transaction.atomic(using=leads.db), connection.cursor() as cursor:
         if consistent:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        # JIT compiling costs more than it saves on statements of this size: off for this
-        # transaction only.
-        cursor.execute("SELECT set_config('jit', 'off', true)")
-        counts = _bucket_counts_read(cursor, leads=leads, window=window, narrowed=narrowed)
-        groups = counts.groups()
-        exact = _exact_values_read(
-            cursor, leads=leads, window=window, groups=groups, owner_width=counts.owner_width
-        )
+        _jit_off(cursor)
+        low, high = window.bounds()
+        tallied = tally_read(cursor, first=window.start, last=window.end, low=low, high=high)
+        if tallied is None:  # being counted again after TIME_ZONE changed
+            return response_time_rows_sorted(leads=leads, window=window, buckets=buckets)
+        groups = _tallied_counts(tallied).groups()
+        exact = _exact_values_read(cursor, leads=leads, window=window, groups=groups)
     rows = []
     for (part, key), group in groups.items():
         values = exact.get((part, key), {})
@@ -268,12 +253,10 @@ class _Group:
 
 @dataclass
 class _Counts:
-    """Statement 1's counts: per owner (None: no owner) by ``owner_width`` consecutive buckets
-    (1: buckets; RESPONSE_BUCKETS_PER_GROUP: bucket groups) with the leads within SLA, per day
-    (its index in the window's days) by bucket group, and overall by bucket."""
+    """Statement 1's counts: per owner (None: no owner) by bucket group with the leads within
+    SLA, per day (its index in the window's days) by bucket group, and overall by bucket."""
 
     owners: dict[int | None, tuple[dict[int | None, int], int]]
-    owner_width: int
     days: dict[int, dict[int | None, int]]
     overall: dict[int | None, int]
 
@@ -307,20 +290,6 @@ def _bucketed(leads: QuerySet[Lead]) -> QuerySet[Lead]:
     )
 
 
-def _bucket_counts_read(
-    cursor: Any, *, leads: QuerySet[Lead], window: DateWindow, narrowed: bool
-) -> _Counts:
-    """Statement 1: the counts, from the counts maintained as leads are written
-    (apps/dashboards/tally.py) when nothing but the window narrows the leads, else (or when
-    those counts are being made again) by grouping the leads."""
-    if not narrowed:
-        low, high = window.bounds()
-        tallied = tally_read(cursor, first=window.start, last=window.end, low=low, high=high)
-        if tallied is not None:
-            return _tallied_counts(tallied)
-    return _grouped_counts(cursor, leads=leads, window=window)
-
-
 def _tallied_counts(rows: TallyRows) -> _Counts:
     owners: dict[int | None, tuple[dict[int | None, int], int]] = {}
     days: dict[int, dict[int | None, int]] = {}
@@ -335,47 +304,7 @@ def _tallied_counts(rows: TallyRows) -> _Counts:
             overall[bucket] += count
             by_group[_group_of(bucket)] += count
         days[key] = dict(by_group)
-    return _Counts(
-        owners=owners, owner_width=RESPONSE_BUCKETS_PER_GROUP, days=days, overall=dict(overall)
-    )
-
-
-def _grouped_counts(cursor: Any, *, leads: QuerySet[Lead], window: DateWindow) -> _Counts:
-    """Leads and within-SLA counts per (owner, bucket) (owner NULL included, for the overall
-    figures) and leads per (day, bucket group), by grouping the leads (few enough once a
-    territory, source or rep narrows them); each lead's day by its place among the days'
-    bounds."""
-    bucketed = _bucketed(leads)
-    owner_sql, owner_params = _sql(
-        bucketed.values("owner_id", "bucket").annotate(
-            leads=Count("*"),
-            within=Count("created_at", filter=Q(first_contacted_at__lte=F("sla_due_at"))),
-        )
-    )
-    leads_sql, leads_params = _sql(bucketed.values("created_at", "bucket_group"))
-    bounds = [DateWindow(start=day, end=day).bounds() for day in window.days]
-    edges = [low for low, _ in bounds] + [bounds[-1][1]]
-    # One row per group, its counts as arrays (a few hundred rows, not tens of thousands).
-    cursor.execute(
-        f"SELECT {PER_OWNER}, o.owner_id, array_agg(o.bucket), array_agg(o.leads),"
-        f" SUM(o.within)::bigint FROM ({owner_sql}) o GROUP BY o.owner_id"
-        f" UNION ALL SELECT {DAILY}, d.day, array_agg(d.bucket_group), array_agg(d.leads), 0"
-        " FROM (SELECT width_bucket(s.created_at, %s::timestamptz[]) - 1 AS day,"
-        f" s.bucket_group, COUNT(*) AS leads FROM ({leads_sql}) s GROUP BY 1, 2) d GROUP BY d.day",
-        [*owner_params, edges, *leads_params],
-    )
-    owners: dict[int | None, tuple[dict[int | None, int], int]] = {}
-    days: dict[int, dict[int | None, int]] = {}
-    overall: dict[int | None, int] = defaultdict(int)
-    for part, key, units, counts, within in cursor.fetchall():
-        by_unit = _nonzero(units, counts)
-        if part == PER_OWNER:
-            owners[key] = (by_unit, within)
-            for bucket, count in by_unit.items():
-                overall[bucket] += count
-        else:
-            days[key] = by_unit
-    return _Counts(owners=owners, owner_width=1, days=days, overall=dict(overall))
+    return _Counts(owners=owners, days=days, overall=dict(overall))
 
 
 def _exact_values_read(
@@ -384,7 +313,6 @@ def _exact_values_read(
     leads: QuerySet[Lead],
     window: DateWindow,
     groups: Mapping[tuple[int, Any], _Group],
-    owner_width: int,
 ) -> dict[tuple[int, Any], dict[int, float]]:
     """Statement 2: the response time at each rank the percentiles need, by group: each run of
     consecutive ranks looked up within its bucket (``ORDER BY seconds OFFSET k LIMIT n``: a
@@ -432,10 +360,8 @@ def _exact_values_read(
             "%s::int[], %s::int[], %s::int[], %s::int[], %s::bigint[]",
             "rank, bucket, off, n, key",
             "t.key",
-            "s.owner_id = t.key AND s.bucket = t.bucket"
-            if owner_width == 1
-            else f"s.owner_id = t.key AND s.bucket BETWEEN t.bucket * {owner_width}"
-            f" AND t.bucket * {owner_width} + {owner_width - 1}",
+            f"s.owner_id = t.key AND s.bucket BETWEEN t.bucket * {RESPONSE_BUCKETS_PER_GROUP}"
+            f" AND t.bucket * {RESPONSE_BUCKETS_PER_GROUP} + {RESPONSE_BUCKETS_PER_GROUP - 1}",
         ),
         DAILY: (
             "%s::int[], %s::int[], %s::int[], %s::int[], %s::timestamptz[], %s::timestamptz[],"

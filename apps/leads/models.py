@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from apps.core.db import ResponseBucket, ResponseBucketGroup, seconds_between
@@ -163,7 +164,9 @@ class Lead(models.Model):
             models.Index(fields=["owner", "status"], name="lead_owner_status_idx"),
             # An owner's leads by creation time (the rep's queue).
             models.Index(fields=["owner", "created_at"], name="lead_owner_created_idx"),
-            models.Index(fields=["lead_source", "created_at"], name="lead_source_created_idx"),
+            # Lead sources are matched case-insensitively everywhere (``iexact``: UPPER on
+            # PostgreSQL), so the index holds them that way.
+            models.Index(Upper("lead_source"), "created_at", name="lead_source_upper_created_idx"),
             models.Index(fields=["territory", "created_at"], name="lead_territory_created_idx"),
             models.Index(fields=["rule", "status"], name="lead_rule_status_idx"),
             # Dedup looks up open leads by email.

@@ -16,13 +16,16 @@ API = "/api/dashboards/response-time/"
 WINDOW = "start=2026-03-01&end=2026-03-03"
 
 
-def response_time_queries(*, contacted: bool = True) -> int:
+def response_time_queries(*, contacted: bool = True, narrowed: bool = False) -> int:
     """The response-time figures' queries (apps/dashboards/speed.py): one sorting statement on
-    SQLite; on PostgreSQL, inside the test's transaction, a savepoint, the planner settings, the
-    counts by bucket, the exact values (none to read when no lead in the window was contacted),
-    then the savepoint's release."""
+    SQLite; on PostgreSQL, inside the test's transaction, a savepoint, the planner settings,
+    then either (``narrowed`` by a territory, source or rep) the sorting statement or the
+    maintained counts and the exact values (none to read when no lead in the window was
+    contacted), then the savepoint's release."""
     if connection.vendor != "postgresql":
         return 1
+    if narrowed:
+        return 4
     return 5 if contacted else 4
 
 

@@ -1,7 +1,7 @@
-"""The bucketed response-time figures (PostgreSQL: counts by bucket, then the exact values at
-the percentiles' ranks) equal the sorting statement's, figure for figure, on random leads: ties,
-values on bucket bounds, negative and very long response times, leads never contacted or owned,
-with and without the narrowed (hash) day counts."""
+"""The bucketed response-time figures (PostgreSQL: the maintained counts by bucket, then the
+exact values at the percentiles' ranks) equal the sorting statement's, figure for figure, on
+random leads: ties, values on bucket bounds, negative and very long response times, leads never
+contacted or owned (narrowed by a filter, the figures are the sorting statement's own)."""
 
 from __future__ import annotations
 
