@@ -292,3 +292,61 @@ def test_beat_folds_every_minute() -> None:
     response_counts_fold.apply()
     assert _changes() == 0
     assert _read() == _expected()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_folds_and_a_rebuild_amid_concurrent_writers_lose_nothing() -> None:
+    """Writers create, move and contact leads in their own transactions while folds run over
+    and over and the counts are made again once in the middle: the counts still equal the
+    leads counted (each change is either in the snapshot a fold or the rebuild consumed, or
+    left for the next one)."""
+    import threading
+
+    from django.db import connections
+
+    reps = [RepFactory(), RepFactory(), RepFactory()]
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer(seed: int) -> None:
+        try:
+            for n in range(40):
+                created = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(minutes=seed * 100 + n)
+                with transaction.atomic():
+                    lead = LeadFactory(
+                        owner=reps[n % 3], status=LeadStatus.ASSIGNED, created_at=created
+                    )
+                with transaction.atomic():
+                    Lead.objects.filter(pk=lead.pk).update(
+                        owner=reps[(n + seed) % 3],
+                        first_contacted_at=created + timedelta(seconds=n * 97),
+                    )
+        except BaseException as error:  # reported by the test's thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    def folder() -> None:
+        try:
+            while not stop.is_set():
+                tally_fold()
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    writers = [threading.Thread(target=writer, args=(seed,)) for seed in range(3)]
+    folding = threading.Thread(target=folder)
+    folding.start()
+    for thread in writers:
+        thread.start()
+    tally_rebuild()
+    for thread in writers:
+        thread.join()
+    stop.set()
+    folding.join()
+    assert errors == []
+    assert Lead.objects.count() == 120
+    assert _read() == _expected()
+    tally_fold()
+    assert _read() == _expected()
