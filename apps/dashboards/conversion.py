@@ -10,8 +10,8 @@ yet routed) have no one to convert them: they are left out of every rate and cou
 overall rate over the owned leads.
 
 Counting is the database's: the leads are counted per combination of owner, territory and
-lowered lead source in one query (grouping.count_combinations: on PostgreSQL a parallel
-index-only scan of lead_created_grouping_idx, the converted ones from a partial index), and
+lowered lead source in one query (grouping.count_combinations: on PostgreSQL one parallel
+index-only scan of lead_created_groups_idx counting every lead and the converted ones), and
 those few combinations rolled up per key here; then the reps and the territories' names: three
 queries whatever the number of leads. The intervals are computed here from the counts.
 """

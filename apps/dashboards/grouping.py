@@ -6,24 +6,28 @@ read them three times. Here the rows are read once, grouped by every combination
 (far fewer than the rows: reps x their territories x sources, hundreds to thousands for a
 million leads), and those combinations are rolled up per key afterwards.
 
-Each conditional count is a grouping of its own over the rows its condition keeps, joined to the
-combinations of all the rows (NULL keys matched as equal), rather than a ``FILTER`` inside the
-one pass: the pass over every row then reads only the keys, so on PostgreSQL it runs as a
-parallel index-only scan of a narrow covering index (lead_created_grouping_idx), and a count
-such as "converted" reads its few rows from a partial index (lead_converted_grouping_idx). A key
-that is a one-argument function of a column (``Lower("lead_source")``) is grouped by the column
-and the function applied to the combinations only: lowering a million values cost more than the
-grouping itself (measured on PostgreSQL 15, bench/dashboards.py).
+Each conditional count is a ``FILTER`` inside that one pass: on PostgreSQL a parallel index-only
+scan of a covering index holding the keys and the columns the conditions test
+(lead_created_groups_idx: creation time; owner, territory, source and status). (It used to be
+a grouping of its own over a partial index, joined to the combinations, to keep the pass's
+index narrow enough for the planner at the default ``random_page_cost``; with the read side's
+planner settings, apps.core.db.READ_SIDE_PLANNING, the one pass is chosen and costs one read.)
+A key that is a one-argument function of a column (``Lower("lead_source")``) is grouped by the
+column and the function applied to the combinations only: lowering a million values cost more
+than the grouping itself (measured on PostgreSQL 15, bench/dashboards.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
-from django.db.models import Count, F, Func, Q, QuerySet
+from django.db import connections, transaction
+from django.db.models import Count, F, Func, Q, QuerySet, Value
+
+from apps.core.db import read_side_planning
 
 __all__ = ["count_by", "count_combinations"]
 
@@ -36,29 +40,6 @@ def _column_and_fold(key: str | Func) -> tuple[str, str | None]:
     if len(sources) != 1 or not isinstance(sources[0], F) or not getattr(key, "function", None):
         raise TypeError("a key is a field name or a one-argument function of a field")
     return sources[0].name, key.function
-
-
-def _same(vendor: str, model: Any, column: str, left: str, right: str) -> str:
-    """SQL for "left and right hold the same key value, NULL matching NULL". On PostgreSQL as
-    equalities, so that the join can hash or merge (``IS NOT DISTINCT FROM`` cannot: a nested
-    loop, every combination against every other): equal nullness and equal values once NULL
-    is replaced by any constant of the column's type."""
-    if vendor != "postgresql":
-        return f"{left} IS {right}"  # SQLite's NULL-safe equality
-    internal = model._meta.get_field(column).get_internal_type()
-    constant = (
-        "0"
-        if internal.endswith(("IntegerField", "AutoField", "ForeignKey"))
-        else "''"
-        if internal in {"CharField", "TextField", "EmailField", "SlugField"}
-        else None
-    )
-    if constant is None:
-        return f"{left} IS NOT DISTINCT FROM {right}"
-    return (
-        f"({left} IS NULL) = ({right} IS NULL) "
-        f"AND COALESCE({left}, {constant}) = COALESCE({right}, {constant})"
-    )
 
 
 def count_combinations(
@@ -78,40 +59,28 @@ def count_combinations(
     quote = connection.ops.quote_name
 
     columns = {alias: F(column) for alias, (column, _) in zip(aliases, specs, strict=True)}
-
-    def grouped(rows: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
-        inner = rows.order_by().values(**columns).annotate(c=Count("*"))
-        sql, params = inner.query.sql_with_params()
-        return sql, tuple(params)
-
+    counted = {
+        # (COUNT(*) takes no FILTER in Django; a constant is counted the same way)
+        f"c{n}": Count(Value(1), filter=condition) if condition else Count("*")
+        for n, condition in enumerate(counts.values())
+    }
     try:
-        base, params = grouped(queryset)
+        sql, params = (
+            queryset.order_by().values(**columns).annotate(**counted).query.sql_with_params()
+        )
     except EmptyResultSet:  # .none(), pk__in=[]: nothing to count, nothing to ask
         return []
-    model = queryset.model
     selected = [
         f"{fold}(b.{quote(a)})" if fold else f"b.{quote(a)}"
         for a, (_, fold) in zip(aliases, specs, strict=True)
     ]
-    joins = []
-    for n, condition in enumerate(counts.values()):
-        if not condition:
-            selected.append(f"b.{quote('c')}")
-            continue
-        try:
-            sql, branch_params = grouped(queryset.filter(condition))
-        except EmptyResultSet:  # a condition nothing can match
-            selected.append("0")
-            continue
-        on = " AND ".join(
-            _same(connection.vendor, model, column, f"b.{quote(a)}", f"f{n}.{quote(a)}")
-            for a, (column, _) in zip(aliases, specs, strict=True)
-        )
-        joins.append(f"LEFT JOIN ({sql}) f{n} ON {on}")
-        selected.append(f"COALESCE(f{n}.{quote('c')}, 0)")
-        params += branch_params
-    statement = f"SELECT {', '.join(selected)} FROM ({base}) b {' '.join(joins)}"
-    with connection.cursor() as cursor:
+    selected += [f"b.{quote(name)}" for name in counted]
+    statement = f"SELECT {', '.join(selected)} FROM ({sql}) b"
+    postgresql = connection.vendor == "postgresql"
+    in_transaction = transaction.atomic(using=queryset.db) if postgresql else nullcontext()
+    with in_transaction, connection.cursor() as cursor:
+        if postgresql:
+            read_side_planning(cursor)
         cursor.execute(statement, params)
         fetched = cursor.fetchall()
 

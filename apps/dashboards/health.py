@@ -19,7 +19,7 @@ figures (leads nobody owns) are not given (``None``) under it.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypedDict
 
 from django.core.exceptions import EmptyResultSet
@@ -28,6 +28,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from apps.dashboards.filtersets import DateWindow
+from apps.dashboards.tally import tally_leads_read
 from apps.leads.models import Lead, LeadStatus
 from apps.routing.models import Assignment, AssignmentKind
 
@@ -111,13 +112,17 @@ def _figures(
     *,
     window: tuple[datetime, datetime],
     before: tuple[datetime, datetime],
+    days: tuple[date, date, date] | None = None,
 ) -> dict[str, Any]:
     """Every count of the strip in one statement of five parts (the second and third under one
     parallel plan), each over only the rows it needs, so that each takes its own index and
     none reads a table:
 
-    1. the leads of both windows (lead_id_created_idx, or lead_created_grouping_idx when a
-       filter narrows them);
+    1. the leads of both windows (lead_id_created_idx, or lead_created_groups_idx when a
+       filter narrows them); over every lead, on PostgreSQL, from the counts maintained as
+       leads are written (apps/dashboards/tally.py; ``days``: the first day of the previous
+       window, the first of this one and the last), a statement of its own that reads a few
+       thousand counts instead of every lead of both windows;
     2. their moves (assignment_moves_idx), each lead's arrival looked up by its id
        (lead_id_created_idx);
     3. the manual overrides: the manual moves after which one of the lead's automatic
@@ -176,6 +181,14 @@ def _figures(
     except EmptyResultSet:  # a filter nothing can match: no leads anywhere
         return dict.fromkeys(FIGURES, 0) | {"oldest_waiting": None}
 
+    tallied = None
+    if days is not None and connection.vendor == "postgresql" and not leads.query.has_filters():
+        with connection.cursor() as cursor:
+            first, split, last = days
+            tallied = tally_leads_read(
+                cursor, first=first, last=last, split=split, low=before[0], high=window[1]
+            )
+
     arrival, status, kind = quote("created_at"), quote("status"), quote("kind")
     # The moves and the overrides side by side, under one parallel plan.
     (moves_sql, moves_params), (overrides_sql, overrides_params) = parts[1:3]
@@ -204,6 +217,8 @@ def _figures(
         ),
         (f"COUNT(*), MIN({arrival})", []),
     ]
+    if tallied is not None:  # the leads counted already
+        parts, aggregates = parts[1:], aggregates[1:]
     selects, params = [], []
     for n, ((sql, part_params), (select, select_params)) in enumerate(
         zip(parts, aggregates, strict=True)
@@ -214,6 +229,8 @@ def _figures(
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM {', '.join(selects)}", params)
         *counts, oldest = cursor.fetchone()
+    if tallied is not None:
+        counts = [*tallied, *counts]
     figures: dict[str, Any] = {}
     for n, key in enumerate(("leads", "moves", "overrides", "unrouted", "duplicate")):
         current, both = int(counts[2 * n]), int(counts[2 * n + 1])
@@ -236,7 +253,12 @@ def routing_health(
     )
     low, high = window.bounds()
     prev_low, prev_high = previous.bounds()
-    totals = moves = _figures(leads, window=(low, high), before=(prev_low, prev_high))
+    totals = moves = _figures(
+        leads,
+        window=(low, high),
+        before=(prev_low, prev_high),
+        days=(previous.start, window.start, window.end),
+    )
 
     counts = (totals["leads"], totals["leads_before"])
 

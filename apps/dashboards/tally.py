@@ -41,6 +41,7 @@ __all__ = [
     "TALLY_REMOVE_SQL",
     "TallyRows",
     "tally_fold",
+    "tally_leads_read",
     "tally_read",
     "tally_rebuild",
 ]
@@ -261,3 +262,23 @@ def tally_read(cursor: Any, *, first: date, last: date, low: Any, high: Any) -> 
     if not any(row[0] == "zone" for row in rows):
         return None
     return [row for row in rows if row[0] != "zone"]
+
+
+def tally_leads_read(
+    cursor: Any, *, first: date, last: date, split: date, low: Any, high: Any
+) -> tuple[int, int] | None:
+    """The leads created on the days ``first`` to ``last`` (``low`` and ``high``: their
+    bounds) and those of them created on ``split`` or after, from the counts (the changes not
+    folded yet included), in one statement; None when the counts are not of the current zone."""
+    sql = (
+        f"WITH z AS (SELECT zone FROM {STATE} WHERE zone = %s),"
+        f" x AS (SELECT day, leads FROM {DAY_BUCKETS} WHERE day BETWEEN %s AND %s"
+        " UNION ALL SELECT (created_at AT TIME ZONE %s)::date, sign"
+        f" FROM {CHANGES} WHERE created_at >= %s AND created_at < %s)"
+        " SELECT EXISTS (SELECT FROM z), COALESCE(SUM(leads) FILTER (WHERE day >= %s), 0),"
+        " COALESCE(SUM(leads), 0) FROM x"
+    )
+    zone = _zone()
+    cursor.execute(sql, [zone, first, last, zone, low, high, split])
+    current_zone, split_on, both = cursor.fetchone()
+    return (int(split_on), int(both)) if current_zone else None

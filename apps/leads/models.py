@@ -198,20 +198,13 @@ class Lead(models.Model):
                 name="lead_bucket_group_created_idx",
                 include=["first_contacted_at"],
             ),
-            # The conversion dashboard counts a window's leads per owner, territory and source
-            # index-only, in parallel: every lead here (narrow enough that PostgreSQL
-            # prefers it to reading the table), the converted ones in the partial index beside
-            # it (apps/dashboards/grouping.py).
+            # The conversion dashboard counts a window's leads, and the converted ones, per
+            # owner, territory and source in one parallel index-only pass over this
+            # (apps/dashboards/grouping.py).
             models.Index(
                 fields=["created_at"],
-                name="lead_created_grouping_idx",
-                include=["owner", "territory", "lead_source"],
-            ),
-            models.Index(
-                fields=["created_at"],
-                name="lead_converted_grouping_idx",
-                include=["owner", "territory", "lead_source"],
-                condition=models.Q(status="converted"),
+                name="lead_created_groups_idx",
+                include=["owner", "territory", "lead_source", "status"],
             ),
             # The routing-health strip finds the creation time of each moved lead by its id,
             # index-only.

@@ -29,6 +29,19 @@ def response_time_queries(*, contacted: bool = True, narrowed: bool = False) -> 
     return 5 if contacted else 4
 
 
+def grouped_count_queries() -> int:
+    """A grouped count (apps/dashboards/grouping.py): its statement on SQLite; on PostgreSQL,
+    inside the test's transaction, a savepoint, the planner settings, the statement and the
+    savepoint's release."""
+    return 4 if connection.vendor == "postgresql" else 1
+
+
+def health_queries(*, narrowed: bool = False) -> int:
+    """The routing-health strip (apps/dashboards/health.py): one statement; over every lead on
+    PostgreSQL, the leads read from the maintained counts first."""
+    return 2 if connection.vendor == "postgresql" and not narrowed else 1
+
+
 def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
     return datetime(2026, 3, day, hour, minute, second, tzinfo=UTC)
 

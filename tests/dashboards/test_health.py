@@ -34,7 +34,7 @@ from apps.dashboards.health import routing_health
 from apps.dashboards.registry import DASHBOARDS
 from apps.leads.models import Lead
 from apps.routing.models import Assignment
-from tests.dashboards.conftest import response_time_queries
+from tests.dashboards.conftest import health_queries, response_time_queries
 from tests.factories import LeadFactory, RepFactory, TerritoryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -218,19 +218,38 @@ def test_no_leads_at_all(boss_client, db) -> None:  # type: ignore[no-untyped-de
 
 
 def test_one_query(moves, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(health_queries(narrowed=True)):
         routing_health(
             leads=Lead.objects.filter(territory__code="EU"),
             window=DateWindow(date(2026, 3, 1), date(2026, 3, 3)),
         )
+    with django_assert_num_queries(health_queries()):
+        routing_health(
+            leads=Lead.objects.all(), window=DateWindow(date(2026, 3, 1), date(2026, 3, 3))
+        )
+
+
+def test_the_leads_counted_from_the_maintained_counts_are_the_leads(moves) -> None:  # type: ignore[no-untyped-def]
+    """Over every lead, PostgreSQL reads the leads of both windows from the maintained counts
+    (folded or not): the same figures as counting the leads themselves."""
+    from apps.dashboards.tally import tally_fold
+
+    window = DateWindow(date(2026, 3, 1), date(2026, 3, 3))
+    now = datetime(2026, 3, 4, tzinfo=UTC)
+    # Lead.objects.all() with a filter that keeps every lead: counted from the leads
+    counted = routing_health(leads=Lead.objects.filter(pk__gt=0), window=window, now=now)
+    assert counted["leads"]["value"] and counted["leads"]["previous"]
+    assert routing_health(leads=Lead.objects.all(), window=window, now=now) == counted
+    tally_fold()
+    assert routing_health(leads=Lead.objects.all(), window=window, now=now) == counted
 
 
 def test_page_query_count(boss_client, moves, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
     cache.clear()
     # session, user, manager group, the viewer's rep; response time: figures
-    # (response_time_queries), reps; health: its figures; the filter form's territory and rep
-    # choices
-    with django_assert_num_queries(8 + response_time_queries(contacted=False)):
+    # (response_time_queries), reps; health: its figures (health_queries); the filter form's
+    # territory and rep choices
+    with django_assert_num_queries(7 + response_time_queries(contacted=False) + health_queries()):
         boss_client.get(f"/dashboards/response-time/?{WINDOW}")
 
 
