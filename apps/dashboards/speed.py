@@ -178,14 +178,14 @@ def response_time_rows(
             return response_time_rows_sorted(leads=leads, window=window, buckets=buckets)
         groups = _tallied_counts(tallied).groups()
         exact = _exact_values_read(cursor, leads=leads, window=window, groups=groups)
-    rows = []
+    rows, days = [], window.days
     for (part, key), group in groups.items():
         values = exact.get((part, key), {})
         median, p90 = (group.percentile(fraction, values) for fraction in FRACTIONS)
         row: dict[str, Any] = {
             "part": part,
             "owner_id": key if part == PER_OWNER else None,
-            "day": window.days[key] if part == DAILY else None,
+            "day": days[key] if part == DAILY else None,
             "leads": group.leads,
             # A day has its leads and median only (as the sorting statement).
             "contacted": group.contacted if part != DAILY else None,
