@@ -13,8 +13,11 @@ one to the other.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.db import connections, transaction
 from django.db.models import Aggregate, Expression, F, FloatField, Func, IntegerField
 
 __all__ = [
@@ -25,6 +28,7 @@ __all__ = [
     "ResponseBucketGroup",
     "Seconds",
     "percentile_cont",
+    "read_side_cursor",
     "read_side_planning",
     "response_bucket_sql",
     "seconds_between",
@@ -157,6 +161,20 @@ def read_side_planning(cursor: Any) -> None:
     """Apply READ_SIDE_PLANNING to the current transaction (PostgreSQL; call inside one)."""
     settings = ", ".join(["set_config(%s, %s, true)"] * len(READ_SIDE_PLANNING))
     cursor.execute(f"SELECT {settings}", [v for item in READ_SIDE_PLANNING.items() for v in item])
+
+
+@contextmanager
+def read_side_cursor(using: str = "default") -> Iterator[Any]:
+    """A cursor for one read-side aggregate statement: on PostgreSQL inside a transaction (a
+    savepoint within a caller's) with READ_SIDE_PLANNING applied; elsewhere a plain cursor."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        read_side_planning(cursor)
+        yield cursor
 
 
 class PercentileCont(Aggregate):

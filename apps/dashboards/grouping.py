@@ -20,14 +20,13 @@ than the grouping itself (measured on PostgreSQL 15, bench/dashboards.py).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import nullcontext
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections, transaction
+from django.db import connections
 from django.db.models import Count, F, Func, Q, QuerySet, Value
 
-from apps.core.db import read_side_planning
+from apps.core.db import read_side_cursor
 
 __all__ = ["count_by", "count_combinations"]
 
@@ -76,11 +75,7 @@ def count_combinations(
     ]
     selected += [f"b.{quote(name)}" for name in counted]
     statement = f"SELECT {', '.join(selected)} FROM ({sql}) b"
-    postgresql = connection.vendor == "postgresql"
-    in_transaction = transaction.atomic(using=queryset.db) if postgresql else nullcontext()
-    with in_transaction, connection.cursor() as cursor:
-        if postgresql:
-            read_side_planning(cursor)
+    with read_side_cursor(queryset.db) as cursor:
         cursor.execute(statement, params)
         fetched = cursor.fetchall()
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +41,7 @@ from apps.core.db import (
     SQLITE_PERCENTILE,
     ResponseBucket,
     ResponseBucketGroup,
+    read_side_cursor,
     read_side_planning,
     seconds_between,
 )
@@ -146,11 +146,7 @@ def response_time_rows_sorted(
     ]
     # The leads read once (MATERIALIZED), then each part sorts only the few columns it needs.
     sql = f"WITH s AS MATERIALIZED ({rows_sql}) " + " UNION ALL ".join(parts)
-    postgresql = connection.vendor == "postgresql"
-    in_transaction = transaction.atomic(using=leads.db) if postgresql else nullcontext()
-    with in_transaction, connection.cursor() as cursor:
-        if postgresql:
-            read_side_planning(cursor)
+    with read_side_cursor(leads.db) as cursor:
         cursor.execute(sql, params)
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
